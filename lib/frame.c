@@ -1,2 +1,113 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "frame.h"
+
+int frame_put_header(uint8_t *hdr, size_t len)
+{
+	if (len == 0 || len > FRAME_MAX_LEN)
+		return -EMSGSIZE;
+	hdr[0] = (uint8_t)(len >> 8);
+	hdr[1] = (uint8_t)len;
+	return 0;
+}
+
+int frame_reader_init(struct frame_reader *r, size_t max_len)
+{
+	memset(r, 0, sizeof(*r));
+	if (max_len == 0 || max_len > FRAME_MAX_LEN)
+		return -EINVAL;
+	/* Two maximal frames: one being completed while the previous one's
+	 * remainder still sits at the front, and room for large reads. */
+	r->cap = 2 * (FRAME_HDR_LEN + max_len);
+	if (r->cap < 65536)
+		r->cap = 65536;
+	r->buf = malloc(r->cap);
+	if (!r->buf)
+		return -ENOMEM;
+	r->max_len = max_len;
+	return 0;
+}
+
+void frame_reader_cleanup(struct frame_reader *r)
+{
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
+}
+
+void frame_reader_reset(struct frame_reader *r)
+{
+	r->head = r->tail = 0;
+}
+
+uint8_t *frame_reader_space(struct frame_reader *r, size_t *avail)
+{
+	if (r->head == r->tail) {
+		r->head = r->tail = 0;
+	} else if (r->cap - r->head < FRAME_HDR_LEN + r->max_len) {
+		/* The frame under way might not fit behind head: move the
+		 * remainder (less than one frame) to the front. */
+		memmove(r->buf, r->buf + r->head, r->tail - r->head);
+		r->tail -= r->head;
+		r->head = 0;
+	}
+	*avail = r->cap - r->tail;
+	return r->buf + r->tail;
+}
+
+void frame_reader_commit(struct frame_reader *r, size_t n)
+{
+	r->tail += n;
+}
+
+int frame_reader_next(struct frame_reader *r, const uint8_t **payload, size_t *len)
+{
+	size_t have = r->tail - r->head;
+	size_t n;
+
+	if (have < FRAME_HDR_LEN)
+		return 0;
+	n = frame_get_length(r->buf + r->head);
+	if (n == 0 || n > r->max_len)
+		return -EBADMSG;
+	if (have < FRAME_HDR_LEN + n)
+		return 0;
+	*payload = r->buf + r->head + FRAME_HDR_LEN;
+	*len = n;
+	r->head += FRAME_HDR_LEN + n;
+	return 1;
+}
+
+int frame_datagram_check(const uint8_t *dgram, size_t len, size_t max_len)
+{
+	size_t off = 0;
+	int count = 0;
+
+	if (len == 0)
+		return -EBADMSG;
+	while (off < len) {
+		size_t n;
+
+		if (len - off < FRAME_HDR_LEN)
+			return -EBADMSG;
+		n = frame_get_length(dgram + off);
+		if (n == 0 || n > max_len || n > len - off - FRAME_HDR_LEN)
+			return -EBADMSG;
+		off += FRAME_HDR_LEN + n;
+		count++;
+	}
+	return count;
+}
+
+int frame_datagram_next(const uint8_t *dgram, size_t len, size_t *off, const uint8_t **payload,
+			size_t *plen)
+{
+	if (*off + FRAME_HDR_LEN > len)
+		return 0;
+	*plen = frame_get_length(dgram + *off);
+	*payload = dgram + *off + FRAME_HDR_LEN;
+	*off += FRAME_HDR_LEN + *plen;
+	return 1;
+}

@@ -1,2 +1,64 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * TUN/TAP devices through /dev/net/tun (kernel Documentation/networking/
+ * tuntap.rst).  Packets carry no extra header (IFF_NO_PI): a TUN read
+ * returns one IP packet, a TAP read one Ethernet frame without FCS.
+ */
 #pragma once
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+enum tun_mode {
+	TUN_MODE_TUN, /* layer 3: IFF_TUN */
+	TUN_MODE_TAP, /* layer 2: IFF_TAP */
+};
+
+/* Room an Ethernet header with one VLAN tag adds to the MTU, bytes. */
+#define TUN_TAP_HDR_LEN 18
+
+struct tun_device {
+	int fd;                /* non-blocking, close-on-exec; -1 when closed */
+	char name[IFNAMSIZ];   /* the kernel's name for the device */
+	enum tun_mode mode;
+	bool created;          /* the device did not exist before tun_open() */
+};
+
+/*
+ * Attaches to the TUN or TAP device @name (1..IFNAMSIZ-1 bytes), creating it
+ * when it does not exist; a device created here is not persistent, so the
+ * kernel removes it when the descriptor is closed.  Needs CAP_NET_ADMIN
+ * unless the device is persistent and owned by the caller's user or group.
+ * Returns 0 with @dev filled, or -errno: -EPERM (no CAP_NET_ADMIN / not the
+ * owner), -EBUSY (another process has the device open), -EINVAL (@name
+ * exists as another kind of device, or is not TUN when TAP was asked or
+ * vice versa), -ENAMETOOLONG, -ENOENT (no /dev/net/tun).
+ */
+int tun_open(struct tun_device *dev, const char *name, enum tun_mode mode);
+
+/* Closes the descriptor (removing a device tun_open() created).  Safe to
+ * call twice. */
+void tun_close(struct tun_device *dev);
+
+/*
+ * Makes @name a persistent TUN/TAP device owned by @uid and @gid (either may
+ * be -1 for "no owner"), as `ip tuntap add` does (TUNSETPERSIST,
+ * TUNSETOWNER, TUNSETGROUP).  Returns 0, -EEXIST when a device of that name
+ * already exists, or another -errno from the ioctls.
+ */
+int tun_create_persistent(const char *name, enum tun_mode mode, uid_t uid, gid_t gid);
+
+/*
+ * Reads the MTU of interface @name (bytes) into *@mtu.  Returns 0 or -errno
+ * (-ENODEV when no such interface).
+ */
+int tun_get_mtu(const char *name, int *mtu);
+
+/* Sets the MTU of interface @name to @mtu bytes (SIOCSIFMTU).  Returns 0 or
+ * -errno (-EPERM without CAP_NET_ADMIN, -EINVAL for an MTU out of range). */
+int tun_set_mtu(const char *name, int mtu);
+
+/* Sets interface @name administratively up, unless it already is.  Returns
+ * 0 or -errno (-EPERM without CAP_NET_ADMIN). */
+int tun_set_up(const char *name);

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One tunnel: a TUN/TAP device joined to one peer over a TCP connection or a
+ * UDP socket, with the plain frame format (DESIGN.md sections 1 and 2).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "tun.h"
+
+struct event_base;
+
+enum tunnel_transport {
+	TUNNEL_TCP,
+	TUNNEL_UDP,
+};
+
+struct tunnel_config {
+	const char *dev_name;
+	enum tun_mode mode;
+	enum tunnel_transport transport;
+	bool listen;                 /* passive side: wait for the peer */
+	struct sockaddr_storage addr; /* listen address, or the peer to connect to */
+	socklen_t addr_len;
+	int mtu;                     /* device MTU to set, bytes; 0 leaves it as it is */
+	size_t out_high;             /* TCP output buffer high-water mark, bytes */
+};
+
+/* Default TCP output buffer high-water mark: above it the device is no
+ * longer read; reading resumes below a quarter of it. */
+#define TUNNEL_OUT_HIGH_DEFAULT (256 * 1024)
+/* Packets read from one fd per wakeup at most (DESIGN.md section 1). */
+#define TUNNEL_BATCH 64
+/* TCP reconnect backoff: first delay and cap, milliseconds. */
+#define TUNNEL_BACKOFF_MIN_MS 200
+#define TUNNEL_BACKOFF_MAX_MS 10000
+
+/* Counters since start.  rx: from the peer to the device; tx: from the
+ * device to the peer.  Bytes count payload (packet) bytes, not framing. */
+struct tunnel_stats {
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t drop_bad_frame;    /* malformed frame or datagram from the peer */
+	uint64_t drop_dev_write;    /* the device refused a packet */
+	uint64_t drop_backpressure; /* the socket could not take a datagram */
+	uint64_t drop_no_peer;      /* no connection or no known peer yet */
+	uint64_t drop_oversize;     /* device packet larger than the frame maximum */
+	uint64_t drop_send_error;   /* the underlay refused a datagram */
+	uint64_t drop_unknown_peer; /* datagram from an address that is not the peer */
+	uint64_t dev_pauses;        /* times device reading stopped for backpressure */
+	uint64_t connections;       /* TCP connections established */
+	uint64_t reconnects;        /* connections established after the first */
+	uint64_t bad_connections;   /* TCP connections closed for a bad frame */
+};
+
+struct tunnel;
+
+/*
+ * Opens the device and the socket @cfg describes and registers their events
+ * on @base; the connection (TCP client) is attempted from the event loop.
+ * On failure returns NULL and writes a one-line reason naming the operation
+ * into @err (@errlen bytes); *@usage is set when the reason is a
+ * configuration error (exit status 2) rather than a runtime one.
+ */
+struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *cfg, char *err,
+			  size_t errlen, bool *usage);
+
+/* Closes the socket and the device (which the kernel then removes when
+ * culvertd created it) and frees @t.  NULL is ignored. */
+void tunnel_free(struct tunnel *t);
+
+/* Returns the counters of @t. */
+const struct tunnel_stats *tunnel_get_stats(const struct tunnel *t);
+
+/* Returns the name of @t's device. */
+const char *tunnel_dev_name(const struct tunnel *t);
+
+/* Returns true once a fatal runtime error stopped the loop (the device went
+ * away); the reason was logged. */
+bool tunnel_failed(const struct tunnel *t);
