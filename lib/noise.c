@@ -51,35 +51,33 @@ struct noise_pattern_def {
 	enum noise_token messages[NOISE_MAX_MESSAGES][NOISE_MAX_TOKENS];
 };
 
+/* clang-format off */
 static const struct noise_pattern_def noise_patterns[] = {
-    [NOISE_PATTERN_IK] =
-	{
-	    .name = "IK",
-	    .psk = false,
-	    .pre_initiator = {TOK_END},
-	    .pre_responder = {TOK_S, TOK_END},
-	    .n_messages = 2,
-	    .messages =
-		{
-		    {TOK_E, TOK_ES, TOK_S, TOK_SS, TOK_END},
-		    {TOK_E, TOK_EE, TOK_SE, TOK_END},
+	[NOISE_PATTERN_IK] = {
+		.name = "IK",
+		.psk = false,
+		.pre_initiator = {TOK_END},
+		.pre_responder = {TOK_S, TOK_END},
+		.n_messages = 2,
+		.messages = {
+			{TOK_E, TOK_ES, TOK_S, TOK_SS, TOK_END},
+			{TOK_E, TOK_EE, TOK_SE, TOK_END},
 		},
 	},
-    /* Spec section 9.4: "psk2" puts the token at the end of message 2. */
-    [NOISE_PATTERN_IKPSK2] =
-	{
-	    .name = "IKpsk2",
-	    .psk = true,
-	    .pre_initiator = {TOK_END},
-	    .pre_responder = {TOK_S, TOK_END},
-	    .n_messages = 2,
-	    .messages =
-		{
-		    {TOK_E, TOK_ES, TOK_S, TOK_SS, TOK_END},
-		    {TOK_E, TOK_EE, TOK_SE, TOK_PSK, TOK_END},
+	/* Spec section 9.4: "psk2" puts the token at the end of message 2. */
+	[NOISE_PATTERN_IKPSK2] = {
+		.name = "IKpsk2",
+		.psk = true,
+		.pre_initiator = {TOK_END},
+		.pre_responder = {TOK_S, TOK_END},
+		.n_messages = 2,
+		.messages = {
+			{TOK_E, TOK_ES, TOK_S, TOK_SS, TOK_END},
+			{TOK_E, TOK_EE, TOK_SE, TOK_PSK, TOK_END},
 		},
 	},
 };
+/* clang-format on */
 
 #define NOISE_N_PATTERNS (sizeof(noise_patterns) / sizeof(noise_patterns[0]))
 
@@ -131,7 +129,7 @@ struct noise_cipher {
 	uint64_t n;
 };
 
-/* HASH(a || b) with BLAKE2b-512 (spec section 14.3); @b may be empty. */
+/* HASH(a || b) with BLAKE2b-512 (spec section 14.4); @b may be empty. */
 static void noise_hash2(uint8_t *out, const uint8_t *a, size_t a_len, const uint8_t *b,
 			size_t b_len)
 {

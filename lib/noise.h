@@ -14,6 +14,7 @@
  *                           returned by noise_handshake_split().
  * Both live entirely in sodium_malloc'd memory (guard pages, mlock'd where
  * the system allows it) and are wiped when freed.  Neither is thread-safe.
+ * The caller must have called sodium_init() first.
  *
  * All functions return 0 or -errno.  Common errors:
  *   -EINVAL    misuse: wrong role's turn, handshake already complete, a key
@@ -39,7 +40,7 @@
 #define NOISE_TAG_LEN 16
 /* Pre-shared key size in bytes (spec section 9.1). */
 #define NOISE_PSK_LEN 32
-/* BLAKE2b (spec section 14.3): HASHLEN and BLOCKLEN in bytes. */
+/* BLAKE2b (spec section 14.4): HASHLEN and BLOCKLEN in bytes. */
 #define NOISE_HASH_LEN  64
 #define NOISE_BLOCK_LEN 128
 /* Every Noise message, handshake or transport, is at most 65535 bytes
@@ -93,7 +94,10 @@ struct noise_handshake_config {
 	/* Pre-shared key, NOISE_PSK_LEN bytes, for psk patterns only.  May be
 	 * NULL here and given later with noise_handshake_set_psk() (an IK
 	 * responder only knows which peer, and so which PSK, after reading
-	 * the first message). */
+	 * the first message); the "psk" token fails with -EINVAL until it is
+	 * set.  A peer without a configured PSK uses 32 zero bytes (DESIGN.md
+	 * section 3), passed explicitly, so that a forgotten PSK is an error
+	 * rather than a silent downgrade. */
 	const uint8_t *psk;
 	/* Fixed ephemeral private key, NOISE_PRIVATE_KEY_LEN bytes, FOR TEST
 	 * VECTORS ONLY; NULL draws a fresh one from randombytes_buf() when the
@@ -183,9 +187,10 @@ int noise_handshake_write_message(struct noise_handshake *hs, const uint8_t *pay
  * bit-for-bit as before the call (so a forged or corrupted message cannot
  * kill a pending handshake: the genuine one may still be read), nothing of
  * the message is kept (no remote ephemeral, no remote static), and
- * @payload is wiped.  The spec (section 5.3) lets an implementation abandon
- * the handshake after a failure instead; callers that prefer that simply
- * free @hs.
+ * @payload is wiped.  A DecryptWithAd() failure leaves the CipherState
+ * as it was (spec section 5.1); this extends that to the whole message.
+ * Callers that would rather abandon the handshake on any error (a stream
+ * transport, where a bad message means the peer is broken) free @hs.
  *
  * Returns 0, -EINVAL when it is not the remote side's turn or the handshake
  * is complete, or the psk is not yet set, -EBADMSG when the message is too

@@ -3,7 +3,7 @@
  * TAI64N timestamps (D. J. Bernstein, https://cr.yp.to/libtai/tai64.html),
  * carried in the initiator's first handshake payload so that a responder
  * refuses an initiation not newer than the last one it accepted from that
- * peer: a replayed initiation (WireGuard paper section 5.1).
+ * peer: a replayed initiation (WireGuard paper sections 5.1 and 5.4.2).
  *
  * Layout, 12 bytes: seconds + 2^62 + 10 as a big-endian 64-bit integer (the
  * "+ 10" approximates the TAI - UTC offset exactly as WireGuard does), then
