@@ -332,8 +332,9 @@ static int noise_decrypt_and_hash(struct noise_symmetric *ss, const uint8_t *in,
 
 /*
  * MixKey(DH(priv, pub)).  crypto_scalarmult() fails when the result is all
- * zeros, i.e. @pub is a low-order point; spec section 12.1 allows rejecting
- * it, and accepting it would let the peer force a known shared secret.
+ * zeros, i.e. @pub is a low-order point; spec section 4.1 lets DH() signal
+ * an error for an invalid key, and accepting it would let the peer force a
+ * known shared secret.
  */
 static int noise_mix_dh(struct noise_symmetric *ss, const uint8_t *priv, const uint8_t *pub)
 {
@@ -385,12 +386,13 @@ static bool noise_tokens_have(const enum noise_token *toks, size_t n, enum noise
 }
 
 /*
- * Whether the side @role needs its own static key, and whether it learns
- * the remote one from a message, by scanning the pattern: so that a
- * missing or superfluous key is refused at creation, not mid-handshake.
+ * Whether the side @role needs its own static key, and whether it must know
+ * the remote one beforehand (a pre-message), by scanning the pattern: so
+ * that a missing or superfluous key is refused at creation, not
+ * mid-handshake.
  */
 static void noise_pattern_needs(const struct noise_pattern_def *p, enum noise_role role,
-				bool *need_s, bool *pre_rs, bool *recv_rs)
+				bool *need_s, bool *pre_rs)
 {
 	bool init = role == NOISE_INITIATOR;
 	const enum noise_token *own_pre = init ? p->pre_initiator : p->pre_responder;
@@ -398,7 +400,6 @@ static void noise_pattern_needs(const struct noise_pattern_def *p, enum noise_ro
 
 	*need_s = noise_tokens_have(own_pre, 2, TOK_S);
 	*pre_rs = noise_tokens_have(rem_pre, 2, TOK_S);
-	*recv_rs = false;
 	for (unsigned int m = 0; m < p->n_messages; m++) {
 		const enum noise_token *t = p->messages[m];
 		bool own = (m % 2 == 0) == init;
@@ -407,12 +408,8 @@ static void noise_pattern_needs(const struct noise_pattern_def *p, enum noise_ro
 			*need_s = true;
 		if (noise_tokens_have(t, NOISE_MAX_TOKENS, init ? TOK_SE : TOK_ES))
 			*need_s = true;
-		if (noise_tokens_have(t, NOISE_MAX_TOKENS, TOK_S)) {
-			if (own)
-				*need_s = true;
-			else
-				*recv_rs = true;
-		}
+		if (own && noise_tokens_have(t, NOISE_MAX_TOKENS, TOK_S))
+			*need_s = true;
 	}
 }
 
@@ -421,7 +418,7 @@ int noise_handshake_new(struct noise_handshake **out, const struct noise_handsha
 	const struct noise_pattern_def *p;
 	struct noise_handshake *hs;
 	char name[NOISE_PROTOCOL_NAME_MAX];
-	bool need_s, pre_rs, recv_rs;
+	bool need_s, pre_rs;
 	int n;
 
 	*out = NULL;
@@ -432,7 +429,7 @@ int noise_handshake_new(struct noise_handshake **out, const struct noise_handsha
 	if (cfg->prologue_len && !cfg->prologue)
 		return -EINVAL;
 	p = &noise_patterns[cfg->pattern];
-	noise_pattern_needs(p, cfg->role, &need_s, &pre_rs, &recv_rs);
+	noise_pattern_needs(p, cfg->role, &need_s, &pre_rs);
 	if (need_s != (cfg->local_private != NULL))
 		return -EINVAL;
 	if (pre_rs != (cfg->remote_public != NULL))
