@@ -17,6 +17,8 @@
 
 /* Room for the largest UDP datagram, so recv() never truncates one. */
 #define TUNNEL_DGRAM_MAX 65536
+/* UDP socket buffers, bytes each way (the kernel doubles it for overhead). */
+#define TUNNEL_UDP_SOCKBUF (4 * 1024 * 1024)
 /* Device-side batch buffer: at least this many bytes of frames per wakeup. */
 #define TUNNEL_DEV_BUF_MIN (256 * 1024)
 
@@ -549,6 +551,17 @@ static int tunnel_socket_open(struct tunnel *t, char *err, size_t errlen)
 	}
 	if (t->cfg.addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (type == SOCK_DGRAM) {
+		/* A burst from the device must not overflow the default
+		 * ~200 KiB of socket buffer: above the sysctl caps when we may
+		 * (CAP_NET_ADMIN), within them otherwise. */
+		int size = TUNNEL_UDP_SOCKBUF;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	}
 	if (t->cfg.listen) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, (struct sockaddr *)&t->cfg.addr, t->cfg.addr_len) < 0) {
