@@ -1,24 +1,324 @@
 /* SPDX-License-Identifier: MIT */
+/* Unit tests for lib/frame.c: the simpletun frame format (doc/PROTOCOL.md). */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "frame.h"
 
-START_TEST(test_placeholder)
+START_TEST(test_header_big_endian)
 {
-	ck_assert_int_eq(1, 1);
+	uint8_t hdr[FRAME_HDR_LEN];
+
+	ck_assert_int_eq(frame_put_header(hdr, 0x0102), 0);
+	ck_assert_uint_eq(hdr[0], 0x01);
+	ck_assert_uint_eq(hdr[1], 0x02);
+	ck_assert_uint_eq(frame_get_length(hdr), 0x0102);
+	ck_assert_int_eq(frame_put_header(hdr, FRAME_MAX_LEN), 0);
+	ck_assert_uint_eq(hdr[0], 0xff);
+	ck_assert_uint_eq(hdr[1], 0xff);
 }
 END_TEST
 
-int main(void)
+START_TEST(test_header_rejects_bad_lengths)
+{
+	uint8_t hdr[FRAME_HDR_LEN] = {0xaa, 0xbb};
+
+	ck_assert_int_eq(frame_put_header(hdr, 0), -EMSGSIZE);
+	ck_assert_int_eq(frame_put_header(hdr, FRAME_MAX_LEN + 1), -EMSGSIZE);
+	/* Nothing written on error. */
+	ck_assert_uint_eq(hdr[0], 0xaa);
+	ck_assert_uint_eq(hdr[1], 0xbb);
+}
+END_TEST
+
+/* Builds a stream of frames with payload sizes @sizes; payload byte j of
+ * frame i is (i * 31 + j) & 0xff.  Returns the stream length. */
+static size_t build_stream(uint8_t *buf, const size_t *sizes, size_t n)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		frame_put_header(buf + off, sizes[i]);
+		off += FRAME_HDR_LEN;
+		for (size_t j = 0; j < sizes[i]; j++)
+			buf[off + j] = (uint8_t)(i * 31 + j);
+		off += sizes[i];
+	}
+	return off;
+}
+
+static void check_payload(const uint8_t *p, size_t len, size_t i, size_t want_len)
+{
+	size_t j;
+
+	ck_assert_uint_eq(len, want_len);
+	for (j = 0; j < len; j++)
+		if (p[j] != (uint8_t)(i * 31 + j))
+			break;
+	ck_assert_msg(j == len, "frame %zu: payload byte %zu differs", i, j);
+}
+
+/* Feeds @stream into a reader in the chunks [0,a), [a,b), [b,len) and checks
+ * every frame comes out whole, in order, exactly once. */
+static void feed_split(struct frame_reader *r, const uint8_t *stream, size_t len, size_t a,
+		       size_t b, const size_t *sizes, size_t n)
+{
+	size_t cuts[] = {0, a, b, len};
+	size_t got = 0;
+
+	for (int c = 0; c < 3; c++) {
+		size_t chunk = cuts[c + 1] - cuts[c];
+		size_t avail;
+		uint8_t *space = frame_reader_space(r, &avail);
+		const uint8_t *p;
+		size_t plen;
+		int rc;
+
+		ck_assert_uint_ge(avail, chunk);
+		memcpy(space, stream + cuts[c], chunk);
+		frame_reader_commit(r, chunk);
+		while ((rc = frame_reader_next(r, &p, &plen)) == 1) {
+			ck_assert_uint_lt(got, n);
+			check_payload(p, plen, got, sizes[got]);
+			got++;
+		}
+		ck_assert_int_eq(rc, 0);
+	}
+	ck_assert_uint_eq(got, n);
+	ck_assert_uint_eq(frame_reader_pending(r), 0);
+}
+
+START_TEST(test_reader_every_split)
+{
+	static const size_t sizes[] = {1, 2, 60, 1500, 3, 1518};
+	size_t n = sizeof(sizes) / sizeof(sizes[0]);
+	uint8_t *stream = malloc(8192);
+	size_t len = build_stream(stream, sizes, n);
+	struct frame_reader r;
+
+	/* Every first cut point, each with second cut points one byte later,
+	 * two bytes later (a whole prefix) and across the rest of the stream:
+	 * covers splits inside each length prefix, between prefix and
+	 * payload, inside payloads and at frame edges. */
+	ck_assert_int_eq(frame_reader_init(&r, 1518), 0);
+	for (size_t a = 0; a <= len; a++) {
+		for (size_t b = a; b <= len; b += (b - a < 3) ? 1 : 61)
+			feed_split(&r, stream, len, a, b, sizes, n);
+		feed_split(&r, stream, len, a, len, sizes, n);
+	}
+	frame_reader_cleanup(&r);
+	free(stream);
+}
+END_TEST
+
+START_TEST(test_reader_byte_at_a_time)
+{
+	static const size_t sizes[] = {40, 1, 1400, 2, 40};
+	size_t n = sizeof(sizes) / sizeof(sizes[0]);
+	uint8_t stream[4096];
+	size_t len = build_stream(stream, sizes, n);
+	struct frame_reader r;
+	size_t got = 0;
+
+	ck_assert_int_eq(frame_reader_init(&r, 1500), 0);
+	for (size_t i = 0; i < len; i++) {
+		size_t avail;
+		uint8_t *space = frame_reader_space(&r, &avail);
+		const uint8_t *p;
+		size_t plen;
+
+		ck_assert_uint_ge(avail, 1);
+		*space = stream[i];
+		frame_reader_commit(&r, 1);
+		while (frame_reader_next(&r, &p, &plen) == 1) {
+			check_payload(p, plen, got, sizes[got]);
+			got++;
+		}
+	}
+	ck_assert_uint_eq(got, n);
+	frame_reader_cleanup(&r);
+}
+END_TEST
+
+/* Many maximal frames through a reader: the buffer compacts and never
+ * grows, and the space offered always fits the rest of a frame. */
+START_TEST(test_reader_bounded)
+{
+	struct frame_reader r;
+	uint8_t frame[FRAME_HDR_LEN + 1500];
+	size_t got = 0, cap;
+
+	ck_assert_int_eq(frame_reader_init(&r, 1500), 0);
+	cap = r.cap;
+	frame_put_header(frame, 1500);
+	memset(frame + FRAME_HDR_LEN, 0x5a, 1500);
+	for (int i = 0; i < 1000; i++) {
+		size_t off = 0;
+
+		/* Deliver each frame in two uneven pieces. */
+		while (off < sizeof(frame)) {
+			size_t avail, take;
+			uint8_t *space = frame_reader_space(&r, &avail);
+			const uint8_t *p;
+			size_t plen;
+
+			take = off == 0 ? 777 : sizeof(frame) - off;
+			ck_assert_uint_ge(avail, take);
+			memcpy(space, frame + off, take);
+			frame_reader_commit(&r, take);
+			off += take;
+			while (frame_reader_next(&r, &p, &plen) == 1) {
+				ck_assert_uint_eq(plen, 1500);
+				got++;
+			}
+		}
+	}
+	ck_assert_uint_eq(got, 1000);
+	ck_assert_uint_eq(r.cap, cap);
+	frame_reader_cleanup(&r);
+}
+END_TEST
+
+START_TEST(test_reader_rejects_zero_and_oversize)
+{
+	static const uint8_t zero[] = {0x00, 0x00, 0x45};
+	static const uint8_t big[] = {0x05, 0xdd}; /* 1501 */
+	static const uint8_t huge[] = {0xff, 0xff, 0xde, 0xad};
+	const uint8_t *inputs[] = {zero, big, huge};
+	size_t lens[] = {sizeof(zero), sizeof(big), sizeof(huge)};
+
+	for (int i = 0; i < 3; i++) {
+		struct frame_reader r;
+		size_t avail;
+		const uint8_t *p;
+		size_t plen;
+
+		ck_assert_int_eq(frame_reader_init(&r, 1500), 0);
+		memcpy(frame_reader_space(&r, &avail), inputs[i], lens[i]);
+		frame_reader_commit(&r, lens[i]);
+		ck_assert_int_eq(frame_reader_next(&r, &p, &plen), -EBADMSG);
+		/* The bad prefix stays bad: the stream cannot resynchronise. */
+		ck_assert_int_eq(frame_reader_next(&r, &p, &plen), -EBADMSG);
+		frame_reader_reset(&r);
+		ck_assert_uint_eq(frame_reader_pending(&r), 0);
+		frame_reader_cleanup(&r);
+	}
+}
+END_TEST
+
+START_TEST(test_reader_good_frames_before_bad_one)
+{
+	static const size_t sizes[] = {10, 20};
+	uint8_t stream[64];
+	size_t len = build_stream(stream, sizes, 2);
+	struct frame_reader r;
+	size_t avail;
+	const uint8_t *p;
+	size_t plen;
+
+	stream[len++] = 0;
+	stream[len++] = 0;
+	ck_assert_int_eq(frame_reader_init(&r, 1500), 0);
+	memcpy(frame_reader_space(&r, &avail), stream, len);
+	frame_reader_commit(&r, len);
+	ck_assert_int_eq(frame_reader_next(&r, &p, &plen), 1);
+	check_payload(p, plen, 0, 10);
+	ck_assert_int_eq(frame_reader_next(&r, &p, &plen), 1);
+	check_payload(p, plen, 1, 20);
+	ck_assert_int_eq(frame_reader_next(&r, &p, &plen), -EBADMSG);
+	frame_reader_cleanup(&r);
+}
+END_TEST
+
+START_TEST(test_reader_init_limits)
+{
+	struct frame_reader r;
+
+	ck_assert_int_eq(frame_reader_init(&r, 0), -EINVAL);
+	ck_assert_int_eq(frame_reader_init(&r, FRAME_MAX_LEN + 1), -EINVAL);
+	ck_assert_int_eq(frame_reader_init(&r, FRAME_MAX_LEN), 0);
+	ck_assert_uint_ge(r.cap, 2 * (FRAME_HDR_LEN + FRAME_MAX_LEN));
+	frame_reader_cleanup(&r);
+	frame_reader_cleanup(&r); /* twice is harmless */
+}
+END_TEST
+
+START_TEST(test_datagram_valid)
+{
+	static const size_t sizes[] = {100, 1, 1400};
+	uint8_t d[2048];
+	size_t len = build_stream(d, sizes, 3), off = 0, i = 0, plen;
+	const uint8_t *p;
+
+	ck_assert_int_eq(frame_datagram_check(d, len, 1500), 3);
+	while (frame_datagram_next(d, len, &off, &p, &plen)) {
+		check_payload(p, plen, i, sizes[i]);
+		i++;
+	}
+	ck_assert_uint_eq(i, 3);
+	ck_assert_int_eq(frame_datagram_check(d, FRAME_HDR_LEN + 100, 1500), 1);
+}
+END_TEST
+
+START_TEST(test_datagram_invalid)
+{
+	static const size_t sizes[] = {100, 50};
+	uint8_t d[512];
+	size_t len = build_stream(d, sizes, 2);
+
+	ck_assert_int_eq(frame_datagram_check(d, 0, 1500), -EBADMSG);
+	/* One byte short, one byte long, a lone prefix byte at the end. */
+	ck_assert_int_eq(frame_datagram_check(d, len - 1, 1500), -EBADMSG);
+	ck_assert_int_eq(frame_datagram_check(d, len + 1, 1500), -EBADMSG);
+	d[len] = 0;
+	ck_assert_int_eq(frame_datagram_check(d, len + 2, 1500), -EBADMSG);
+	/* Above the maximum. */
+	ck_assert_int_eq(frame_datagram_check(d, len, 99), -EBADMSG);
+	/* A zero length in the middle. */
+	d[0] = 0;
+	d[1] = 0;
+	ck_assert_int_eq(frame_datagram_check(d, len, 1500), -EBADMSG);
+	/* Prefix claims more than the datagram holds. */
+	frame_put_header(d, 60000);
+	ck_assert_int_eq(frame_datagram_check(d, len, FRAME_MAX_LEN), -EBADMSG);
+}
+END_TEST
+
+static Suite *frame_suite(void)
 {
 	Suite *s = suite_create("frame");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, test_placeholder);
+	TCase *tc = tcase_create("header");
+
+	tcase_add_test(tc, test_header_big_endian);
+	tcase_add_test(tc, test_header_rejects_bad_lengths);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
+
+	tc = tcase_create("stream");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_reader_every_split);
+	tcase_add_test(tc, test_reader_byte_at_a_time);
+	tcase_add_test(tc, test_reader_bounded);
+	tcase_add_test(tc, test_reader_rejects_zero_and_oversize);
+	tcase_add_test(tc, test_reader_good_frames_before_bad_one);
+	tcase_add_test(tc, test_reader_init_limits);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("datagram");
+	tcase_add_test(tc, test_datagram_valid);
+	tcase_add_test(tc, test_datagram_invalid);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(frame_suite());
+	int failed;
+
 	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
+	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

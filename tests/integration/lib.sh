@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: MIT
+# Shared helpers for the integration tests (sourced, not run).
+#
+# Every test builds its own network namespaces with culvertctl, named
+# "cv<pid>-<role>", and a trap deletes them and every daemon it started on
+# any exit.  Addresses come only from 198.18.0.0/15 and 2001:db8::/32.
+# Waits poll with a deadline instead of sleeping; a test never fails on a
+# time, only on a deadline for something that should happen at all.
+
+set -euo pipefail
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: needs root (network namespaces)"
+	exit 77
+fi
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CULVERTD=${CULVERTD:-$HERE/../../build/daemon/culvertd}
+CULVERTCTL=${CULVERTCTL:-$HERE/../../build/tools/culvertctl}
+PFX="cv$$"
+WORK=$(mktemp -d "/tmp/culvert-test.XXXXXX")
+NAMESPACES=()
+DAEMONS=()
+
+log() { printf '# %s\n' "$*"; }
+die() {
+	printf 'FAIL: %s\n' "$*" >&2
+	exit 1
+}
+
+cleanup() {
+	local rc=$? pid ns
+	set +e
+	for pid in "${DAEMONS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${DAEMONS[@]}"; do
+		timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null
+	done
+	for ns in "${NAMESPACES[@]}"; do
+		# Whatever still runs in the namespace (iperf3 servers) goes too.
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		"$CULVERTCTL" netns del "$ns" 2>/dev/null || ip netns del "$ns" 2>/dev/null
+	done
+	if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+		for f in "$WORK"/*.log; do
+			[ -e "$f" ] || continue
+			echo "---- $(basename "$f")"
+			tail -n 40 "$f"
+		done
+	fi
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# ctl ARGS...: culvertctl, bounded in time like everything here.
+ctl() { timeout 20 "$CULVERTCTL" "$@"; }
+
+# ns ROLE: the full namespace name of ROLE.
+ns() { printf '%s-%s' "$PFX" "$1"; }
+
+# n ROLE CMD...: runs CMD inside ROLE's namespace.
+n() {
+	local role=$1
+	shift
+	"$CULVERTCTL" netns exec "$(ns "$role")" -- "$@"
+}
+
+# netns_add ROLE...: makes namespaces with loopback up.
+netns_add() {
+	local role
+	for role in "$@"; do
+		ctl netns add "$(ns "$role")"
+		NAMESPACES+=("$(ns "$role")")
+		ctl -n "$(ns "$role")" link set lo up
+	done
+}
+
+# veth_pair ROLE_A DEV_A ROLE_B DEV_B: a veth from ROLE_A's namespace to
+# ROLE_B's, both ends up.
+veth_pair() {
+	ctl -n "$(ns "$1")" link add "$2" type veth peer "$4" netns "$(ns "$3")"
+	ctl -n "$(ns "$1")" link set "$2" up
+	ctl -n "$(ns "$3")" link set "$4" up
+}
+
+# addr ROLE DEV ADDR/PLEN...: adds addresses (IPv6 ones are usable at once).
+addr() {
+	local role=$1 dev=$2 a
+	shift 2
+	for a in "$@"; do
+		ctl -n "$(ns "$role")" addr add "$a" dev "$dev"
+	done
+}
+
+# culvertd_start ROLE NAME ARGS...: starts culvertd in ROLE's namespace,
+# logging to $WORK/NAME.log; sets DAEMON_PID.
+culvertd_start() {
+	local role=$1 name=$2
+	shift 2
+	n "$role" "$CULVERTD" -v "$@" >"$WORK/$name.log" 2>&1 &
+	DAEMON_PID=$!
+	DAEMONS+=("$DAEMON_PID")
+	eval "PID_$name=$DAEMON_PID"
+}
+
+# culvertd_stop PID: stops one daemon with SIGTERM; it must exit 0.
+culvertd_stop() {
+	local rc=0
+	kill "$1"
+	wait "$1" || rc=$?
+	[ "$rc" = 0 ] || die "culvertd (pid $1) exited $rc on SIGTERM"
+}
+
+# wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# wait_log NAME PATTERN [SECONDS]: waits until daemon NAME logged PATTERN.
+wait_log() {
+	wait_for "${3:-10}" grep -q -- "$2" "$WORK/$1.log" || die "$1 never logged '$2'"
+}
+
+# has_link ROLE DEV: true when DEV exists in ROLE's namespace.
+has_link() { n "$1" test -e "/sys/class/net/$2"; }
+
+# ping_ok ROLE ADDR: three pings that must all come back; the first may
+# have to wait for ARP/ND and a connection, so wait_for retries it.
+ping_ok() {
+	local role=$1 dst=$2
+	wait_for 15 n "$role" ping -c 1 -W 1 "$dst" || die "$role cannot reach $dst"
+	n "$role" ping -c 3 -i 0.2 -W 2 "$dst" >"$WORK/ping.out" || {
+		cat "$WORK/ping.out"
+		die "$role: pings to $dst lost"
+	}
+	log "$role -> $dst: $(grep -o 'rtt.*' "$WORK/ping.out")"
+}
+
+# iperf_ok CLIENT SERVER_ROLE SERVER_ADDR SECONDS [-R]: one iperf3 TCP run
+# across the tunnel; fails unless data arrived.  Prints the rate.
+iperf_ok() {
+	local client=$1 server=$2 dst=$3 secs=$4 rev=${5:-} out bytes
+	n "$server" iperf3 -s -1 -D -I "$WORK/iperf3.pid" >/dev/null
+	wait_for 5 test -s "$WORK/iperf3.pid" || die "iperf3 server did not start"
+	# The server may take a moment to bind.
+	sleep 0.2
+	out="$WORK/iperf3.json"
+	if ! timeout $((secs + 20)) "$CULVERTCTL" netns exec "$(ns "$client")" -- \
+		iperf3 -c "$dst" -t "$secs" -J $rev >"$out" 2>&1; then
+		tail -n 20 "$out"
+		die "iperf3 $client -> $dst failed"
+	fi
+	bytes=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]))' "$out")
+	[ "$bytes" -gt 1000000 ] || die "iperf3 $client -> $dst moved only $bytes bytes"
+	log "iperf3 $client -> $dst${rev:+ (reverse)}: $(python3 -c 'import json,sys; print("%.1f Mbit/s" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]/1e6))' "$out")"
+	rm -f "$WORK/iperf3.pid"
+}
+
+# counter NAME FIELD: reads one counter from daemon NAME's latest SIGUSR1
+# line ("... FIELD N ...").
+counter() {
+	local pid
+	pid=$(eval echo "\$PID_$1")
+	local before
+	before=$(grep -c ' rx .* packets' "$WORK/$1.log" || true)
+	kill -USR1 "$pid"
+	wait_for 5 test "$(grep -c ' rx .* packets' "$WORK/$1.log")" -gt "$before" ||
+		die "$1 did not log its counters"
+	grep ' rx .* packets' "$WORK/$1.log" | tail -n 1 | grep -o "$2 [0-9]*" | head -n 1 | cut -d' ' -f2
+}

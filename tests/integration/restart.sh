@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The TCP server is killed (SIGKILL: no goodbye) and started again; the
+# client reconnects on its own and traffic flows again.  Then the client
+# is killed and restarted, and the server takes the new connection.
+#
+#     namespace a                         namespace b
+#   +-----------------------+         +-----------------------+
+#   | tun0 198.19.0.1/24    |         | tun0 198.19.0.2/24    |
+#   |   culvertd --listen   |         |   culvertd --connect  |
+#   | veth0 198.18.0.1/24   +---------+ veth0 198.18.0.2/24   |
+#   +-----------------------+         +-----------------------+
+source "$(dirname "$0")/lib.sh"
+
+netns_add a b
+veth_pair a veth0 b veth0
+addr a veth0 198.18.0.1/24
+addr b veth0 198.18.0.2/24
+for side in a b; do
+	ctl -n "$(ns $side)" link add tun0 type tun
+done
+addr a tun0 198.19.0.1/24
+addr b tun0 198.19.0.2/24
+
+# The client starts first: the server is not up yet, so it must retry.
+culvertd_start b cli --dev tun0 --connect 198.18.0.1:55555
+wait_log cli "retrying"
+culvertd_start a srv --dev tun0 --listen :55555
+wait_log cli "connected to" 15
+ping_ok b 198.19.0.1
+
+log "killing the server"
+kill -9 "$PID_srv"
+wait "$PID_srv" 2>/dev/null || true
+wait_log cli "closed by the peer"
+! n b ping -c 1 -W 1 198.19.0.1 >/dev/null || die "ping answered with the server dead"
+culvertd_start a srv2 --dev tun0 --listen :55555
+ping_ok b 198.19.0.1
+ping_ok a 198.19.0.2
+[ "$(counter cli reconnects)" -ge 1 ] || die "client counted no reconnect"
+
+log "killing the client"
+kill -9 "$PID_cli"
+wait "$PID_cli" 2>/dev/null || true
+culvertd_start b cli2 --dev tun0 --connect 198.18.0.1:55555
+wait_log cli2 "connected to" 15
+ping_ok a 198.19.0.2
+[ "$(counter srv2 connections)" -ge 2 ] || die "server did not take the new connection"
+culvertd_stop "$PID_cli2"
+culvertd_stop "$PID_srv2"
+echo "PASS: restart"
