@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Shared by culvertctl's object files (netns.c, link.c, addr.c, route.c,
+ * forward.c): exit codes, error reporting and the per-object entry points
+ * that tools/culvertctl.c dispatches to.  Only tools/ print and exit.
+ */
+
+#include <stdio.h>
+
+#include "netlink.h"
+
+#define CTL_PROG "culvertctl"
+
+/* Exit codes: runtime failure (kernel said no) vs. a command line we cannot parse. */
+#define CTL_EXIT_OK    0
+#define CTL_EXIT_FAIL  1
+#define CTL_EXIT_USAGE 2
+
+/*
+ * Print "culvertctl: WHAT: strerror(-err) (kernel: EXTACK)" to stderr, the
+ * kernel part only if @extack is non-empty.  Returns CTL_EXIT_FAIL so callers
+ * can `return ctl_fail(...)`.
+ */
+int ctl_fail(int err, const char *extack, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Print "culvertctl: MESSAGE" and a hint to run `culvertctl OBJECT help` to
+ * stderr.  Returns CTL_EXIT_USAGE.
+ */
+int ctl_usage(const char *object, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Is @arg one of "help", "-h", "--help"? */
+int ctl_is_help(const char *arg);
+
+/* Parse a decimal unsigned number <= @max; returns 0 or -EINVAL. */
+int ctl_parse_ulong(const char *s, unsigned long max, unsigned long *out);
+
+/* Open rtnetlink with @extack (NL_EXTACK_LEN bytes), reporting failure; returns an exit code. */
+int ctl_nl_open(struct nl_handle *nl, char *extack);
+
+/* Name of @ifindex in the current namespace, or "ifN" if it has none here. */
+const char *ctl_ifname(int ifindex, char buf[static IFNAMSIZ + 8]);
+
+/* First line of `link show` for @l, also used by `addr show`. */
+void link_print_header(FILE *f, const struct nl_link *l);
+
+/*
+ * Object entry points: @argv[0] is the object's name, the verb follows.
+ * Each returns a CTL_EXIT_* code; the *_usage() functions print the
+ * object's synopsis.
+ */
+int netns_main(int argc, char **argv);
+void netns_usage(FILE *f);
+int link_main(int argc, char **argv);
+void link_usage(FILE *f);
+int addr_main(int argc, char **argv);
+void addr_usage(FILE *f);
+int route_main(int argc, char **argv);
+void route_usage(FILE *f);
+int forward_main(int argc, char **argv);
+void forward_usage(FILE *f);
