@@ -100,7 +100,9 @@ addr() {
 culvertd_start() {
 	local role=$1 name=$2
 	shift 2
-	n "$role" "$CULVERTD" -v "$@" >"$WORK/$name.log" 2>&1 &
+	# A simple command, not a function, so $! is culvertctl, which execs
+	# culvertd in place: signals go to the daemon itself.
+	"$CULVERTCTL" netns exec "$(ns "$role")" -- "$CULVERTD" -v "$@" >"$WORK/$name.log" 2>&1 &
 	DAEMON_PID=$!
 	DAEMONS+=("$DAEMON_PID")
 	eval "PID_$name=$DAEMON_PID"

@@ -3,6 +3,7 @@
 # The TCP server is killed (SIGKILL: no goodbye) and started again; the
 # client reconnects on its own and traffic flows again.  Then the client
 # is killed and restarted, and the server takes the new connection.
+# Last, the server's device is deleted under it: it exits with status 1.
 #
 #     namespace a                         namespace b
 #   +-----------------------+         +-----------------------+
@@ -46,6 +47,13 @@ culvertd_start b cli2 --dev tun0 --connect 198.18.0.1:55555
 wait_log cli2 "connected to" 15
 ping_ok a 198.19.0.2
 [ "$(counter srv2 connections)" -ge 2 ] || die "server did not take the new connection"
+
+log "deleting the server's device under it"
+ctl -n "$(ns a)" link del tun0
+rc=0
+timeout 10 tail --pid="$PID_srv2" -f /dev/null || die "server survived losing its device"
+wait "$PID_srv2" || rc=$?
+[ "$rc" = 1 ] || die "server exited $rc, not 1, after losing its device"
+grep -q "read tun0" "$WORK/srv2.log" || die "server did not say why it stopped"
 culvertd_stop "$PID_cli2"
-culvertd_stop "$PID_srv2"
 echo "PASS: restart"
