@@ -11,9 +11,15 @@
 
 #define TUN_PATH "/dev/net/tun"
 
-/* Opens /dev/net/tun and binds it to @name with TUNSETIFF; the ifreq comes
- * back with the name the kernel chose. */
-static int tun_attach(const char *name, enum tun_mode mode, struct ifreq *ifr)
+/* The TUNSETIFF flags for @mode, without a packet-information header. */
+static short tun_flags(enum tun_mode mode)
+{
+	return (mode == TUN_MODE_TAP ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+}
+
+/* Opens /dev/net/tun and binds it to @name with TUNSETIFF @flags; the ifreq
+ * comes back with the name the kernel chose.  Returns the fd or -errno. */
+static int tun_attach(const char *name, short flags, struct ifreq *ifr)
 {
 	int fd;
 
@@ -25,7 +31,7 @@ static int tun_attach(const char *name, enum tun_mode mode, struct ifreq *ifr)
 	if (fd < 0)
 		return -errno;
 	memset(ifr, 0, sizeof(*ifr));
-	ifr->ifr_flags = (mode == TUN_MODE_TAP ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+	ifr->ifr_flags = flags;
 	strncpy(ifr->ifr_name, name, IFNAMSIZ - 1);
 	if (ioctl(fd, TUNSETIFF, ifr) < 0) {
 		int err = -errno;
@@ -40,7 +46,7 @@ int tun_open(struct tun_device *dev, const char *name, enum tun_mode mode)
 {
 	struct ifreq ifr;
 	bool existed = if_nametoindex(name) != 0;
-	int fd = tun_attach(name, mode, &ifr);
+	int fd = tun_attach(name, tun_flags(mode), &ifr);
 
 	dev->fd = -1;
 	if (fd < 0)
@@ -60,21 +66,55 @@ void tun_close(struct tun_device *dev)
 	dev->fd = -1;
 }
 
-int tun_create_persistent(const char *name, enum tun_mode mode, uid_t uid, gid_t gid)
+int tun_create_persistent(const char *name, enum tun_mode mode, long uid, long gid)
 {
 	struct ifreq ifr;
 	int fd, err = 0;
 
-	if (if_nametoindex(name) != 0)
+	if (mode != TUN_MODE_TUN && mode != TUN_MODE_TAP)
+		return -EINVAL;
+	/* TUNSETIFF on an existing name attaches instead of failing (and with
+	 * IFF_TUN_EXCL says EBUSY): check first so callers see EEXIST like
+	 * every other "link add".  The flag still closes the race. */
+	if (name[0] && if_nametoindex(name))
 		return -EEXIST;
-	fd = tun_attach(name, mode, &ifr);
+	fd = tun_attach(name, tun_flags(mode) | IFF_TUN_EXCL, &ifr);
 	if (fd < 0)
 		return fd;
-	if (uid != (uid_t)-1 && ioctl(fd, TUNSETOWNER, (unsigned long)uid) < 0)
+	if (uid != TUN_NO_OWNER && ioctl(fd, TUNSETOWNER, (unsigned long)uid) < 0)
 		err = -errno;
-	else if (gid != (gid_t)-1 && ioctl(fd, TUNSETGROUP, (unsigned long)gid) < 0)
+	else if (gid != TUN_NO_OWNER && ioctl(fd, TUNSETGROUP, (unsigned long)gid) < 0)
 		err = -errno;
+	/* Last, so that a failure above leaves nothing behind at close. */
 	else if (ioctl(fd, TUNSETPERSIST, 1UL) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int tun_delete_persistent(const char *name)
+{
+	/* TUNSETIFF refuses (EINVAL) a type or queue mode that does not match
+	 * the device's, so try each. */
+	static const short flags[] = {
+		IFF_TUN | IFF_NO_PI,
+		IFF_TAP | IFF_NO_PI,
+		IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE,
+		IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE,
+	};
+	struct ifreq ifr;
+	int fd = -EINVAL, err = 0;
+	size_t i;
+
+	if (strlen(name) >= IFNAMSIZ || !name[0])
+		return -EINVAL;
+	if (!if_nametoindex(name))
+		return -ENODEV;
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]) && fd == -EINVAL; i++)
+		fd = tun_attach(name, flags[i], &ifr);
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, TUNSETPERSIST, 0UL) < 0)
 		err = -errno;
 	close(fd);
 	return err;

@@ -8,7 +8,6 @@
 
 #include <net/if.h>
 #include <stdbool.h>
-#include <sys/types.h>
 
 enum tun_mode {
 	TUN_MODE_TUN, /* layer 3: IFF_TUN */
@@ -41,13 +40,27 @@ int tun_open(struct tun_device *dev, const char *name, enum tun_mode mode);
  * call twice. */
 void tun_close(struct tun_device *dev);
 
+/* "No owner" for tun_create_persistent(). */
+#define TUN_NO_OWNER ((long)-1)
+
 /*
- * Makes @name a persistent TUN/TAP device owned by @uid and @gid (either may
- * be -1 for "no owner"), as `ip tuntap add` does (TUNSETPERSIST,
- * TUNSETOWNER, TUNSETGROUP).  Returns 0, -EEXIST when a device of that name
- * already exists, or another -errno from the ioctls.
+ * Makes @name a persistent TUN/TAP device, as `ip tuntap add` does
+ * (iproute2 ip/iptuntap.c; TUNSETOWNER, TUNSETGROUP, then TUNSETPERSIST):
+ * it outlives the descriptor that made it, and the user @uid or group @gid
+ * (either may be TUN_NO_OWNER) may attach to it without CAP_NET_ADMIN.
+ * Returns 0, -EEXIST when a device of that name exists, -EINVAL for a bad
+ * name or mode, or another -errno from /dev/net/tun (-EPERM without
+ * CAP_NET_ADMIN).
  */
-int tun_create_persistent(const char *name, enum tun_mode mode, uid_t uid, gid_t gid);
+int tun_create_persistent(const char *name, enum tun_mode mode, long uid, long gid);
+
+/*
+ * Clears the persistent flag of TUN/TAP device @name, which the kernel then
+ * removes once no descriptor holds it (the fallback for `link del` where
+ * RTM_DELLINK is not supported).  Returns 0, -ENODEV when there is no such
+ * device, -EINVAL when it is not a TUN/TAP device, or another -errno.
+ */
+int tun_delete_persistent(const char *name);
 
 /*
  * Reads the MTU of interface @name (bytes) into *@mtu.  Returns 0 or -errno

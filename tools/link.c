@@ -12,7 +12,7 @@
 
 #include "ctl.h"
 #include "netns.h"
-#include "tuntap.h"
+#include "tun.h"
 
 void link_usage(FILE *f)
 {
@@ -62,9 +62,9 @@ static int parse_group(const char *s, long *gid)
 }
 
 /* `link add NAME type tun|tap [user U] [group G]`: a persistent device via /dev/net/tun. */
-static int add_tuntap(const char *name, enum tuntap_mode mode, int argc, char **argv)
+static int add_tuntap(const char *name, enum tun_mode mode, int argc, char **argv)
 {
-	long owner = TUNTAP_NOBODY, group = TUNTAP_NOBODY;
+	long owner = TUN_NO_OWNER, group = TUN_NO_OWNER;
 	int i, ret;
 
 	for (i = 0; i < argc; i += 2) {
@@ -82,7 +82,7 @@ static int add_tuntap(const char *name, enum tuntap_mode mode, int argc, char **
 			return ctl_usage("link", "link add %s: unexpected '%s'", name, argv[i]);
 		}
 	}
-	ret = tuntap_add(name, mode, owner, group);
+	ret = tun_create_persistent(name, mode, owner, group);
 	return ret ? ctl_fail(ret, NULL, "link add %s", name) : CTL_EXIT_OK;
 }
 
@@ -138,9 +138,9 @@ static int do_add(struct nl_handle *nl, int argc, char **argv)
 	argv += 3;
 
 	if (!strcmp(kind, "tun"))
-		return add_tuntap(name, TUNTAP_TUN, argc, argv);
+		return add_tuntap(name, TUN_MODE_TUN, argc, argv);
 	if (!strcmp(kind, "tap"))
-		return add_tuntap(name, TUNTAP_TAP, argc, argv);
+		return add_tuntap(name, TUN_MODE_TAP, argc, argv);
 	if (!strcmp(kind, "veth"))
 		return add_veth(nl, name, argc, argv);
 	if (!strcmp(kind, "bridge")) {
@@ -220,7 +220,7 @@ static int do_del(struct nl_handle *nl, int argc, char **argv)
 		return ctl_usage("link", "link del: expected exactly one NAME");
 	ret = nl_link_del(nl, argv[0]);
 	/* Kernels before rtnl_link_ops had dellink for tun refuse; un-persist instead. */
-	if (ret == -EOPNOTSUPP && !tuntap_del(argv[0]))
+	if (ret == -EOPNOTSUPP && !tun_delete_persistent(argv[0]))
 		ret = 0;
 	return ret ? ctl_fail(ret, nl->extack, "link del %s", argv[0]) : CTL_EXIT_OK;
 }
