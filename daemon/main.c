@@ -87,10 +87,10 @@ static void log_stats(const struct tunnel *t)
 	const struct tunnel_stats *s = tunnel_get_stats(t);
 
 	log_warnx("%s: rx %" PRIu64 " packets %" PRIu64 " bytes, tx %" PRIu64 " packets %" PRIu64
-		  " bytes; drops: bad_frame %" PRIu64 " dev_write %" PRIu64
-		  " backpressure %" PRIu64 " no_peer %" PRIu64 " oversize %" PRIu64
-		  " send_error %" PRIu64 " unknown_peer %" PRIu64 "; device pauses %" PRIu64
-		  "; connections %" PRIu64 " reconnects %" PRIu64 " bad_connections %" PRIu64,
+		  " bytes; drops: bad_frame %" PRIu64 " dev_write %" PRIu64 " backpressure %" PRIu64
+		  " no_peer %" PRIu64 " oversize %" PRIu64 " send_error %" PRIu64
+		  " unknown_peer %" PRIu64 "; device pauses %" PRIu64 "; connections %" PRIu64
+		  " reconnects %" PRIu64 " bad_connections %" PRIu64,
 		  tunnel_dev_name(t), s->rx_packets, s->rx_bytes, s->tx_packets, s->tx_bytes,
 		  s->drop_bad_frame, s->drop_dev_write, s->drop_backpressure, s->drop_no_peer,
 		  s->drop_oversize, s->drop_send_error, s->drop_unknown_peer, s->dev_pauses,
@@ -117,18 +117,18 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"dev", required_argument, NULL, 'd'},
-		{"mode", required_argument, NULL, 'm'},
-		{"transport", required_argument, NULL, 't'},
-		{"listen", required_argument, NULL, 'l'},
-		{"connect", required_argument, NULL, 'c'},
-		{"mtu", required_argument, NULL, 'M'},
-		{"out-buffer", required_argument, NULL, 'B'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"dev", required_argument, NULL, 'd'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"transport", required_argument, NULL, 't'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"connect", required_argument, NULL, 'c'},
+	    {"mtu", required_argument, NULL, 'M'},
+	    {"out-buffer", required_argument, NULL, 'B'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct tunnel_config cfg = {.mode = TUN_MODE_TUN, .transport = TUNNEL_TCP};
 	const char *listen_str = NULL, *connect_str = NULL;
@@ -173,8 +173,8 @@ int main(int argc, char **argv)
 			cfg.mtu = (int)parse_number("--mtu", optarg, 68, 65535 - TUN_TAP_HDR_LEN);
 			break;
 		case 'B':
-			cfg.out_high = (size_t)parse_number("--out-buffer", optarg, 65536,
-							    64L * 1024 * 1024);
+			cfg.out_high =
+			    (size_t)parse_number("--out-buffer", optarg, 65536, 64L * 1024 * 1024);
 			break;
 		case 'v':
 			level++;

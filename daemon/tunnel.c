@@ -38,7 +38,7 @@ struct tunnel {
 	int sock_fd; /* the connection (TCP) or the socket (UDP); -1 if none */
 	struct event *sock_rd_ev;
 	struct event *sock_wr_ev;
-	bool connecting; /* TCP client: connect() under way */
+	bool connecting;      /* TCP client: connect() under way */
 	struct evbuffer *out; /* TCP bytes the socket has not taken yet */
 	struct frame_reader reader;
 	uint8_t *dgram; /* UDP receive buffer, TUNNEL_DGRAM_MAX bytes */
@@ -333,8 +333,9 @@ static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 
 			t->stats.drop_bad_frame++;
 			t->stats.bad_connections++;
-			log_warnx("connection to %s: bad frame length %zu (valid: 1..%zu); closing it",
-				  t->peer_str, frame_get_length(hdr), t->max_len);
+			log_warnx(
+			    "connection to %s: bad frame length %zu (valid: 1..%zu); closing it",
+			    t->peer_str, frame_get_length(hdr), t->max_len);
 			tunnel_tcp_close(t);
 			return;
 		}
@@ -436,8 +437,7 @@ static void tunnel_udp_send(struct tunnel *t, const uint8_t *frame, size_t len)
 		t->stats.drop_no_peer++;
 		return;
 	}
-	n = sendto(t->sock_fd, frame, len, MSG_DONTWAIT, (struct sockaddr *)&t->peer,
-		   t->peer_len);
+	n = sendto(t->sock_fd, frame, len, MSG_DONTWAIT, (struct sockaddr *)&t->peer, t->peer_len);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == ENOBUFS) {
 			t->stats.drop_backpressure++;
@@ -494,8 +494,8 @@ static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		if (t->cfg.listen &&
-		    (t->peer_len == 0 || !endpoint_equal((struct sockaddr *)&ss,
-							 (struct sockaddr *)&t->peer))) {
+		    (t->peer_len == 0 ||
+		     !endpoint_equal((struct sockaddr *)&ss, (struct sockaddr *)&t->peer))) {
 			/* The listening side learns, and follows, the source of
 			 * the latest valid datagram (OpenVPN's --float). */
 			memcpy(&t->peer, &ss, sslen);
@@ -659,8 +659,8 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		t->listen_fd = tunnel_socket_open(t, err, errlen);
 		if (t->listen_fd < 0)
 			goto fail;
-		t->listen_ev = event_new(base, t->listen_fd, EV_READ | EV_PERSIST,
-					 tunnel_accept_cb, t);
+		t->listen_ev =
+		    event_new(base, t->listen_fd, EV_READ | EV_PERSIST, tunnel_accept_cb, t);
 		if (!t->listen_ev)
 			goto fail;
 		event_add(t->listen_ev, NULL);
@@ -674,10 +674,10 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		if (t->sock_fd < 0)
 			goto fail;
 		t->dgram = malloc(TUNNEL_DGRAM_MAX);
-		t->sock_rd_ev = event_new(base, t->sock_fd, EV_READ | EV_PERSIST,
-					  tunnel_udp_read_cb, t);
-		t->sock_wr_ev = event_new(base, t->sock_fd, EV_WRITE | EV_PERSIST,
-					  tunnel_udp_write_cb, t);
+		t->sock_rd_ev =
+		    event_new(base, t->sock_fd, EV_READ | EV_PERSIST, tunnel_udp_read_cb, t);
+		t->sock_wr_ev =
+		    event_new(base, t->sock_fd, EV_WRITE | EV_PERSIST, tunnel_udp_write_cb, t);
 		if (!t->dgram || !t->sock_rd_ev || !t->sock_wr_ev) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
@@ -694,8 +694,8 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	}
 	event_add(t->dev_ev, NULL);
 	log_info("%s: %s device%s, MTU %d, frames up to %zu bytes", t->dev.name,
-		 cfg->mode == TUN_MODE_TAP ? "TAP" : "TUN", t->dev.created ? " (created)" : "",
-		 mtu, t->max_len);
+		 cfg->mode == TUN_MODE_TAP ? "TAP" : "TUN", t->dev.created ? " (created)" : "", mtu,
+		 t->max_len);
 	return t;
 fail:
 	if (!err[0])

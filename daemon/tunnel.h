@@ -23,11 +23,11 @@ struct tunnel_config {
 	const char *dev_name;
 	enum tun_mode mode;
 	enum tunnel_transport transport;
-	bool listen;                 /* passive side: wait for the peer */
+	bool listen;                  /* passive side: wait for the peer */
 	struct sockaddr_storage addr; /* listen address, or the peer to connect to */
 	socklen_t addr_len;
-	int mtu;                     /* device MTU to set, bytes; 0 leaves it as it is */
-	size_t out_high;             /* TCP output buffer high-water mark, bytes */
+	int mtu;         /* device MTU to set, bytes; 0 leaves it as it is */
+	size_t out_high; /* TCP output buffer high-water mark, bytes */
 };
 
 /* Default TCP output buffer high-water mark: above it the device is no

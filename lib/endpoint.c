@@ -125,9 +125,8 @@ const char *endpoint_format(const struct sockaddr *sa, char *buf, size_t size)
 			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], addr, sizeof(addr));
 		else
 			inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-		snprintf(buf, size,
-			 IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) ? "%s:%u" : "[%s]:%u", addr,
-			 ntohs(sin6->sin6_port));
+		snprintf(buf, size, IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) ? "%s:%u" : "[%s]:%u",
+			 addr, ntohs(sin6->sin6_port));
 	} else {
 		snprintf(buf, size, "?");
 	}

@@ -97,10 +97,10 @@ int tun_delete_persistent(const char *name)
 	/* TUNSETIFF refuses (EINVAL) a type or queue mode that does not match
 	 * the device's, so try each. */
 	static const short flags[] = {
-		IFF_TUN | IFF_NO_PI,
-		IFF_TAP | IFF_NO_PI,
-		IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE,
-		IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE,
+	    IFF_TUN | IFF_NO_PI,
+	    IFF_TAP | IFF_NO_PI,
+	    IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE,
+	    IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE,
 	};
 	struct ifreq ifr;
 	int fd = -EINVAL, err = 0;

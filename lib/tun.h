@@ -18,10 +18,10 @@ enum tun_mode {
 #define TUN_TAP_HDR_LEN 18
 
 struct tun_device {
-	int fd;                /* non-blocking, close-on-exec; -1 when closed */
-	char name[IFNAMSIZ];   /* the kernel's name for the device */
+	int fd;              /* non-blocking, close-on-exec; -1 when closed */
+	char name[IFNAMSIZ]; /* the kernel's name for the device */
 	enum tun_mode mode;
-	bool created;          /* the device did not exist before tun_open() */
+	bool created; /* the device did not exist before tun_open() */
 };
 
 /*
