@@ -1,0 +1,855 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "noise.h"
+#include "replay.h"
+#include "session.h"
+#include "tai64n.h"
+
+/* Noise message 1 of IKpsk2 with a TAI64N payload: e, s + tag, ts + tag. */
+#define SESSION_NOISE1_LEN                                                                         \
+	(NOISE_PUBLIC_KEY_LEN + NOISE_PUBLIC_KEY_LEN + NOISE_TAG_LEN + TAI64N_LEN + NOISE_TAG_LEN)
+/* Noise message 2: e, empty payload + tag. */
+#define SESSION_NOISE2_LEN     (NOISE_PUBLIC_KEY_LEN + NOISE_TAG_LEN)
+#define SESSION_INIT_NOISE_OFF 8
+#define SESSION_RESP_NOISE_OFF 12
+#define SESSION_MAC1_KEY_LEN   32
+#define SESSION_MAC1_LABEL     "mac1----"
+/* The token bucket counts in thousandths of a token. */
+#define SESSION_TOKEN 1000
+
+_Static_assert(SESSION_INIT_NOISE_OFF + SESSION_NOISE1_LEN + SESSION_MAC1_LEN ==
+		   SESSION_INITIATION_LEN,
+	       "initiation layout");
+_Static_assert(SESSION_RESP_NOISE_OFF + SESSION_NOISE2_LEN + SESSION_MAC1_LEN ==
+		   SESSION_RESPONSE_LEN,
+	       "response layout");
+_Static_assert(SESSION_REKEY_AFTER_MESSAGES < NOISE_REJECT_AFTER_MESSAGES,
+	       "rekey before the cipher refuses");
+
+/*
+ * One keypair: the two transport ciphers of one completed handshake (Noise
+ * Split(), spec section 5.2), the indices that name it on the wire and the
+ * receive state.  Valid iff send != NULL.
+ */
+struct session_keypair {
+	struct noise_cipher *send;
+	struct noise_cipher *recv;
+	struct replay_window replay; /* datagram mode only */
+	uint64_t created_ms;
+	uint32_t local_index;  /* peers put it in messages to us */
+	uint32_t remote_index; /* we put it in messages to the peer */
+	bool initiator;        /* we sent the initiation of this keypair */
+};
+
+/* The whole struct is sodium_malloc'd: it holds the static private key and PSK. */
+struct session {
+	uint8_t local_private[NOISE_PRIVATE_KEY_LEN];
+	uint8_t local_public[NOISE_PUBLIC_KEY_LEN];
+	uint8_t peer_public[NOISE_PUBLIC_KEY_LEN];
+	uint8_t psk[NOISE_PSK_LEN];
+	uint8_t mac1_key_rx[SESSION_MAC1_KEY_LEN]; /* from our public key */
+	uint8_t mac1_key_tx[SESSION_MAC1_KEY_LEN]; /* from the peer's */
+	bool stream;
+	uint64_t rekey_after_ms;
+	uint64_t reject_after_ms;
+	uint64_t rekey_timeout_ms;
+	uint64_t rekey_attempt_ms;
+
+	/* Keypair slots (WireGuard paper section 6.3). */
+	struct session_keypair current;
+	struct session_keypair previous;
+	struct session_keypair next;
+
+	/* Our pending initiation and its series of retries. */
+	struct noise_handshake *hs;
+	uint32_t hs_index;
+	uint64_t hs_sent_ms;
+	uint64_t hs_jitter_ms;
+	bool attempting; /* a series started and has not completed */
+	uint64_t attempt_start_ms;
+
+	bool handshake_sent; /* last_handshake_sent_ms is meaningful */
+	uint64_t last_handshake_sent_ms;
+	bool traffic_pending; /* session_seal() refused a packet: no keypair */
+	uint64_t traffic_ms;
+	uint64_t last_handshake_ms;
+
+	bool ts_sent;
+	uint8_t last_ts_sent[TAI64N_LEN];
+	bool ts_accepted;
+	uint8_t last_ts_accepted[TAI64N_LEN];
+
+	uint64_t bucket_tokens; /* in SESSION_TOKEN units */
+	uint64_t bucket_ms;
+
+	struct session_stats stats;
+};
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+/* a + b, saturating: timer sums never wrap past UINT64_MAX. */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static bool keypair_valid(const struct session_keypair *kp)
+{
+	return kp->send != NULL;
+}
+
+/* A keypair is usable while younger than reject_after_ms (paper section 6.2). */
+static bool keypair_usable(const struct session *s, const struct session_keypair *kp,
+			   uint64_t now_ms)
+{
+	return keypair_valid(kp) && now_ms < sat_add(kp->created_ms, s->reject_after_ms);
+}
+
+/* Erases a keypair slot: both ciphers wiped and freed, the slot zeroed. */
+static void keypair_clear(struct session_keypair *kp)
+{
+	noise_cipher_free(kp->send);
+	noise_cipher_free(kp->recv);
+	sodium_memzero(kp, sizeof(*kp));
+}
+
+static bool session_index_in_use(const struct session *s, uint32_t index)
+{
+	const struct session_keypair *slots[] = {&s->current, &s->previous, &s->next};
+
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+		if (keypair_valid(slots[i]) && slots[i]->local_index == index)
+			return true;
+	return s->hs != NULL && s->hs_index == index;
+}
+
+/* A random 32-bit index distinct from every live one (paper section 5.4.1). */
+static uint32_t session_new_index(const struct session *s)
+{
+	uint32_t index;
+
+	do
+		index = randombytes_random();
+	while (session_index_in_use(s, index));
+	return index;
+}
+
+static void session_mac1(uint8_t *mac, const uint8_t *msg, size_t len, const uint8_t *key)
+{
+	crypto_generichash(mac, SESSION_MAC1_LEN, msg, len, key, SESSION_MAC1_KEY_LEN);
+}
+
+/* Checks the mac1 that ends @msg (@len bytes in all), in constant time. */
+static bool session_mac1_ok(const struct session *s, const uint8_t *msg, size_t len)
+{
+	uint8_t mac[SESSION_MAC1_LEN];
+
+	session_mac1(mac, msg, len - SESSION_MAC1_LEN, s->mac1_key_rx);
+	return sodium_memcmp(mac, msg + len - SESSION_MAC1_LEN, SESSION_MAC1_LEN) == 0;
+}
+
+/* BLAKE2b-256("mac1----" || public key), WireGuard paper section 5.4.4. */
+static void session_mac1_key(uint8_t *key, const uint8_t *pub)
+{
+	uint8_t in[sizeof(SESSION_MAC1_LABEL) - 1 + NOISE_PUBLIC_KEY_LEN];
+
+	memcpy(in, SESSION_MAC1_LABEL, sizeof(SESSION_MAC1_LABEL) - 1);
+	memcpy(in + sizeof(SESSION_MAC1_LABEL) - 1, pub, NOISE_PUBLIC_KEY_LEN);
+	crypto_generichash(key, SESSION_MAC1_KEY_LEN, in, sizeof(in), NULL, 0);
+}
+
+/* Token bucket: refill at SESSION_HANDSHAKES_PER_SECOND, take one token. */
+static bool session_bucket_take(struct session *s, uint64_t now_ms)
+{
+	const uint64_t cap = (uint64_t)SESSION_HANDSHAKE_BURST * SESSION_TOKEN;
+
+	if (now_ms > s->bucket_ms) {
+		uint64_t elapsed = now_ms - s->bucket_ms;
+
+		/* tokens/s * SESSION_TOKEN / 1000 ms = thousandths per ms */
+		if (elapsed >= cap)
+			s->bucket_tokens = cap;
+		else
+			s->bucket_tokens += elapsed * SESSION_HANDSHAKES_PER_SECOND;
+		if (s->bucket_tokens > cap)
+			s->bucket_tokens = cap;
+		s->bucket_ms = now_ms;
+	}
+	if (s->bucket_tokens < SESSION_TOKEN)
+		return false;
+	s->bucket_tokens -= SESSION_TOKEN;
+	return true;
+}
+
+/* Our initiation is still worth answering: sent in the current series. */
+static bool session_attempt_live(const struct session *s, uint64_t now_ms)
+{
+	return s->attempting && s->hs != NULL &&
+	       now_ms < sat_add(s->attempt_start_ms, s->rekey_attempt_ms);
+}
+
+static void session_drop_handshake(struct session *s)
+{
+	noise_handshake_free(s->hs);
+	s->hs = NULL;
+	s->hs_index = 0;
+}
+
+/*
+ * The next TAI64N timestamp to send: now, or one nanosecond past the last
+ * one sent when the clock (rounded to TAI64N_NOW_GRANULARITY_NS) has not
+ * moved, so that our own quick retries are never refused as replays.
+ */
+static int session_timestamp(struct session *s, uint8_t *ts)
+{
+	int ret = tai64n_now(ts);
+
+	if (ret < 0)
+		return ret;
+	if (s->ts_sent && tai64n_compare(ts, s->last_ts_sent) <= 0) {
+		uint64_t sec = get_be64(s->last_ts_sent);
+		uint32_t nsec = get_be32(s->last_ts_sent + 8) + 1;
+
+		if (nsec >= 1000000000U) {
+			nsec = 0;
+			sec++;
+		}
+		put_be64(ts, sec);
+		put_be32(ts + 8, nsec);
+	}
+	return 0;
+}
+
+int session_new(struct session **out, const struct session_config *cfg)
+{
+	static const uint8_t zero_psk[NOISE_PSK_LEN];
+	uint8_t dh[NOISE_PUBLIC_KEY_LEN];
+	struct session *s;
+	/* sodium_malloc puts the block just below a guard page: round the size
+	 * up so the struct stays aligned. */
+	size_t size = (sizeof(*s) + 15) & ~(size_t)15;
+	int ret = -EINVAL;
+
+	*out = NULL;
+	if (cfg == NULL || cfg->local_private == NULL || cfg->peer_public == NULL)
+		return -EINVAL;
+	s = sodium_malloc(size);
+	if (s == NULL)
+		return -ENOMEM;
+	memset(s, 0, size);
+	memcpy(s->local_private, cfg->local_private, sizeof(s->local_private));
+	memcpy(s->peer_public, cfg->peer_public, sizeof(s->peer_public));
+	memcpy(s->psk, cfg->psk ? cfg->psk : zero_psk, sizeof(s->psk));
+	if (sodium_is_zero(s->local_private, sizeof(s->local_private)) ||
+	    crypto_scalarmult_base(s->local_public, s->local_private) != 0)
+		goto fail;
+	if (sodium_memcmp(s->local_public, s->peer_public, NOISE_PUBLIC_KEY_LEN) == 0)
+		goto fail;
+	/* A low-order peer key would fail every handshake: say so now. */
+	if (crypto_scalarmult(dh, s->local_private, s->peer_public) != 0)
+		goto fail;
+	sodium_memzero(dh, sizeof(dh));
+	session_mac1_key(s->mac1_key_rx, s->local_public);
+	session_mac1_key(s->mac1_key_tx, s->peer_public);
+	s->stream = cfg->stream;
+	s->rekey_after_ms = cfg->rekey_after_ms ? cfg->rekey_after_ms : SESSION_REKEY_AFTER_TIME_MS;
+	s->reject_after_ms =
+	    cfg->reject_after_ms ? cfg->reject_after_ms : SESSION_REJECT_AFTER_TIME_MS;
+	s->rekey_timeout_ms =
+	    cfg->rekey_timeout_ms ? cfg->rekey_timeout_ms : SESSION_REKEY_TIMEOUT_MS;
+	s->rekey_attempt_ms =
+	    cfg->rekey_attempt_ms ? cfg->rekey_attempt_ms : SESSION_REKEY_ATTEMPT_TIME_MS;
+	s->bucket_tokens = (uint64_t)SESSION_HANDSHAKE_BURST * SESSION_TOKEN;
+	*out = s;
+	return 0;
+fail:
+	sodium_memzero(dh, sizeof(dh));
+	sodium_free(s);
+	return ret;
+}
+
+void session_reset(struct session *s)
+{
+	keypair_clear(&s->current);
+	keypair_clear(&s->previous);
+	keypair_clear(&s->next);
+	session_drop_handshake(s);
+	s->attempting = false;
+	s->traffic_pending = false;
+}
+
+void session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	session_reset(s);
+	sodium_free(s); /* wipes the keys */
+}
+
+void session_expire(struct session *s, uint64_t now_ms)
+{
+	struct session_keypair *slots[] = {&s->current, &s->previous, &s->next};
+
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+		if (keypair_valid(slots[i]) && !keypair_usable(s, slots[i], now_ms))
+			keypair_clear(slots[i]);
+	if (s->hs != NULL && !session_attempt_live(s, now_ms)) {
+		session_drop_handshake(s);
+		s->stats.handshake_giveups++;
+	}
+}
+
+/* A keypair became current: the handshake is confirmed on this side. */
+static void session_confirmed(struct session *s, bool had_current, uint64_t now_ms)
+{
+	s->last_handshake_ms = now_ms;
+	s->traffic_pending = false;
+	s->stats.handshakes_completed++;
+	if (had_current)
+		s->stats.rekeys++;
+}
+
+/*
+ * Installs a new keypair as the kernel's add_new_keypair() does (WireGuard
+ * paper section 6.3).  Initiator: the peer already uses it, so it becomes
+ * current at once; a pending "next" (the peer's crossing initiation, which
+ * the peer may be sending under) moves to previous, else current does.
+ * Responder: "next" until the peer proves it has it.  Unlike the kernel we
+ * keep "previous" here: packets in flight under it still decrypt.
+ */
+static void session_install(struct session *s, const struct session_keypair *kp, uint64_t now_ms)
+{
+	if (kp->initiator) {
+		bool had_current = keypair_usable(s, &s->current, now_ms);
+
+		keypair_clear(&s->previous);
+		if (keypair_valid(&s->next)) {
+			s->previous = s->next;
+			memset(&s->next, 0, sizeof(s->next));
+			keypair_clear(&s->current);
+		} else {
+			s->previous = s->current;
+		}
+		s->current = *kp;
+		session_confirmed(s, had_current, now_ms);
+	} else {
+		keypair_clear(&s->next);
+		s->next = *kp;
+	}
+}
+
+/* The peer sent under "next": it has the keypair, so it becomes current. */
+static void session_promote_next(struct session *s, uint64_t now_ms)
+{
+	bool had_current = keypair_usable(s, &s->current, now_ms);
+
+	keypair_clear(&s->previous);
+	s->previous = s->current;
+	s->current = s->next;
+	memset(&s->next, 0, sizeof(s->next));
+	session_confirmed(s, had_current, now_ms);
+}
+
+int session_initiate(struct session *s, uint64_t now_ms, uint8_t *out, size_t out_size,
+		     size_t *out_len)
+{
+	const struct noise_handshake_config hc = {
+	    .pattern = NOISE_PATTERN_IKPSK2,
+	    .role = NOISE_INITIATOR,
+	    .prologue = (const uint8_t *)SESSION_PROLOGUE,
+	    .prologue_len = sizeof(SESSION_PROLOGUE) - 1,
+	    .local_private = s->local_private,
+	    .remote_public = s->peer_public,
+	    .psk = s->psk,
+	};
+	struct noise_handshake *hs = NULL;
+	uint8_t ts[TAI64N_LEN];
+	bool continuing;
+	uint32_t index;
+	size_t n;
+	int ret;
+
+	*out_len = 0;
+	if (out_size < SESSION_INITIATION_LEN)
+		return -EMSGSIZE;
+	session_expire(s, now_ms);
+	continuing = session_attempt_live(s, now_ms);
+	ret = session_timestamp(s, ts);
+	if (ret < 0)
+		return ret;
+	ret = noise_handshake_new(&hs, &hc);
+	if (ret < 0)
+		return ret;
+	/* A new index, also distinct from the initiation this one replaces. */
+	index = session_new_index(s);
+	out[0] = SESSION_TYPE_INITIATION;
+	memset(out + 1, 0, 3);
+	put_be32(out + 4, index);
+	ret = noise_handshake_write_message(hs, ts, sizeof(ts), out + SESSION_INIT_NOISE_OFF,
+					    SESSION_NOISE1_LEN, &n);
+	if (ret == 0 && n != SESSION_NOISE1_LEN)
+		ret = -EINVAL;
+	if (ret < 0) {
+		noise_handshake_free(hs);
+		sodium_memzero(out, SESSION_INITIATION_LEN);
+		return ret;
+	}
+	session_mac1(out + SESSION_INITIATION_LEN - SESSION_MAC1_LEN, out,
+		     SESSION_INITIATION_LEN - SESSION_MAC1_LEN, s->mac1_key_tx);
+
+	session_drop_handshake(s);
+	s->hs = hs;
+	s->hs_index = index;
+	s->hs_sent_ms = now_ms;
+	s->hs_jitter_ms = randombytes_uniform(SESSION_REKEY_JITTER_MS);
+	if (!continuing) {
+		s->attempting = true;
+		s->attempt_start_ms = now_ms;
+	}
+	memcpy(s->last_ts_sent, ts, sizeof(ts));
+	s->ts_sent = true;
+	s->handshake_sent = true;
+	s->last_handshake_sent_ms = now_ms;
+	s->stats.initiations_sent++;
+	*out_len = SESSION_INITIATION_LEN;
+	return 0;
+}
+
+/* Type 1: answer the peer's initiation (WireGuard paper sections 5.4.2-5.4.3). */
+static int session_receive_initiation(struct session *s, uint64_t now_ms, const uint8_t *in,
+				      size_t in_len, uint8_t *out, size_t out_size, size_t *out_len,
+				      enum session_action *action)
+{
+	const struct noise_handshake_config hc = {
+	    .pattern = NOISE_PATTERN_IKPSK2,
+	    .role = NOISE_RESPONDER,
+	    .prologue = (const uint8_t *)SESSION_PROLOGUE,
+	    .prologue_len = sizeof(SESSION_PROLOGUE) - 1,
+	    .local_private = s->local_private,
+	};
+	struct session_keypair kp = {0};
+	struct noise_handshake *hs = NULL;
+	uint8_t who[NOISE_PUBLIC_KEY_LEN];
+	uint8_t ts[TAI64N_LEN + NOISE_TAG_LEN];
+	size_t n;
+	int ret;
+
+	if (in_len != SESSION_INITIATION_LEN) {
+		s->stats.rx_malformed++;
+		return -EPROTO;
+	}
+	if (out_size < SESSION_RESPONSE_LEN)
+		return -EMSGSIZE;
+	if (!session_mac1_ok(s, in, in_len)) {
+		s->stats.rx_bad_mac1++;
+		return -EBADMSG;
+	}
+	if (!session_bucket_take(s, now_ms)) {
+		s->stats.rx_rate_limited++;
+		return -EBUSY;
+	}
+	session_expire(s, now_ms);
+	ret = noise_handshake_new(&hs, &hc);
+	if (ret < 0)
+		return ret;
+	s->stats.handshake_dh++;
+	ret = noise_handshake_read_message(hs, in + SESSION_INIT_NOISE_OFF, SESSION_NOISE1_LEN, ts,
+					   sizeof(ts), &n);
+	if (ret == 0 && n != TAI64N_LEN)
+		ret = -EBADMSG;
+	if (ret < 0) {
+		if (ret == -EBADMSG)
+			s->stats.rx_bad_handshake++;
+		goto out;
+	}
+	/* IK: the initiator's static key is authenticated by now (spec 7.5). */
+	ret = noise_handshake_remote_static(hs, who);
+	if (ret < 0)
+		goto out;
+	if (sodium_memcmp(who, s->peer_public, sizeof(who)) != 0) {
+		s->stats.rx_unknown_peer++;
+		ret = -EACCES;
+		goto out;
+	}
+	if (s->ts_accepted && tai64n_compare(ts, s->last_ts_accepted) <= 0) {
+		s->stats.rx_replayed_initiation++;
+		ret = -ETIME;
+		goto out;
+	}
+	ret = noise_handshake_set_psk(hs, s->psk);
+	if (ret < 0)
+		goto out;
+
+	kp.local_index = session_new_index(s);
+	kp.remote_index = get_be32(in + 4);
+	out[0] = SESSION_TYPE_RESPONSE;
+	memset(out + 1, 0, 3);
+	put_be32(out + 4, kp.local_index);
+	put_be32(out + 8, kp.remote_index);
+	ret = noise_handshake_write_message(hs, NULL, 0, out + SESSION_RESP_NOISE_OFF,
+					    SESSION_NOISE2_LEN, &n);
+	if (ret == 0 && n != SESSION_NOISE2_LEN)
+		ret = -EINVAL;
+	if (ret == 0)
+		ret = noise_handshake_split(hs, &kp.send, &kp.recv);
+	if (ret < 0) {
+		sodium_memzero(out, SESSION_RESPONSE_LEN);
+		goto out;
+	}
+	session_mac1(out + SESSION_RESPONSE_LEN - SESSION_MAC1_LEN, out,
+		     SESSION_RESPONSE_LEN - SESSION_MAC1_LEN, s->mac1_key_tx);
+	kp.created_ms = now_ms;
+	kp.initiator = false;
+	replay_init(&kp.replay);
+	session_install(s, &kp, now_ms);
+	memcpy(s->last_ts_accepted, ts, TAI64N_LEN);
+	s->ts_accepted = true;
+	s->handshake_sent = true;
+	s->last_handshake_sent_ms = now_ms;
+	s->stats.responses_sent++;
+	*out_len = SESSION_RESPONSE_LEN;
+	*action = SESSION_REPLY;
+out:
+	noise_handshake_free(hs);
+	sodium_memzero(ts, sizeof(ts));
+	return ret;
+}
+
+/* Type 2: the response that completes our initiation (paper section 5.4.3). */
+static int session_receive_response(struct session *s, uint64_t now_ms, const uint8_t *in,
+				    size_t in_len, enum session_action *action)
+{
+	struct session_keypair kp = {0};
+	uint8_t payload[NOISE_TAG_LEN];
+	size_t n;
+	int ret;
+
+	if (in_len != SESSION_RESPONSE_LEN) {
+		s->stats.rx_malformed++;
+		return -EPROTO;
+	}
+	if (!session_mac1_ok(s, in, in_len)) {
+		s->stats.rx_bad_mac1++;
+		return -EBADMSG;
+	}
+	session_expire(s, now_ms);
+	if (!session_attempt_live(s, now_ms) || get_be32(in + 8) != s->hs_index) {
+		s->stats.rx_unknown_index++;
+		return -ENOKEY;
+	}
+	if (!session_bucket_take(s, now_ms)) {
+		s->stats.rx_rate_limited++;
+		return -EBUSY;
+	}
+	s->stats.handshake_dh++;
+	/* Atomic (lib/noise.h): a forged response leaves our initiation
+	 * intact for the genuine one. */
+	ret = noise_handshake_read_message(s->hs, in + SESSION_RESP_NOISE_OFF, SESSION_NOISE2_LEN,
+					   payload, sizeof(payload), &n);
+	if (ret == -EBADMSG)
+		s->stats.rx_bad_handshake++;
+	if (ret < 0)
+		return ret;
+	if (n != 0) {
+		/* Authenticated, but not our protocol: abandon it. */
+		s->stats.rx_bad_handshake++;
+		session_drop_handshake(s);
+		s->attempting = false;
+		return -EBADMSG;
+	}
+	ret = noise_handshake_split(s->hs, &kp.send, &kp.recv);
+	if (ret < 0)
+		return ret;
+	kp.local_index = s->hs_index;
+	kp.remote_index = get_be32(in + 4);
+	kp.created_ms = now_ms;
+	kp.initiator = true;
+	replay_init(&kp.replay);
+	session_drop_handshake(s);
+	s->attempting = false;
+	session_install(s, &kp, now_ms);
+	*action = SESSION_ESTABLISHED;
+	return 0;
+}
+
+static struct session_keypair *session_find(struct session *s, uint32_t index)
+{
+	struct session_keypair *slots[] = {&s->current, &s->previous, &s->next};
+
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+		if (keypair_valid(slots[i]) && slots[i]->local_index == index)
+			return slots[i];
+	return NULL;
+}
+
+/* Type 4: one transport message (paper section 5.4.6; Noise spec 11.4). */
+static int session_receive_transport(struct session *s, uint64_t now_ms, const uint8_t *in,
+				     size_t in_len, uint8_t *out, size_t out_size, size_t *out_len,
+				     enum session_action *action)
+{
+	const uint8_t *ct = in + SESSION_TRANSPORT_HEADER_LEN;
+	size_t ct_len = in_len - SESSION_TRANSPORT_HEADER_LEN;
+	struct session_keypair *kp;
+	uint64_t counter;
+	size_t n;
+	int ret;
+
+	if (in_len < SESSION_TRANSPORT_OVERHEAD || in_len > SESSION_MAX_MESSAGE_LEN) {
+		s->stats.rx_malformed++;
+		return -EPROTO;
+	}
+	if (out_size < in_len - SESSION_TRANSPORT_OVERHEAD)
+		return -EMSGSIZE;
+	kp = session_find(s, get_be32(in + 4));
+	if (kp == NULL) {
+		s->stats.rx_unknown_index++;
+		return -ENOKEY;
+	}
+	if (!keypair_usable(s, kp, now_ms)) {
+		s->stats.rx_expired++;
+		session_expire(s, now_ms);
+		return -EKEYEXPIRED;
+	}
+	counter = get_be64(in + 8);
+	if (s->stream) {
+		/* TCP delivers in order and loses nothing: any gap is corruption. */
+		if (counter != noise_cipher_counter(kp->recv)) {
+			s->stats.rx_out_of_order++;
+			return -EPROTO;
+		}
+		ret = noise_cipher_decrypt(kp->recv, in, SESSION_TRANSPORT_HEADER_LEN, ct, ct_len,
+					   out, out_size, &n);
+	} else {
+		/* The window first, so replays cost no decryption (RFC 6479). */
+		ret = replay_check(&kp->replay, counter);
+		if (ret == -EALREADY) {
+			s->stats.rx_replayed++;
+			return ret;
+		}
+		if (ret == -ESTALE) {
+			s->stats.rx_stale++;
+			return ret;
+		}
+		if (ret < 0) {
+			/* >= 2^60: no honest sender uses it. */
+			s->stats.rx_bad_tag++;
+			return -EBADMSG;
+		}
+		ret = noise_cipher_decrypt_at(kp->recv, counter, in, SESSION_TRANSPORT_HEADER_LEN,
+					      ct, ct_len, out, out_size, &n);
+		/* Only an authenticated counter moves the window; its result
+		 * decides (lib/replay.h). */
+		if (ret == 0) {
+			ret = replay_update(&kp->replay, counter);
+			if (ret < 0) {
+				sodium_memzero(out, n);
+				s->stats.rx_replayed++;
+				return -EALREADY;
+			}
+		}
+	}
+	if (ret == -EBADMSG || ret == -EKEYEXPIRED) {
+		s->stats.rx_bad_tag++;
+		return -EBADMSG;
+	}
+	if (ret < 0)
+		return ret;
+	if (kp == &s->next)
+		session_promote_next(s, now_ms);
+	session_expire(s, now_ms);
+	*out_len = n;
+	if (n == 0) {
+		s->stats.keepalives_received++;
+		*action = SESSION_KEEPALIVE;
+	} else {
+		s->stats.packets_delivered++;
+		*action = SESSION_DELIVER;
+	}
+	return 0;
+}
+
+int session_receive(struct session *s, uint64_t now_ms, const uint8_t *in, size_t in_len,
+		    uint8_t *out, size_t out_size, size_t *out_len, enum session_action *action)
+{
+	*out_len = 0;
+	*action = SESSION_NONE;
+	if (in_len < SESSION_TRANSPORT_HEADER_LEN || in[1] != 0 || in[2] != 0 || in[3] != 0) {
+		s->stats.rx_malformed++;
+		return -EPROTO;
+	}
+	switch (in[0]) {
+	case SESSION_TYPE_INITIATION:
+		return session_receive_initiation(s, now_ms, in, in_len, out, out_size, out_len,
+						  action);
+	case SESSION_TYPE_RESPONSE:
+		return session_receive_response(s, now_ms, in, in_len, action);
+	case SESSION_TYPE_TRANSPORT:
+		return session_receive_transport(s, now_ms, in, in_len, out, out_size, out_len,
+						 action);
+	default:
+		s->stats.rx_malformed++;
+		return -EPROTO;
+	}
+}
+
+int session_seal(struct session *s, uint64_t now_ms, const uint8_t *in, size_t in_len, uint8_t *out,
+		 size_t out_size, size_t *out_len)
+{
+	struct session_keypair *kp = &s->current;
+	uint64_t counter, used;
+	size_t n;
+	int ret;
+
+	*out_len = 0;
+	if (in_len > SESSION_MAX_PACKET_LEN || out_size < in_len + SESSION_TRANSPORT_OVERHEAD)
+		return -EMSGSIZE;
+	session_expire(s, now_ms);
+	if (!keypair_usable(s, kp, now_ms) ||
+	    noise_cipher_counter(kp->send) >= NOISE_REJECT_AFTER_MESSAGES)
+		goto nokey;
+	/* The header is the associated data, so it is written first, with the
+	 * counter the cipher is about to use. */
+	counter = noise_cipher_counter(kp->send);
+	out[0] = SESSION_TYPE_TRANSPORT;
+	memset(out + 1, 0, 3);
+	put_be32(out + 4, kp->remote_index);
+	put_be64(out + 8, counter);
+	ret = noise_cipher_encrypt(kp->send, &used, out, SESSION_TRANSPORT_HEADER_LEN, in, in_len,
+				   out + SESSION_TRANSPORT_HEADER_LEN,
+				   out_size - SESSION_TRANSPORT_HEADER_LEN, &n);
+	if (ret == -EKEYEXPIRED)
+		goto nokey;
+	if (ret < 0)
+		return ret;
+	if (used != counter) /* cannot happen: one thread, one cipher */
+		return -EINVAL;
+	s->stats.packets_sealed++;
+	if (in_len == 0)
+		s->stats.keepalives_sealed++;
+	*out_len = SESSION_TRANSPORT_HEADER_LEN + n;
+	return 0;
+nokey:
+	s->stats.seal_no_key++;
+	s->traffic_pending = true;
+	s->traffic_ms = now_ms;
+	return -ENOKEY;
+}
+
+/* When the current keypair is due for rekeying, UINT64_MAX if never. */
+static uint64_t session_rekey_time(const struct session *s, uint64_t now_ms)
+{
+	const struct session_keypair *kp = &s->current;
+	uint64_t t;
+
+	if (!keypair_usable(s, kp, now_ms))
+		return UINT64_MAX;
+	/* The peer already started a newer handshake: nothing to do. */
+	if (keypair_usable(s, &s->next, now_ms))
+		return UINT64_MAX;
+	if (noise_cipher_counter(kp->send) >= SESSION_REKEY_AFTER_MESSAGES)
+		return now_ms;
+	t = sat_add(kp->created_ms, s->rekey_after_ms);
+	if (!kp->initiator)
+		t = sat_add(t, SESSION_RESPONDER_REKEY_DELAY_MS);
+	return t;
+}
+
+/* End of the quiet time after any handshake message we sent. */
+static uint64_t session_quiet_until(const struct session *s)
+{
+	return s->handshake_sent ? sat_add(s->last_handshake_sent_ms, s->rekey_timeout_ms) : 0;
+}
+
+/* session_seal() refused a packet that still counts as wanting a handshake. */
+static bool session_traffic_waits(const struct session *s, uint64_t now_ms)
+{
+	if (!s->traffic_pending || keypair_usable(s, &s->current, now_ms))
+		return false;
+	/* After a give-up, only traffic since then restarts (paper 6.4). */
+	if (s->attempting && s->traffic_ms < sat_add(s->attempt_start_ms, s->rekey_attempt_ms))
+		return false;
+	return true;
+}
+
+bool session_wants_handshake(const struct session *s, uint64_t now_ms)
+{
+	if (session_attempt_live(s, now_ms))
+		return now_ms >= sat_add(s->hs_sent_ms, s->rekey_timeout_ms + s->hs_jitter_ms);
+	if (now_ms < session_quiet_until(s))
+		return false;
+	if (now_ms >= session_rekey_time(s, now_ms))
+		return true;
+	return session_traffic_waits(s, now_ms);
+}
+
+static void deadline_min(uint64_t *d, uint64_t t)
+{
+	if (t < *d)
+		*d = t;
+}
+
+uint64_t session_next_deadline(const struct session *s, uint64_t now_ms)
+{
+	const struct session_keypair *slots[] = {&s->current, &s->previous, &s->next};
+	uint64_t d = UINT64_MAX;
+
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+		if (keypair_valid(slots[i]))
+			deadline_min(&d, sat_add(slots[i]->created_ms, s->reject_after_ms));
+	if (session_attempt_live(s, now_ms)) {
+		deadline_min(&d, sat_add(s->hs_sent_ms, s->rekey_timeout_ms + s->hs_jitter_ms));
+		deadline_min(&d, sat_add(s->attempt_start_ms, s->rekey_attempt_ms));
+		return d;
+	}
+	if (s->hs != NULL) /* given up, not yet erased */
+		deadline_min(&d, now_ms);
+	{
+		uint64_t quiet = session_quiet_until(s);
+		uint64_t rekey = session_rekey_time(s, now_ms);
+
+		if (rekey != UINT64_MAX)
+			deadline_min(&d, rekey > quiet ? rekey : quiet);
+		if (session_traffic_waits(s, now_ms))
+			deadline_min(&d, quiet > now_ms ? quiet : now_ms);
+	}
+	return d;
+}
+
+bool session_is_up(const struct session *s, uint64_t now_ms)
+{
+	return keypair_usable(s, &s->current, now_ms);
+}
+
+uint64_t session_last_handshake_ms(const struct session *s)
+{
+	return s->last_handshake_ms;
+}
+
+void session_get_stats(const struct session *s, struct session_stats *out)
+{
+	*out = s->stats;
+}
