@@ -72,7 +72,7 @@ n b bash -c '
 	printf "\x00\x00" >/dev/udp/198.18.0.1/55556
 	printf "\x00\x10short" >/dev/udp/198.18.0.1/55556
 	printf "\x00\x01A\x00" >/dev/udp/198.18.0.1/55556'
-wait_for 5 test "$(counter usrv bad_frame)" = 3 || die "UDP server did not count 3 bad datagrams"
+wait_counter usrv bad_frame 3
 [ "$(rx_packets tun1)" = "$tun1_rx" ] || die "a bad datagram reached tun1"
 grep -q "peer is" "$WORK/usrv.log" && die "UDP server learned a peer from garbage"
 

@@ -166,15 +166,31 @@ iperf_ok() {
 	rm -f "$WORK/iperf3.pid"
 }
 
-# counter NAME FIELD: reads one counter from daemon NAME's latest SIGUSR1
-# line ("... FIELD N ...").
+# stats_lines NAME: how many counter lines daemon NAME has logged.
+stats_lines() { grep -c ' rx .* packets' "$WORK/$1.log" || true; }
+
+# counter NAME FIELD: asks daemon NAME for its counters (SIGUSR1) and prints
+# one of them from the line it logs ("... FIELD N ...").  Run inside $(),
+# so a failure prints FAIL and an empty value, which no test accepts.
 counter() {
-	local pid
+	local pid before
 	pid=$(eval echo "\$PID_$1")
-	local before
-	before=$(grep -c ' rx .* packets' "$WORK/$1.log" || true)
+	before=$(stats_lines "$1")
 	kill -USR1 "$pid"
-	wait_for 5 test "$(grep -c ' rx .* packets' "$WORK/$1.log")" -gt "$before" ||
-		die "$1 did not log its counters"
-	grep ' rx .* packets' "$WORK/$1.log" | tail -n 1 | grep -o "$2 [0-9]*" | head -n 1 | cut -d' ' -f2
+	local deadline=$((SECONDS + 10))
+	until [ "$(stats_lines "$1")" -gt "$before" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || die "$1 did not log its counters"
+		sleep 0.1
+	done
+	grep ' rx .* packets' "$WORK/$1.log" | tail -n 1 | grep -o " $2 [0-9]*" | head -n 1 | cut -d' ' -f3
+}
+
+# wait_counter NAME FIELD VALUE [SECONDS]: polls daemon NAME's counter FIELD
+# until it equals VALUE.
+wait_counter() {
+	local deadline=$((SECONDS + ${4:-10})) v
+	while v=$(counter "$1" "$2") && [ "$v" != "$3" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || die "$1: $2 is $v, not $3"
+		sleep 0.2
+	done
 }
