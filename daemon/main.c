@@ -15,10 +15,14 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "endpoint.h"
+#include "key.h"
 #include "log.h"
+#include "session.h"
 #include "tunnel.h"
 
 #define CULVERTD_DEFAULT_PORT 55555
@@ -29,32 +33,43 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: culvertd --dev NAME [--mode tun|tap] [--transport tcp|udp]\n"
-		"                (--listen [ADDR]:PORT | --connect HOST:PORT) [--mtu N] [-v]...\n"
-		"\n"
-		"Carries every packet of a TUN (layer 3) or TAP (layer 2) device to one peer\n"
-		"over TCP or UDP, each framed with a 2-byte big-endian length (the simpletun\n"
-		"format).\n"
-		"\n"
-		"  -d, --dev NAME          device to attach to; created (and removed at exit)\n"
-		"                          when it does not exist\n"
-		"  -m, --mode tun|tap      layer 3 (default) or layer 2\n"
-		"  -t, --transport tcp|udp underlay transport (default tcp)\n"
-		"  -l, --listen [ADDR]:PORT  wait for the peer; ADDR defaults to every address\n"
-		"                          (IPv6 and IPv4); PORT defaults to %d\n"
-		"  -c, --connect HOST:PORT connect to the peer (IPv6 literals in brackets)\n"
-		"  -M, --mtu N             set the device MTU to N bytes (both ends must agree;\n"
-		"                          frames longer than MTU, plus 18 for TAP, are invalid)\n"
-		"      --out-buffer BYTES  TCP output buffer high-water mark (default %d)\n"
-		"  -v, --verbose           more log output (-v debug, -vv per packet)\n"
-		"  -q, --quiet             warnings and errors only\n"
-		"  -h, --help              show this help\n"
-		"  -V, --version           show the version\n"
-		"\n"
-		"Signals: SIGINT/SIGTERM stop cleanly, SIGUSR1 logs the counters.\n"
-		"Exit status: 0 clean exit, 1 runtime failure, 2 usage or configuration error.\n",
-		CULVERTD_DEFAULT_PORT, TUNNEL_OUT_HIGH_DEFAULT);
+	fprintf(
+	    out,
+	    "Usage: culvertd --dev NAME [--mode tun|tap] [--transport tcp|udp]\n"
+	    "                (--listen [ADDR]:PORT | --connect HOST:PORT) [--mtu N] [-v]...\n"
+	    "                [--private-key FILE --peer-public-key KEY [--preshared-key FILE]]\n"
+	    "\n"
+	    "Carries every packet of a TUN (layer 3) or TAP (layer 2) device to one peer\n"
+	    "over TCP or UDP, each framed with a 2-byte big-endian length (the simpletun\n"
+	    "format).\n"
+	    "\n"
+	    "  -d, --dev NAME          device to attach to; created (and removed at exit)\n"
+	    "                          when it does not exist\n"
+	    "  -m, --mode tun|tap      layer 3 (default) or layer 2\n"
+	    "  -t, --transport tcp|udp underlay transport (default tcp)\n"
+	    "  -l, --listen [ADDR]:PORT  wait for the peer; ADDR defaults to every address\n"
+	    "                          (IPv6 and IPv4); PORT defaults to %d\n"
+	    "  -c, --connect HOST:PORT connect to the peer (IPv6 literals in brackets)\n"
+	    "  -M, --mtu N             set the device MTU to N bytes (both ends must agree;\n"
+	    "                          frames longer than MTU, plus 18 for TAP, are invalid)\n"
+	    "\n"
+	    "Sealed mode (Noise IKpsk2, ChaCha20-Poly1305; both keys select it):\n"
+	    "  -k, --private-key FILE  our X25519 private key, base64 (culvertctl genkey);\n"
+	    "                          refused if group or others may read it\n"
+	    "  -p, --peer-public-key KEY  the peer's public key, base64 (culvertctl pubkey)\n"
+	    "      --preshared-key FILE  optional 32-byte pre-shared key (culvertctl genpsk)\n"
+	    "      --rekey-after SECONDS  new handshake after this long (default 120)\n"
+	    "\n"
+	    "Other options:\n"
+	    "      --out-buffer BYTES  TCP output buffer high-water mark (default %d)\n"
+	    "  -v, --verbose           more log output (-v debug, -vv per packet)\n"
+	    "  -q, --quiet             warnings and errors only\n"
+	    "  -h, --help              show this help\n"
+	    "  -V, --version           show the version\n"
+	    "\n"
+	    "Signals: SIGINT/SIGTERM stop cleanly, SIGUSR1 logs the counters.\n"
+	    "Exit status: 0 clean exit, 1 runtime failure, 2 usage or configuration error.\n",
+	    CULVERTD_DEFAULT_PORT, TUNNEL_OUT_HIGH_DEFAULT);
 }
 
 /* Prints a one-line configuration error and exits with status 2. */
@@ -68,6 +83,18 @@ static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const ch
 	va_end(ap);
 	fprintf(stderr, " (see culvertd --help)\n");
 	exit(EXIT_USAGE);
+}
+
+/* Reads a key file into @key (sodium_malloc'd, 32 bytes), or exits with
+ * status 2 and the reason. */
+static void read_key_file(const char *opt, const char *path, uint8_t *key)
+{
+	char err[256];
+
+	if (key_read_file(path, key, err, sizeof(err)) < 0) {
+		fprintf(stderr, "culvertd: %s: %s\n", opt, err);
+		exit(EXIT_USAGE);
+	}
 }
 
 static long parse_number(const char *opt, const char *s, long min, long max)
@@ -85,16 +112,31 @@ static long parse_number(const char *opt, const char *s, long min, long max)
 static void log_stats(const struct tunnel *t)
 {
 	const struct tunnel_stats *s = tunnel_get_stats(t);
+	struct session_stats ss;
+	char sealed[640] = "";
+
+	if (tunnel_get_session_stats(t, &ss))
+		snprintf(sealed, sizeof(sealed),
+			 "; sealed: handshakes %" PRIu64 " rekeys %" PRIu64 " bad_mac1 %" PRIu64
+			 " bad_handshake %" PRIu64 " unknown_key %" PRIu64
+			 " replayed_initiation %" PRIu64 " rate_limited %" PRIu64
+			 " bad_tag %" PRIu64 " replayed %" PRIu64 " stale %" PRIu64
+			 " out_of_order %" PRIu64 " expired %" PRIu64 " unknown_index %" PRIu64
+			 " malformed %" PRIu64 " no_session %" PRIu64,
+			 ss.handshakes_completed, ss.rekeys, ss.rx_bad_mac1, ss.rx_bad_handshake,
+			 ss.rx_unknown_peer, ss.rx_replayed_initiation, ss.rx_rate_limited,
+			 ss.rx_bad_tag, ss.rx_replayed, ss.rx_stale, ss.rx_out_of_order,
+			 ss.rx_expired, ss.rx_unknown_index, ss.rx_malformed, s->drop_no_session);
 
 	log_warnx("%s: rx %" PRIu64 " packets %" PRIu64 " bytes, tx %" PRIu64 " packets %" PRIu64
 		  " bytes; drops: bad_frame %" PRIu64 " dev_write %" PRIu64 " backpressure %" PRIu64
 		  " no_peer %" PRIu64 " oversize %" PRIu64 " send_error %" PRIu64
 		  " unknown_peer %" PRIu64 "; device pauses %" PRIu64 "; connections %" PRIu64
-		  " reconnects %" PRIu64 " bad_connections %" PRIu64,
+		  " reconnects %" PRIu64 " bad_connections %" PRIu64 "%s",
 		  tunnel_dev_name(t), s->rx_packets, s->rx_bytes, s->tx_packets, s->tx_bytes,
 		  s->drop_bad_frame, s->drop_dev_write, s->drop_backpressure, s->drop_no_peer,
 		  s->drop_oversize, s->drop_send_error, s->drop_unknown_peer, s->dev_pauses,
-		  s->connections, s->reconnects, s->bad_connections);
+		  s->connections, s->reconnects, s->bad_connections, sealed);
 }
 
 struct signal_ctx {
@@ -124,6 +166,10 @@ int main(int argc, char **argv)
 	    {"connect", required_argument, NULL, 'c'},
 	    {"mtu", required_argument, NULL, 'M'},
 	    {"out-buffer", required_argument, NULL, 'B'},
+	    {"private-key", required_argument, NULL, 'k'},
+	    {"peer-public-key", required_argument, NULL, 'p'},
+	    {"preshared-key", required_argument, NULL, 'P'},
+	    {"rekey-after", required_argument, NULL, 'R'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -132,6 +178,8 @@ int main(int argc, char **argv)
 	};
 	struct tunnel_config cfg = {.mode = TUN_MODE_TUN, .transport = TUNNEL_TCP};
 	const char *listen_str = NULL, *connect_str = NULL;
+	const char *key_file = NULL, *peer_key = NULL, *psk_file = NULL;
+	uint8_t *keys = NULL; /* private key, peer public key, psk: 32 bytes each */
 	int level = LOG_LEVEL_INFO, opt, rc, status = 0;
 	struct event_base *base;
 	struct event *sigev[4];
@@ -142,7 +190,7 @@ int main(int argc, char **argv)
 	bool is_usage;
 	size_t i;
 
-	while ((opt = getopt_long(argc, argv, "d:m:t:l:c:M:vqhV", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:m:t:l:c:M:k:p:vqhV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			cfg.dev_name = optarg;
@@ -176,6 +224,19 @@ int main(int argc, char **argv)
 			cfg.out_high =
 			    (size_t)parse_number("--out-buffer", optarg, 65536, 64L * 1024 * 1024);
 			break;
+		case 'k':
+			key_file = optarg;
+			break;
+		case 'p':
+			peer_key = optarg;
+			break;
+		case 'P':
+			psk_file = optarg;
+			break;
+		case 'R':
+			cfg.rekey_after_ms =
+			    (uint64_t)parse_number("--rekey-after", optarg, 1, 120) * 1000;
+			break;
 		case 'v':
 			level++;
 			break;
@@ -207,18 +268,49 @@ int main(int argc, char **argv)
 			    cfg.listen ? listen_str : connect_str,
 			    rc == -ENOENT ? "host not found" : "not [ADDR]:PORT");
 
-	log_init("culvertd", level);
-	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "culvertd: libsodium failed to initialise\n");
 		return EXIT_RUNTIME;
 	}
+	if (!key_file != !peer_key)
+		usage_error("sealed mode needs both --private-key and --peer-public-key");
+	if (psk_file && !key_file)
+		usage_error("--preshared-key needs --private-key and --peer-public-key");
+	if (cfg.rekey_after_ms && !key_file)
+		usage_error("--rekey-after needs sealed mode");
+	if (key_file) {
+		struct rlimit no_core = {0, 0};
+
+		/* No core dump may ever hold the keys (DESIGN.md section 3). */
+		setrlimit(RLIMIT_CORE, &no_core);
+		prctl(PR_SET_DUMPABLE, 0);
+		keys = sodium_malloc(3 * 32);
+		if (!keys) {
+			fprintf(stderr, "culvertd: out of memory for keys\n");
+			return EXIT_RUNTIME;
+		}
+		read_key_file("--private-key", key_file, keys);
+		if (key_from_base64(keys + 32, peer_key) < 0)
+			usage_error("--peer-public-key: '%s' is not a base64 32-byte key",
+				    peer_key);
+		if (psk_file)
+			read_key_file("--preshared-key", psk_file, keys + 64);
+		cfg.sealed = true;
+		cfg.private_key = keys;
+		cfg.peer_public_key = keys + 32;
+		cfg.psk = psk_file ? keys + 64 : NULL;
+	}
+
+	log_init("culvertd", level);
+	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
 	if (!base) {
 		fprintf(stderr, "culvertd: event_base_new failed\n");
 		return EXIT_RUNTIME;
 	}
 	t = tunnel_new(base, &cfg, err, sizeof(err), &is_usage);
+	/* The session holds its own copies now. */
+	sodium_free(keys);
 	if (!t) {
 		fprintf(stderr, "culvertd: %s\n", err);
 		event_base_free(base);

@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "endpoint.h"
 #include "frame.h"
 #include "log.h"
+#include "session.h"
 #include "tunnel.h"
 
 /* Room for the largest UDP datagram, so recv() never truncates one. */
@@ -50,6 +52,17 @@ struct tunnel {
 	struct event *retry_ev; /* TCP client reconnect timer */
 	unsigned backoff_ms;
 
+	/* Sealed mode (DESIGN.md section 3); sess is NULL in plain mode. */
+	struct session *sess;
+	struct event *sess_ev;   /* the session's next deadline */
+	uint8_t *msg;            /* a decrypted packet or a handshake message */
+	size_t pkt_off;          /* where a device packet is read in a slot */
+	size_t slot_len;         /* room for one frame in dev_buf */
+	uint64_t last_handshake; /* session_last_handshake_ms() seen last */
+	uint64_t sessions;       /* keypairs that became current */
+	uint64_t seen_bad_mac1, seen_bad_handshake;
+	uint64_t warned_at[4]; /* ms of the last warning, by enum tunnel_warning */
+
 	bool failed;
 	struct tunnel_stats stats;
 };
@@ -61,6 +74,33 @@ static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg);
 static void tunnel_udp_write_cb(evutil_socket_t fd, short what, void *arg);
 static void tunnel_connect_start(struct tunnel *t);
 static void tunnel_tcp_close(struct tunnel *t);
+static void tunnel_send_msg(struct tunnel *t, const uint8_t *msg, size_t len);
+static int tunnel_tcp_flush(struct tunnel *t);
+static void tunnel_sess_initiate(struct tunnel *t, uint64_t now);
+
+/* The largest frame payload either side may send, bytes: a packet, in
+ * sealed mode with the transport header and tag around it (and never less
+ * than a handshake initiation). */
+static size_t tunnel_frame_max(const struct tunnel *t)
+{
+	size_t n = t->max_len;
+
+	if (t->cfg.sealed) {
+		n += SESSION_TRANSPORT_OVERHEAD;
+		if (n < SESSION_HANDSHAKE_MAX_LEN)
+			n = SESSION_HANDSHAKE_MAX_LEN;
+	}
+	return n;
+}
+
+/* Milliseconds of CLOCK_MONOTONIC: the session's clock. */
+static uint64_t tunnel_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* Stops the loop after a runtime failure that leaves nothing to serve. */
 static void tunnel_fail(struct tunnel *t)
@@ -102,30 +142,63 @@ static void tunnel_dev_write(struct tunnel *t, const uint8_t *pkt, size_t len)
 	t->stats.rx_bytes += len;
 }
 
-/*
- * Reads up to TUNNEL_BATCH packets from the device into dev_buf, each behind
- * its length prefix.  Returns the number of bytes of frames, or -1 when the
- * device failed (the tunnel has been stopped then); *@npkts is the number of
- * frames.  For UDP each packet is sent as it is read; @send_each says so.
- */
-static void tunnel_udp_send(struct tunnel *t, const uint8_t *frame, size_t len);
+static void tunnel_udp_send(struct tunnel *t, const uint8_t *frame, size_t len, size_t pktlen);
+static int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
+		       const struct sockaddr_storage *src, socklen_t srclen);
 
-static ssize_t tunnel_dev_drain(struct tunnel *t, bool send_each, unsigned *npkts)
+/*
+ * Turns the packet of @n bytes at slot + pkt_off into a frame at @slot: in
+ * plain mode by writing the length prefix before it; in sealed mode by
+ * sealing it in place behind a transport header first.  Returns the frame's
+ * length (prefix included), or 0 when the packet was dropped (no session
+ * yet: a handshake is started).
+ */
+static size_t tunnel_wrap(struct tunnel *t, uint8_t *slot, size_t n)
 {
-	size_t off = 0;
+	uint64_t now;
+	size_t mlen;
+	int rc;
+
+	if (!t->sess) {
+		frame_put_header(slot, n);
+		return FRAME_HDR_LEN + n;
+	}
+	now = tunnel_now_ms();
+	rc = session_seal(t->sess, now, slot + t->pkt_off, n, slot + FRAME_HDR_LEN,
+			  t->slot_len - FRAME_HDR_LEN, &mlen);
+	if (rc < 0) {
+		t->stats.drop_no_session++;
+		if (session_wants_handshake(t->sess, now))
+			tunnel_sess_initiate(t, now);
+		return 0;
+	}
+	frame_put_header(slot, mlen);
+	return FRAME_HDR_LEN + mlen;
+}
+
+/*
+ * Reads up to TUNNEL_BATCH packets from the device into dev_buf, each made
+ * into a frame.  Returns the number of bytes of frames, or -1 when the
+ * device failed (the tunnel has been stopped then); *@npkts is the number of
+ * frames and *@payload their packets' bytes.  For UDP each packet is sent as
+ * it is read; @send_each says so.
+ */
+static ssize_t tunnel_dev_drain(struct tunnel *t, bool send_each, unsigned *npkts, size_t *payload)
+{
+	size_t off = 0, flen;
 	int i;
 
 	*npkts = 0;
+	*payload = 0;
 	for (i = 0; i < TUNNEL_BATCH; i++) {
-		/* Reading max_len + 1 bytes tells an oversize packet (the
-		 * kernel reports its full length) from a maximal one. */
-		size_t room = FRAME_HDR_LEN + t->max_len + 1;
 		uint8_t *slot = t->dev_buf + (send_each ? 0 : off);
 		ssize_t n;
 
-		if (!send_each && t->dev_buf_len - off < room)
+		if (!send_each && t->dev_buf_len - off < t->slot_len)
 			break;
-		n = read(t->dev.fd, slot + FRAME_HDR_LEN, t->max_len + 1);
+		/* Reading max_len + 1 bytes tells an oversize packet (the
+		 * kernel reports its full length) from a maximal one. */
+		n = read(t->dev.fd, slot + t->pkt_off, t->max_len + 1);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
@@ -141,17 +214,225 @@ static ssize_t tunnel_dev_drain(struct tunnel *t, bool send_each, unsigned *npkt
 				  t->dev.name, n, t->max_len);
 			continue;
 		}
-		frame_put_header(slot, (size_t)n);
+		flen = tunnel_wrap(t, slot, (size_t)n);
+		if (flen == 0)
+			continue;
 		if (send_each) {
-			tunnel_udp_send(t, slot, FRAME_HDR_LEN + (size_t)n);
+			tunnel_udp_send(t, slot, flen, (size_t)n);
 			if (t->dev_paused)
 				break;
 		} else {
-			off += FRAME_HDR_LEN + (size_t)n;
+			off += flen;
 			(*npkts)++;
+			*payload += (size_t)n;
 		}
 	}
 	return (ssize_t)off;
+}
+
+/* ---- sealed mode -------------------------------------------------------- */
+
+enum tunnel_warning {
+	TUNNEL_WARN_MAC1,
+	TUNNEL_WARN_AUTH,
+	TUNNEL_WARN_KEY,
+	TUNNEL_WARN_REPLAY,
+};
+
+/* Handshake failures are what an operator needs to see (a wrong key, a
+ * wrong PSK), but a flood of them must not flood the log: one warning per
+ * reason every 10 s, the rest are counted. */
+static bool tunnel_warn_due(struct tunnel *t, enum tunnel_warning w, uint64_t now)
+{
+	if (t->warned_at[w] && now - t->warned_at[w] < 10000)
+		return false;
+	t->warned_at[w] = now ? now : 1;
+	return true;
+}
+
+/* Re-arms the session timer for its next deadline (retry, rekey, expiry). */
+static void tunnel_sess_schedule(struct tunnel *t, uint64_t now)
+{
+	uint64_t at = session_next_deadline(t->sess, now);
+	struct timeval tv;
+
+	if (at == UINT64_MAX) {
+		event_del(t->sess_ev);
+		return;
+	}
+	at = at > now ? at - now : 0;
+	tv.tv_sec = (time_t)(at / 1000);
+	tv.tv_usec = (suseconds_t)(at % 1000) * 1000;
+	event_add(t->sess_ev, &tv);
+}
+
+/* Notices a keypair that became current since the last look (a completed
+ * handshake on either side) and says so. */
+static void tunnel_sess_check_new(struct tunnel *t, uint64_t now)
+{
+	uint64_t last = session_last_handshake_ms(t->sess);
+
+	if (last == t->last_handshake)
+		return;
+	t->last_handshake = last;
+	if (t->sessions++ == 0)
+		log_info("session established with %s", t->peer_str);
+	else
+		log_debug("session rekeyed with %s", t->peer_str);
+	tunnel_sess_schedule(t, now);
+}
+
+/* Sends a handshake initiation, when there is a way to the peer. */
+static void tunnel_sess_initiate(struct tunnel *t, uint64_t now)
+{
+	size_t len;
+
+	if (t->cfg.transport == TUNNEL_TCP ? t->sock_fd < 0 || t->connecting : t->peer_len == 0)
+		return;
+	if (session_initiate(t->sess, now, t->msg, TUNNEL_DGRAM_MAX, &len) == 0) {
+		log_debug("handshake initiation to %s", t->peer_str);
+		tunnel_send_msg(t, t->msg, len);
+	}
+	tunnel_sess_schedule(t, now);
+}
+
+static void tunnel_sess_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+	uint64_t now = tunnel_now_ms();
+
+	session_expire(t->sess, now);
+	if (session_wants_handshake(t->sess, now))
+		tunnel_sess_initiate(t, now);
+	tunnel_sess_schedule(t, now);
+}
+
+/* Says why a handshake message was refused (rate-limited warnings). */
+static void tunnel_sess_refused(struct tunnel *t, int rc, uint8_t type, const char *from,
+				uint64_t now)
+{
+	struct session_stats st;
+	bool mac1, auth;
+
+	session_get_stats(t->sess, &st);
+	mac1 = st.rx_bad_mac1 != t->seen_bad_mac1;
+	auth = st.rx_bad_handshake != t->seen_bad_handshake;
+	t->seen_bad_mac1 = st.rx_bad_mac1;
+	t->seen_bad_handshake = st.rx_bad_handshake;
+	if (rc == -EBADMSG && mac1) {
+		if (tunnel_warn_due(t, TUNNEL_WARN_MAC1, now))
+			log_warnx("handshake from %s rejected: bad mac1 (does the peer have our "
+				  "public key?)",
+				  from);
+	} else if (rc == -EBADMSG && auth) {
+		if (tunnel_warn_due(t, TUNNEL_WARN_AUTH, now))
+			log_warnx("handshake %s from %s failed authentication (do the preshared "
+				  "keys match?)",
+				  type == SESSION_TYPE_RESPONSE ? "response" : "initiation", from);
+	} else if (rc == -EACCES) {
+		if (tunnel_warn_due(t, TUNNEL_WARN_KEY, now))
+			log_warnx("handshake from %s rejected: its static key is not "
+				  "--peer-public-key",
+				  from);
+	} else if (rc == -ETIME) {
+		if (tunnel_warn_due(t, TUNNEL_WARN_REPLAY, now))
+			log_warnx("handshake from %s rejected: replayed initiation", from);
+	} else {
+		log_debug("handshake message from %s dropped: %s", from, strerror(-rc));
+	}
+}
+
+/*
+ * Opens one sealed message (@len bytes: a TCP frame's payload, or a UDP
+ * datagram from @src) and acts on it: a packet goes to the device, a
+ * handshake is answered.  An authenticated UDP datagram also moves the
+ * peer's endpoint to its source (roaming).  Returns 0, or the negative
+ * errno of session_receive(); -EPROTO over TCP has closed the connection.
+ */
+static int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
+		       const struct sockaddr_storage *src, socklen_t srclen)
+{
+	enum session_action action;
+	uint64_t now = tunnel_now_ms();
+	char from[ENDPOINT_STRLEN];
+	size_t out_len;
+	int rc;
+
+	rc = session_receive(t->sess, now, msg, len, t->msg, TUNNEL_DGRAM_MAX, &out_len, &action);
+	if (rc < 0) {
+		if (src)
+			endpoint_format((const struct sockaddr *)src, from, sizeof(from));
+		else
+			memcpy(from, t->peer_str, sizeof(from));
+		if (len > 0 &&
+		    (msg[0] == SESSION_TYPE_INITIATION || msg[0] == SESSION_TYPE_RESPONSE))
+			tunnel_sess_refused(t, rc, msg[0], from, now);
+		else
+			log_trace("sealed message from %s dropped: %s", from, strerror(-rc));
+		if (rc == -EPROTO && t->cfg.transport == TUNNEL_TCP) {
+			t->stats.bad_connections++;
+			log_warnx("connection to %s: malformed or out-of-order sealed message; "
+				  "closing it",
+				  t->peer_str);
+			tunnel_tcp_close(t);
+		}
+		return rc;
+	}
+	if (src && (t->peer_len == 0 ||
+		    !endpoint_equal((const struct sockaddr *)src, (struct sockaddr *)&t->peer))) {
+		memcpy(&t->peer, src, srclen);
+		t->peer_len = srclen;
+		endpoint_format((const struct sockaddr *)src, t->peer_str, sizeof(t->peer_str));
+		log_info("peer is %s", t->peer_str);
+	}
+	switch (action) {
+	case SESSION_DELIVER:
+		tunnel_dev_write(t, t->msg, out_len);
+		break;
+	case SESSION_REPLY:
+		tunnel_send_msg(t, t->msg, out_len);
+		tunnel_sess_schedule(t, now);
+		break;
+	case SESSION_ESTABLISHED:
+		/* Confirm the new keypair to the responder at once. */
+		if (session_seal(t->sess, now, NULL, 0, t->msg, TUNNEL_DGRAM_MAX, &out_len) == 0)
+			tunnel_send_msg(t, t->msg, out_len);
+		break;
+	case SESSION_KEEPALIVE:
+	case SESSION_NONE:
+		break;
+	}
+	tunnel_sess_check_new(t, now);
+	return 0;
+}
+
+/* Sends one message that did not come from the device (a handshake message
+ * or a keepalive): framed into the TCP output, or as one datagram. */
+static void tunnel_send_msg(struct tunnel *t, const uint8_t *msg, size_t len)
+{
+	uint8_t hdr[FRAME_HDR_LEN];
+
+	if (t->cfg.transport == TUNNEL_UDP) {
+		ssize_t n;
+
+		if (t->peer_len == 0)
+			return;
+		n = sendto(t->sock_fd, msg, len, MSG_DONTWAIT, (struct sockaddr *)&t->peer,
+			   t->peer_len);
+		if (n < 0)
+			log_trace("send to %s: %s", t->peer_str, strerror(errno));
+		return;
+	}
+	if (t->sock_fd < 0 || t->connecting)
+		return;
+	frame_put_header(hdr, len);
+	/* Both pieces leave in one writev() from the output buffer. */
+	if (evbuffer_add(t->out, hdr, sizeof(hdr)) < 0 || evbuffer_add(t->out, msg, len) < 0) {
+		log_warnx("out of memory for the output buffer; closing connection");
+		tunnel_tcp_close(t);
+		return;
+	}
+	tunnel_tcp_flush(t);
 }
 
 /* ---- TCP ---------------------------------------------------------------- */
@@ -231,6 +512,13 @@ static int tunnel_tcp_attach(struct tunnel *t, int fd)
 	t->stats.connections++;
 	if (t->stats.connections > 1)
 		t->stats.reconnects++;
+	if (t->sess) {
+		/* A new stream starts a new session: counters over TCP must
+		 * run without gaps, and the old stream's are gone. */
+		session_reset(t->sess);
+		if (!t->cfg.listen)
+			tunnel_sess_initiate(t, tunnel_now_ms());
+	}
 	return 0;
 }
 
@@ -326,8 +614,12 @@ static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		frame_reader_commit(&t->reader, (size_t)n);
-		while ((rc = frame_reader_next(&t->reader, &pkt, &len)) == 1)
-			tunnel_dev_write(t, pkt, len);
+		while ((rc = frame_reader_next(&t->reader, &pkt, &len)) == 1) {
+			if (!t->sess)
+				tunnel_dev_write(t, pkt, len);
+			else if (tunnel_open(t, pkt, len, NULL, 0) == -EPROTO)
+				return; /* the stream is corrupt: closed */
+		}
 		if (rc < 0) {
 			const uint8_t *hdr = t->reader.buf + t->reader.head;
 
@@ -335,7 +627,7 @@ static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 			t->stats.bad_connections++;
 			log_warnx(
 			    "connection to %s: bad frame length %zu (valid: 1..%zu); closing it",
-			    t->peer_str, frame_get_length(hdr), t->max_len);
+			    t->peer_str, frame_get_length(hdr), t->reader.max_len);
 			tunnel_tcp_close(t);
 			return;
 		}
@@ -427,15 +719,21 @@ static void tunnel_connect_start(struct tunnel *t)
 
 /* ---- UDP ---------------------------------------------------------------- */
 
-/* Sends one frame as one datagram.  When the socket is full the datagram is
- * dropped and the device paused until the socket drains. */
-static void tunnel_udp_send(struct tunnel *t, const uint8_t *frame, size_t len)
+/* Sends one frame (@len bytes, carrying a packet of @pktlen bytes, 0 for a
+ * handshake message) as one datagram; in sealed mode the datagram is the
+ * message without the length prefix.  When the socket is full the datagram
+ * is dropped and the device paused until the socket drains. */
+static void tunnel_udp_send(struct tunnel *t, const uint8_t *frame, size_t len, size_t pktlen)
 {
 	ssize_t n;
 
 	if (t->peer_len == 0) {
 		t->stats.drop_no_peer++;
 		return;
+	}
+	if (t->sess) {
+		frame += FRAME_HDR_LEN;
+		len -= FRAME_HDR_LEN;
 	}
 	n = sendto(t->sock_fd, frame, len, MSG_DONTWAIT, (struct sockaddr *)&t->peer, t->peer_len);
 	if (n < 0) {
@@ -449,8 +747,10 @@ static void tunnel_udp_send(struct tunnel *t, const uint8_t *frame, size_t len)
 		}
 		return;
 	}
-	t->stats.tx_packets++;
-	t->stats.tx_bytes += len - FRAME_HDR_LEN;
+	if (pktlen) {
+		t->stats.tx_packets++;
+		t->stats.tx_bytes += pktlen;
+	}
 }
 
 static void tunnel_udp_write_cb(evutil_socket_t fd, short what, void *arg)
@@ -482,7 +782,11 @@ static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			log_trace("recv: %s", strerror(errno));
 			continue;
 		}
-		if (frame_datagram_check(t->dgram, (size_t)n, t->max_len) < 0) {
+		if (t->sess) {
+			tunnel_open(t, t->dgram, (size_t)n, &ss, sslen);
+			continue;
+		}
+		if (frame_datagram_check(t->dgram, (size_t)n, tunnel_frame_max(t)) < 0) {
 			t->stats.drop_bad_frame++;
 			log_trace("bad %zd-byte datagram dropped", n);
 			continue;
@@ -514,13 +818,14 @@ static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tunnel *t = arg;
 	unsigned npkts;
+	size_t payload;
 	ssize_t len;
 
 	if (t->cfg.transport == TUNNEL_UDP) {
-		tunnel_dev_drain(t, true, &npkts);
+		tunnel_dev_drain(t, true, &npkts, &payload);
 		return;
 	}
-	len = tunnel_dev_drain(t, false, &npkts);
+	len = tunnel_dev_drain(t, false, &npkts, &payload);
 	if (len <= 0)
 		return;
 	if (t->sock_fd < 0 || t->connecting) {
@@ -529,7 +834,7 @@ static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	t->stats.tx_packets += npkts;
-	t->stats.tx_bytes += (size_t)len - npkts * FRAME_HDR_LEN;
+	t->stats.tx_bytes += payload;
 	tunnel_tcp_send(t, t->dev_buf, (size_t)len);
 }
 
@@ -641,15 +946,44 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		goto fail;
 	}
 
-	t->dev_buf_len = 2 * (FRAME_HDR_LEN + t->max_len + 1);
+	/* A slot holds one frame: the length prefix, in sealed mode the
+	 * transport header, the packet (one byte more, to tell oversize
+	 * ones), and in sealed mode the tag. */
+	t->pkt_off = FRAME_HDR_LEN + (cfg->sealed ? SESSION_TRANSPORT_HEADER_LEN : 0);
+	t->slot_len = t->pkt_off + t->max_len + 1 + (cfg->sealed ? NOISE_TAG_LEN : 0);
+	t->dev_buf_len = 2 * t->slot_len;
 	if (t->dev_buf_len < TUNNEL_DEV_BUF_MIN)
 		t->dev_buf_len = TUNNEL_DEV_BUF_MIN;
+	if (cfg->sealed) {
+		struct session_config sc = {
+		    .local_private = cfg->private_key,
+		    .peer_public = cfg->peer_public_key,
+		    .psk = cfg->psk,
+		    .stream = cfg->transport == TUNNEL_TCP,
+		    .rekey_after_ms = cfg->rekey_after_ms,
+		};
+
+		rc = session_new(&t->sess, &sc);
+		if (rc < 0) {
+			snprintf(err, errlen, "sealed session: %s",
+				 rc == -EINVAL ? "bad keys (the peer's public key is ours, or weak)"
+					       : strerror(-rc));
+			*usage = rc == -EINVAL;
+			goto fail;
+		}
+		t->sess_ev = evtimer_new(base, tunnel_sess_timer_cb, t);
+		t->msg = malloc(TUNNEL_DGRAM_MAX);
+		if (!t->sess_ev || !t->msg) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
 	t->dev_buf = malloc(t->dev_buf_len);
 	t->out = evbuffer_new();
 	t->dev_ev = event_new(base, t->dev.fd, EV_READ | EV_PERSIST, tunnel_dev_read_cb, t);
 	t->retry_ev = evtimer_new(base, tunnel_retry_cb, t);
 	if (!t->dev_buf || !t->out || !t->dev_ev || !t->retry_ev ||
-	    frame_reader_init(&t->reader, t->max_len) < 0) {
+	    frame_reader_init(&t->reader, tunnel_frame_max(t)) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -690,12 +1024,14 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 			memcpy(&t->peer, &cfg->addr, cfg->addr_len);
 			t->peer_len = cfg->addr_len;
 			log_info("%s: sending to udp %s", t->dev.name, t->peer_str);
+			if (t->sess)
+				tunnel_sess_initiate(t, tunnel_now_ms());
 		}
 	}
 	event_add(t->dev_ev, NULL);
-	log_info("%s: %s device%s, MTU %d, frames up to %zu bytes", t->dev.name,
+	log_info("%s: %s device%s, MTU %d, frames up to %zu bytes, %s", t->dev.name,
 		 cfg->mode == TUN_MODE_TAP ? "TAP" : "TUN", t->dev.created ? " (created)" : "", mtu,
-		 t->max_len);
+		 tunnel_frame_max(t), t->sess ? "sealed" : "plain");
 	return t;
 fail:
 	if (!err[0])
@@ -727,6 +1063,12 @@ void tunnel_free(struct tunnel *t)
 	if (t->out)
 		evbuffer_free(t->out);
 	frame_reader_cleanup(&t->reader);
+	if (t->sess_ev)
+		event_free(t->sess_ev);
+	session_free(t->sess);
+	if (t->msg)
+		sodium_memzero(t->msg, TUNNEL_DGRAM_MAX);
+	free(t->msg);
 	free(t->dgram);
 	free(t->dev_buf);
 	tun_close(&t->dev);
@@ -736,6 +1078,14 @@ void tunnel_free(struct tunnel *t)
 const struct tunnel_stats *tunnel_get_stats(const struct tunnel *t)
 {
 	return &t->stats;
+}
+
+bool tunnel_get_session_stats(const struct tunnel *t, struct session_stats *out)
+{
+	if (!t->sess)
+		return false;
+	session_get_stats(t->sess, out);
+	return true;
 }
 
 const char *tunnel_dev_name(const struct tunnel *t)

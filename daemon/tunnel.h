@@ -28,6 +28,13 @@ struct tunnel_config {
 	socklen_t addr_len;
 	int mtu;         /* device MTU to set, bytes; 0 leaves it as it is */
 	size_t out_high; /* TCP output buffer high-water mark, bytes */
+	/* Sealed mode: keys of 32 bytes each (the tunnel copies them), psk
+	 * NULL for none; rekey_after_ms 0 for the default (120 s). */
+	bool sealed;
+	const uint8_t *private_key;
+	const uint8_t *peer_public_key;
+	const uint8_t *psk;
+	uint64_t rekey_after_ms;
 };
 
 /* Default TCP output buffer high-water mark: above it the device is no
@@ -53,6 +60,7 @@ struct tunnel_stats {
 	uint64_t drop_oversize;     /* device packet larger than the frame maximum */
 	uint64_t drop_send_error;   /* the underlay refused a datagram */
 	uint64_t drop_unknown_peer; /* datagram from an address that is not the peer */
+	uint64_t drop_no_session;   /* sealed mode: no keypair to seal with yet */
 	uint64_t dev_pauses;        /* times device reading stopped for backpressure */
 	uint64_t connections;       /* TCP connections established */
 	uint64_t reconnects;        /* connections established after the first */
@@ -60,6 +68,7 @@ struct tunnel_stats {
 };
 
 struct tunnel;
+struct session_stats;
 
 /*
  * Opens the device and the socket @cfg describes and registers their events
@@ -77,6 +86,10 @@ void tunnel_free(struct tunnel *t);
 
 /* Returns the counters of @t. */
 const struct tunnel_stats *tunnel_get_stats(const struct tunnel *t);
+
+/* Copies the sealed session's counters into *@out; returns false (and
+ * leaves *@out alone) in plain mode. */
+bool tunnel_get_session_stats(const struct tunnel *t, struct session_stats *out);
 
 /* Returns the name of @t's device. */
 const char *tunnel_dev_name(const struct tunnel *t);
