@@ -819,6 +819,78 @@ START_TEST(test_small_buffers)
 }
 END_TEST
 
+/* Random bytes of every plausible shape are refused without side effects. */
+START_TEST(test_random_garbage)
+{
+	static const uint8_t types[] = {SESSION_TYPE_INITIATION, SESSION_TYPE_RESPONSE,
+					SESSION_TYPE_TRANSPORT};
+	struct msg m, t;
+	uint64_t dh;
+
+	handshake(P.a, P.b);
+	seal(P.a, NULL, 0, &t);
+	dh = stats(P.b).handshake_dh;
+	for (int k = 0; k < 20000; k++) {
+		m.len = randombytes_uniform(200);
+		if (k % 3 == 0)
+			m.len =
+			    (size_t[]){SESSION_INITIATION_LEN, SESSION_RESPONSE_LEN, 32}[k % 9 / 3];
+		randombytes_buf(m.buf, m.len);
+		if (m.len > 0)
+			m.buf[0] = types[k % 3];
+		if (m.len > 3 && k % 2)
+			m.buf[1] = m.buf[2] = m.buf[3] = 0;
+		if (m.len >= 8 && k % 4 == 1)
+			memcpy(m.buf + 4, t.buf + 4, 4); /* a live receiver index */
+		ck_assert_int_lt(recv_msg(P.b, &m), 0);
+		ck_assert_int_eq(action, SESSION_NONE);
+	}
+	ck_assert_uint_eq(stats(P.b).handshake_dh, dh);
+	data_ok(P.a, P.b, "unharmed");
+}
+END_TEST
+
+/*
+ * mac1 pinned by an independent implementation (Python's hashlib.blake2b):
+ * an initiation to Alice (RFC 7748 section 6.1 keys) with sender index
+ * 0x1a2b3c4d and an all-zero Noise body carries
+ *   mac1 = BLAKE2b-128(key = BLAKE2b-256("mac1----" || Alice's public),
+ *                      bytes 0..115)
+ *        = 0796784b75d575503570d97db680945a.
+ * It passes mac1 and reaches Noise, which refuses the zero ephemeral key.
+ */
+START_TEST(test_mac1_vector)
+{
+	static const char alice_priv_hex[] =
+	    "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+	static const uint8_t mac1[16] = {0x07, 0x96, 0x78, 0x4b, 0x75, 0xd5, 0x75, 0x50,
+					 0x35, 0x70, 0xd9, 0x7d, 0xb6, 0x80, 0x94, 0x5a};
+	uint8_t alice[KEY_LEN];
+	struct session *s;
+	struct msg m = {.len = SESSION_INITIATION_LEN};
+
+	ck_assert_int_eq(sodium_hex2bin(alice, sizeof(alice), alice_priv_hex,
+					sizeof(alice_priv_hex) - 1, NULL, NULL, NULL),
+			 0);
+	s = mk(alice, P.b_pub, NULL, false);
+	memset(m.buf, 0, m.len);
+	m.buf[0] = SESSION_TYPE_INITIATION;
+	m.buf[4] = 0x1a;
+	m.buf[5] = 0x2b;
+	m.buf[6] = 0x3c;
+	m.buf[7] = 0x4d;
+	memcpy(m.buf + 116, mac1, sizeof(mac1));
+	expect_error(s, &m, -EBADMSG);
+	ck_assert_uint_eq(stats(s).rx_bad_mac1, 0);
+	ck_assert_uint_eq(stats(s).handshake_dh, 1);
+	ck_assert_uint_eq(stats(s).rx_bad_handshake, 1);
+	m.buf[131] ^= 1;
+	expect_error(s, &m, -EBADMSG);
+	ck_assert_uint_eq(stats(s).rx_bad_mac1, 1);
+	session_free(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("session");
@@ -838,6 +910,7 @@ int main(void)
 	tcase_add_test(tc, test_wrong_peer_key);
 	tcase_add_test(tc, test_psk);
 	tcase_add_test(tc, test_mac1);
+	tcase_add_test(tc, test_mac1_vector);
 	tcase_add_test(tc, test_forged_response_keeps_handshake);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_rate_limit);
@@ -850,6 +923,7 @@ int main(void)
 	tcase_add_test(tc, test_timer_overrides);
 	tcase_add_test(tc, test_new_invalid);
 	tcase_add_test(tc, test_small_buffers);
+	tcase_add_test(tc, test_random_garbage);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
