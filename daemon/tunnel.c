@@ -59,6 +59,8 @@ struct tunnel {
 	size_t pkt_off;          /* where a device packet is read in a slot */
 	size_t slot_len;         /* room for one frame in dev_buf */
 	uint64_t last_handshake; /* session_last_handshake_ms() seen last */
+	uint64_t initiated_us;   /* when our latest initiation left, µs */
+	uint64_t handshake_us;   /* its round trip, once answered, µs */
 	uint64_t sessions;       /* keypairs that became current */
 	uint64_t seen_bad_mac1, seen_bad_handshake;
 	uint64_t warned_at[4]; /* ms of the last warning, by enum tunnel_warning */
@@ -93,13 +95,19 @@ static size_t tunnel_frame_max(const struct tunnel *t)
 	return n;
 }
 
-/* Milliseconds of CLOCK_MONOTONIC: the session's clock. */
-static uint64_t tunnel_now_ms(void)
+/* Microseconds of CLOCK_MONOTONIC. */
+static uint64_t tunnel_now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Milliseconds of CLOCK_MONOTONIC: the session's clock. */
+static uint64_t tunnel_now_ms(void)
+{
+	return tunnel_now_us() / 1000;
 }
 
 /* Stops the loop after a runtime failure that leaves nothing to serve. */
@@ -275,7 +283,10 @@ static void tunnel_sess_check_new(struct tunnel *t, uint64_t now)
 	if (last == t->last_handshake)
 		return;
 	t->last_handshake = last;
-	if (t->sessions++ == 0)
+	if (t->sessions++ == 0 && t->handshake_us)
+		log_info("session established with %s (handshake round trip %.3f ms)", t->peer_str,
+			 (double)t->handshake_us / 1000);
+	else if (t->sessions == 1)
 		log_info("session established with %s", t->peer_str);
 	else
 		log_debug("session rekeyed with %s", t->peer_str);
@@ -291,6 +302,7 @@ static void tunnel_sess_initiate(struct tunnel *t, uint64_t now)
 		return;
 	if (session_initiate(t->sess, now, t->msg, TUNNEL_DGRAM_MAX, &len) == 0) {
 		log_debug("handshake initiation to %s", t->peer_str);
+		t->initiated_us = tunnel_now_us();
 		tunnel_send_msg(t, t->msg, len);
 	}
 	tunnel_sess_schedule(t, now);
@@ -394,6 +406,7 @@ static int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
 		tunnel_sess_schedule(t, now);
 		break;
 	case SESSION_ESTABLISHED:
+		t->handshake_us = tunnel_now_us() - t->initiated_us;
 		/* Confirm the new keypair to the responder at once. */
 		if (session_seal(t->sess, now, NULL, 0, t->msg, TUNNEL_DGRAM_MAX, &out_len) == 0)
 			tunnel_send_msg(t, t->msg, out_len);
@@ -516,6 +529,8 @@ static int tunnel_tcp_attach(struct tunnel *t, int fd)
 		/* A new stream starts a new session: counters over TCP must
 		 * run without gaps, and the old stream's are gone. */
 		session_reset(t->sess);
+		t->sessions = 0; /* so the first one is logged again */
+		t->handshake_us = 0;
 		if (!t->cfg.listen)
 			tunnel_sess_initiate(t, tunnel_now_ms());
 	}
