@@ -60,6 +60,14 @@ static void usage(FILE *out)
 	    "      --preshared-key FILE  optional 32-byte pre-shared key (culvertctl genpsk)\n"
 	    "      --rekey-after SECONDS  new handshake after this long (default 120)\n"
 	    "\n"
+	    "Liveness:\n"
+	    "      --keepalive SECONDS  send a keepalive after this long without sending\n"
+	    "                          (default 0: off; plain mode needs --plain-keepalive)\n"
+	    "      --plain-keepalive   plain mode: send and accept empty frames as\n"
+	    "                          keepalives (not understood by simpletun)\n"
+	    "      --dead-peer-timeout SECONDS  restart the session after this long\n"
+	    "                          without hearing from the peer (default 0: off)\n"
+	    "\n"
 	    "Other options:\n"
 	    "      --out-buffer BYTES  TCP output buffer high-water mark (default %d)\n"
 	    "  -v, --verbose           more log output (-v debug, -vv per packet)\n"
@@ -132,11 +140,13 @@ static void log_stats(const struct tunnel *t)
 		  " bytes; drops: bad_frame %" PRIu64 " dev_write %" PRIu64 " backpressure %" PRIu64
 		  " no_peer %" PRIu64 " oversize %" PRIu64 " send_error %" PRIu64
 		  " unknown_peer %" PRIu64 "; device pauses %" PRIu64 "; connections %" PRIu64
-		  " reconnects %" PRIu64 " bad_connections %" PRIu64 "%s",
+		  " reconnects %" PRIu64 " bad_connections %" PRIu64 "; keepalives_sent %" PRIu64
+		  " keepalives_received %" PRIu64 " dead_peer %" PRIu64 "%s",
 		  tunnel_dev_name(t), s->rx_packets, s->rx_bytes, s->tx_packets, s->tx_bytes,
 		  s->drop_bad_frame, s->drop_dev_write, s->drop_backpressure, s->drop_no_peer,
 		  s->drop_oversize, s->drop_send_error, s->drop_unknown_peer, s->dev_pauses,
-		  s->connections, s->reconnects, s->bad_connections, sealed);
+		  s->connections, s->reconnects, s->bad_connections, s->keepalives_sent,
+		  s->keepalives_received, s->dead_peer, sealed);
 }
 
 struct signal_ctx {
@@ -170,6 +180,9 @@ int main(int argc, char **argv)
 	    {"peer-public-key", required_argument, NULL, 'p'},
 	    {"preshared-key", required_argument, NULL, 'P'},
 	    {"rekey-after", required_argument, NULL, 'R'},
+	    {"keepalive", required_argument, NULL, 'K'},
+	    {"dead-peer-timeout", required_argument, NULL, 'D'},
+	    {"plain-keepalive", no_argument, NULL, 'E'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -237,6 +250,17 @@ int main(int argc, char **argv)
 			cfg.rekey_after_ms =
 			    (uint64_t)parse_number("--rekey-after", optarg, 1, 120) * 1000;
 			break;
+		case 'K':
+			cfg.keepalive_ms =
+			    (uint64_t)parse_number("--keepalive", optarg, 0, 3600) * 1000;
+			break;
+		case 'D':
+			cfg.dead_peer_ms =
+			    (uint64_t)parse_number("--dead-peer-timeout", optarg, 0, 86400) * 1000;
+			break;
+		case 'E':
+			cfg.plain_keepalive = true;
+			break;
 		case 'v':
 			level++;
 			break;
@@ -278,6 +302,9 @@ int main(int argc, char **argv)
 		usage_error("--preshared-key needs --private-key and --peer-public-key");
 	if (cfg.rekey_after_ms && !key_file)
 		usage_error("--rekey-after needs sealed mode");
+	if (cfg.keepalive_ms && !key_file && !cfg.plain_keepalive)
+		usage_error("--keepalive in plain mode needs --plain-keepalive (simpletun would "
+			    "write keepalives to its device)");
 	if (key_file) {
 		struct rlimit no_core = {0, 0};
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <inttypes.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -65,6 +66,13 @@ struct tunnel {
 	uint64_t seen_bad_mac1, seen_bad_handshake;
 	uint64_t warned_at[4]; /* ms of the last warning, by enum tunnel_warning */
 
+	/* Liveness (keepalive, dead-peer detection); ms of the last frame
+	 * sent to and received from the peer, updated once per batch. */
+	struct event *tick_ev;
+	bool tx_pending; /* a datagram left during this batch */
+	uint64_t last_tx_ms;
+	uint64_t last_rx_ms;
+
 	bool failed;
 	struct tunnel_stats stats;
 };
@@ -75,6 +83,7 @@ static void tunnel_tcp_write_cb(evutil_socket_t fd, short what, void *arg);
 static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg);
 static void tunnel_udp_write_cb(evutil_socket_t fd, short what, void *arg);
 static void tunnel_connect_start(struct tunnel *t);
+static void tunnel_tick_cb(evutil_socket_t fd, short what, void *arg);
 static void tunnel_tcp_close(struct tunnel *t);
 static void tunnel_send_msg(struct tunnel *t, const uint8_t *msg, size_t len);
 static int tunnel_tcp_flush(struct tunnel *t);
@@ -390,6 +399,9 @@ static int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
 		}
 		return rc;
 	}
+	t->last_rx_ms = now;
+	if (action == SESSION_KEEPALIVE)
+		t->stats.keepalives_received++;
 	if (src && (t->peer_len == 0 ||
 		    !endpoint_equal((const struct sockaddr *)src, (struct sockaddr *)&t->peer))) {
 		memcpy(&t->peer, src, srclen);
@@ -425,6 +437,7 @@ static void tunnel_send_msg(struct tunnel *t, const uint8_t *msg, size_t len)
 {
 	uint8_t hdr[FRAME_HDR_LEN];
 
+	t->last_tx_ms = tunnel_now_ms();
 	if (t->cfg.transport == TUNNEL_UDP) {
 		ssize_t n;
 
@@ -525,6 +538,7 @@ static int tunnel_tcp_attach(struct tunnel *t, int fd)
 	t->stats.connections++;
 	if (t->stats.connections > 1)
 		t->stats.reconnects++;
+	t->last_rx_ms = t->last_tx_ms = tunnel_now_ms();
 	if (t->sess) {
 		/* A new stream starts a new session: counters over TCP must
 		 * run without gaps, and the old stream's are gone. */
@@ -601,6 +615,7 @@ static void tunnel_tcp_write_cb(evutil_socket_t fd, short what, void *arg)
 static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tunnel *t = arg;
+	uint64_t now = tunnel_now_ms();
 	int i;
 
 	for (i = 0; i < TUNNEL_BATCH; i++) {
@@ -631,6 +646,10 @@ static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 		frame_reader_commit(&t->reader, (size_t)n);
 		while ((rc = frame_reader_next(&t->reader, &pkt, &len)) == 1) {
 			if (!t->sess)
+				t->last_rx_ms = now;
+			if (!t->sess && len == 0)
+				t->stats.keepalives_received++;
+			else if (!t->sess)
 				tunnel_dev_write(t, pkt, len);
 			else if (tunnel_open(t, pkt, len, NULL, 0) == -EPROTO)
 				return; /* the stream is corrupt: closed */
@@ -766,6 +785,7 @@ static void tunnel_udp_send(struct tunnel *t, const uint8_t *frame, size_t len, 
 		t->stats.tx_packets++;
 		t->stats.tx_bytes += pktlen;
 	}
+	t->tx_pending = true;
 }
 
 static void tunnel_udp_write_cb(evutil_socket_t fd, short what, void *arg)
@@ -801,6 +821,16 @@ static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			tunnel_open(t, t->dgram, (size_t)n, &ss, sslen);
 			continue;
 		}
+		if (n == FRAME_HDR_LEN && t->cfg.plain_keepalive && t->dgram[0] == 0 &&
+		    t->dgram[1] == 0) {
+			/* The plain keepalive: one empty frame. */
+			if (t->cfg.listen ||
+			    endpoint_equal((struct sockaddr *)&ss, (struct sockaddr *)&t->peer)) {
+				t->stats.keepalives_received++;
+				t->last_rx_ms = tunnel_now_ms();
+			}
+			continue;
+		}
 		if (frame_datagram_check(t->dgram, (size_t)n, tunnel_frame_max(t)) < 0) {
 			t->stats.drop_bad_frame++;
 			log_trace("bad %zd-byte datagram dropped", n);
@@ -822,6 +852,7 @@ static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			endpoint_format((struct sockaddr *)&ss, t->peer_str, sizeof(t->peer_str));
 			log_info("peer is %s", t->peer_str);
 		}
+		t->last_rx_ms = tunnel_now_ms();
 		while (frame_datagram_next(t->dgram, (size_t)n, &off, &pkt, &len))
 			tunnel_dev_write(t, pkt, len);
 	}
@@ -837,7 +868,10 @@ static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t len;
 
 	if (t->cfg.transport == TUNNEL_UDP) {
+		t->tx_pending = false;
 		tunnel_dev_drain(t, true, &npkts, &payload);
+		if (t->tx_pending)
+			t->last_tx_ms = tunnel_now_ms();
 		return;
 	}
 	len = tunnel_dev_drain(t, false, &npkts, &payload);
@@ -850,7 +884,120 @@ static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	t->stats.tx_packets += npkts;
 	t->stats.tx_bytes += payload;
+	t->last_tx_ms = tunnel_now_ms();
 	tunnel_tcp_send(t, t->dev_buf, (size_t)len);
+}
+
+/* ---- liveness ----------------------------------------------------------- */
+
+/* Sends one keepalive: an empty sealed message, or in plain mode (only when
+ * enabled: simpletun would write it to its device) an empty frame. */
+static void tunnel_keepalive(struct tunnel *t, uint64_t now)
+{
+	static const uint8_t empty[FRAME_HDR_LEN];
+	size_t len;
+
+	if (t->sess) {
+		if (session_seal(t->sess, now, NULL, 0, t->msg, TUNNEL_DGRAM_MAX, &len) < 0) {
+			if (session_wants_handshake(t->sess, now))
+				tunnel_sess_initiate(t, now);
+			return;
+		}
+		tunnel_send_msg(t, t->msg, len);
+	} else if (t->cfg.transport == TUNNEL_UDP) {
+		if (t->peer_len == 0)
+			return;
+		if (sendto(t->sock_fd, empty, sizeof(empty), MSG_DONTWAIT,
+			   (struct sockaddr *)&t->peer, t->peer_len) < 0)
+			return;
+		t->last_tx_ms = now;
+	} else {
+		if (t->sock_fd < 0 || t->connecting ||
+		    evbuffer_add(t->out, empty, sizeof(empty)) < 0)
+			return;
+		t->last_tx_ms = now;
+		tunnel_tcp_flush(t);
+	}
+	t->stats.keepalives_sent++;
+}
+
+/* Restarts the session after the peer went silent for dead_peer_ms: a TCP
+ * connection is closed (the client reconnects), a UDP session handshakes
+ * again; the session comes back when the peer answers. */
+static void tunnel_dead_peer(struct tunnel *t, uint64_t now)
+{
+	log_info("no sign of life from %s for %" PRIu64 " s: restarting the session", t->peer_str,
+		 (now - t->last_rx_ms) / 1000);
+	t->stats.dead_peer++;
+	t->last_rx_ms = now; /* the next restart after another full silence */
+	if (t->cfg.transport == TUNNEL_TCP) {
+		tunnel_tcp_close(t);
+	} else if (t->sess) {
+		session_reset(t->sess);
+		t->sessions = 0;
+		t->handshake_us = 0;
+		tunnel_sess_initiate(t, now);
+	}
+}
+
+/* Once a second: keepalive due? peer dead? */
+static void tunnel_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+	uint64_t now = tunnel_now_ms();
+	bool up =
+	    t->cfg.transport == TUNNEL_TCP ? t->sock_fd >= 0 && !t->connecting : t->peer_len != 0;
+
+	if (!up)
+		return;
+	if (t->cfg.dead_peer_ms && now - t->last_rx_ms >= t->cfg.dead_peer_ms) {
+		tunnel_dead_peer(t, now);
+		return;
+	}
+	if (t->cfg.keepalive_ms && now - t->last_tx_ms >= t->cfg.keepalive_ms &&
+	    (t->sess || t->cfg.plain_keepalive))
+		tunnel_keepalive(t, now);
+}
+
+void tunnel_set_liveness(struct tunnel *t, uint64_t keepalive_ms, uint64_t dead_peer_ms)
+{
+	struct timeval second = {1, 0};
+
+	t->cfg.keepalive_ms = keepalive_ms;
+	t->cfg.dead_peer_ms = dead_peer_ms;
+	if (keepalive_ms || dead_peer_ms)
+		event_add(t->tick_ev, &second);
+	else
+		event_del(t->tick_ev);
+}
+
+bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, socklen_t len)
+{
+	if (t->cfg.listen && t->cfg.transport == TUNNEL_TCP)
+		return false;
+	if (t->cfg.addr_len == len &&
+	    endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)&t->cfg.addr))
+		return false;
+	memcpy(&t->cfg.addr, ss, len);
+	t->cfg.addr_len = len;
+	if (t->cfg.transport == TUNNEL_TCP) {
+		endpoint_format((const struct sockaddr *)ss, t->peer_str, sizeof(t->peer_str));
+		log_info("peer endpoint is now %s: reconnecting", t->peer_str);
+		if (t->sock_fd >= 0) {
+			tunnel_tcp_close(t);
+		} else {
+			event_del(t->retry_ev);
+			tunnel_connect_start(t);
+		}
+		return true;
+	}
+	memcpy(&t->peer, ss, len);
+	t->peer_len = len;
+	endpoint_format((const struct sockaddr *)ss, t->peer_str, sizeof(t->peer_str));
+	log_info("peer endpoint is now %s", t->peer_str);
+	if (t->sess)
+		tunnel_sess_initiate(t, tunnel_now_ms());
+	return true;
 }
 
 /* ---- set-up ------------------------------------------------------------- */
@@ -1002,6 +1149,14 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	t->reader.allow_empty = cfg->plain_keepalive && !cfg->sealed;
+	t->tick_ev = event_new(base, -1, EV_PERSIST, tunnel_tick_cb, t);
+	if (!t->tick_ev) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	t->last_rx_ms = t->last_tx_ms = tunnel_now_ms();
+	tunnel_set_liveness(t, cfg->keepalive_ms, cfg->dead_peer_ms);
 
 	endpoint_format((struct sockaddr *)&cfg->addr, t->peer_str, sizeof(t->peer_str));
 	if (cfg->transport == TUNNEL_TCP && cfg->listen) {
@@ -1078,6 +1233,8 @@ void tunnel_free(struct tunnel *t)
 	if (t->out)
 		evbuffer_free(t->out);
 	frame_reader_cleanup(&t->reader);
+	if (t->tick_ev)
+		event_free(t->tick_ev);
 	if (t->sess_ev)
 		event_free(t->sess_ev);
 	session_free(t->sess);

@@ -35,6 +35,12 @@ struct tunnel_config {
 	const uint8_t *peer_public_key;
 	const uint8_t *psk;
 	uint64_t rekey_after_ms;
+	/* Liveness: a keepalive after keepalive_ms without sending (sealed
+	 * mode, or plain mode with plain_keepalive), and a session restart
+	 * after dead_peer_ms without hearing from the peer; 0 = off. */
+	uint64_t keepalive_ms;
+	uint64_t dead_peer_ms;
+	bool plain_keepalive;
 };
 
 /* Default TCP output buffer high-water mark: above it the device is no
@@ -65,6 +71,9 @@ struct tunnel_stats {
 	uint64_t connections;       /* TCP connections established */
 	uint64_t reconnects;        /* connections established after the first */
 	uint64_t bad_connections;   /* TCP connections closed for a bad frame */
+	uint64_t keepalives_sent;
+	uint64_t keepalives_received;
+	uint64_t dead_peer; /* sessions restarted after the peer went silent */
 };
 
 struct tunnel;
@@ -90,6 +99,18 @@ const struct tunnel_stats *tunnel_get_stats(const struct tunnel *t);
 /* Copies the sealed session's counters into *@out; returns false (and
  * leaves *@out alone) in plain mode. */
 bool tunnel_get_session_stats(const struct tunnel *t, struct session_stats *out);
+
+/* Changes the liveness timers (SIGHUP): keepalive and dead-peer timeouts in
+ * ms, 0 = off.  Takes effect at the next one-second tick. */
+void tunnel_set_liveness(struct tunnel *t, uint64_t keepalive_ms, uint64_t dead_peer_ms);
+
+/*
+ * Points the tunnel at a new peer endpoint (SIGHUP): a TCP client drops its
+ * connection and reconnects there; over UDP the next datagram goes there
+ * (and sealed mode starts a handshake).  Not for a TCP listener.  Returns
+ * true when the endpoint changed.
+ */
+bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, socklen_t len);
 
 /* Returns the name of @t's device. */
 const char *tunnel_dev_name(const struct tunnel *t);

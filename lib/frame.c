@@ -70,7 +70,7 @@ int frame_reader_next(struct frame_reader *r, const uint8_t **payload, size_t *l
 	if (have < FRAME_HDR_LEN)
 		return 0;
 	n = frame_get_length(r->buf + r->head);
-	if (n == 0 || n > r->max_len)
+	if ((n == 0 && !r->allow_empty) || n > r->max_len)
 		return -EBADMSG;
 	if (have < FRAME_HDR_LEN + n)
 		return 0;

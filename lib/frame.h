@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,9 @@ struct frame_reader {
 	size_t head;    /* first unconsumed byte */
 	size_t tail;    /* one past the last received byte */
 	size_t max_len; /* largest valid payload, bytes (1..FRAME_MAX_LEN) */
+	/* Length 0 is a valid (empty) frame: the plain-mode keepalive, only
+	 * between culvert peers that both enable it (doc/PROTOCOL.md). */
+	bool allow_empty;
 };
 
 /*
@@ -76,9 +80,9 @@ void frame_reader_commit(struct frame_reader *r, size_t n);
 /*
  * Takes the next complete frame.  Returns 1 and points *@payload at its
  * payload (valid until the next call on @r) with *@len its size in bytes;
- * 0 when more bytes are needed; -EBADMSG when the next length prefix is 0 or
- * above max_len.  A byte stream cannot be resynchronised after a bad prefix,
- * so the caller must close the connection (and reset the reader).
+ * 0 when more bytes are needed; -EBADMSG when the next length prefix is 0
+ * (unless allow_empty: then *@len is 0) or above max_len.  A byte stream cannot be resynchronised
+ * after a bad prefix, so the caller must close the connection (and reset the reader).
  */
 int frame_reader_next(struct frame_reader *r, const uint8_t **payload, size_t *len);
 
