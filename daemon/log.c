@@ -3,15 +3,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
 
 #include "log.h"
 
 static const char *log_progname = "culvertd";
 static int log_level = LOG_LEVEL_INFO;
+static bool log_syslog;
+static bool log_timestamps;
 
-void log_init(const char *progname, int level)
+/* True when stderr is the stream journald gave us (systemd.exec(5),
+ * $JOURNAL_STREAM is "DEVICE:INODE" of it). */
+static bool log_to_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) < 0)
+		return false;
+	return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
+}
+
+void log_init(const char *progname, int level, bool use_syslog)
 {
 	log_progname = progname;
+	log_level = level;
+	log_syslog = use_syslog;
+	log_timestamps = !use_syslog && !log_to_journal();
+	if (use_syslog)
+		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_set_level(int level)
+{
 	log_level = level;
 }
 
@@ -25,13 +53,33 @@ static void log_vwrite(int level, int errnum, const char *fmt, va_list ap)
 {
 	char msg[1024];
 
+	static const int priority[] = {LOG_WARNING, LOG_INFO, LOG_DEBUG, LOG_DEBUG};
+	char stamp[40] = "";
+
 	if (level > log_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_syslog) {
+		if (errnum)
+			syslog(priority[level], "%s: %s", msg, strerror(errnum));
+		else
+			syslog(priority[level], "%s", msg);
+		return;
+	}
+	if (log_timestamps) {
+		struct timeval tv;
+		struct tm tm;
+
+		gettimeofday(&tv, NULL);
+		localtime_r(&tv.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+		snprintf(stamp + strlen(stamp), sizeof(stamp) - strlen(stamp), ".%03ld ",
+			 (long)tv.tv_usec / 1000);
+	}
 	if (errnum)
-		fprintf(stderr, "%s: %s: %s\n", log_progname, msg, strerror(errnum));
+		fprintf(stderr, "%s%s: %s: %s\n", stamp, log_progname, msg, strerror(errnum));
 	else
-		fprintf(stderr, "%s: %s\n", log_progname, msg);
+		fprintf(stderr, "%s%s: %s\n", stamp, log_progname, msg);
 }
 
 #define LOG_FN(name, level, with_errno)                                                            \

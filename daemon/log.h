@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum log_level {
 	LOG_LEVEL_WARN = 0,  /* warnings and errors only */
@@ -15,8 +16,16 @@ enum log_level {
 	LOG_LEVEL_TRACE = 3, /* -vv: per-packet detail */
 };
 
-/* Sets the program name printed before each line and the level threshold. */
-void log_init(const char *progname, int level);
+/*
+ * Sets the program name printed before each line and the level threshold.
+ * With @use_syslog, lines go to syslog(3) (facility daemon) instead of
+ * stderr.  On stderr, lines carry a local timestamp unless journald reads
+ * them ($JOURNAL_STREAM names our stderr), which adds its own.
+ */
+void log_init(const char *progname, int level, bool use_syslog);
+
+/* Changes the level threshold (SIGHUP). */
+void log_set_level(int level);
 /* Returns the current threshold. */
 int log_get_level(void);
 

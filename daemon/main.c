@@ -22,6 +22,8 @@
 #include "endpoint.h"
 #include "key.h"
 #include "log.h"
+#include "notify.h"
+#include "privdrop.h"
 #include "session.h"
 #include "tunnel.h"
 
@@ -68,10 +70,17 @@ static void usage(FILE *out)
 	    "      --dead-peer-timeout SECONDS  restart the session after this long\n"
 	    "                          without hearing from the peer (default 0: off)\n"
 	    "\n"
+	    "Privileges (culvertd refuses to serve as root without one of these):\n"
+	    "  -u, --user USER         after opening the device and sockets, become USER\n"
+	    "                          with no capabilities at all\n"
+	    "  -g, --group GROUP       and GROUP (default: USER's primary group)\n"
+	    "      --no-drop           keep running as root\n"
+	    "\n"
 	    "Other options:\n"
 	    "      --out-buffer BYTES  TCP output buffer high-water mark (default %d)\n"
 	    "  -v, --verbose           more log output (-v debug, -vv per packet)\n"
 	    "  -q, --quiet             warnings and errors only\n"
+	    "      --syslog            log to syslog (facility daemon) instead of stderr\n"
 	    "  -h, --help              show this help\n"
 	    "  -V, --version           show the version\n"
 	    "\n"
@@ -183,6 +192,10 @@ int main(int argc, char **argv)
 	    {"keepalive", required_argument, NULL, 'K'},
 	    {"dead-peer-timeout", required_argument, NULL, 'D'},
 	    {"plain-keepalive", no_argument, NULL, 'E'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"group", required_argument, NULL, 'g'},
+	    {"no-drop", no_argument, NULL, 'N'},
+	    {"syslog", no_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -193,6 +206,9 @@ int main(int argc, char **argv)
 	const char *listen_str = NULL, *connect_str = NULL;
 	const char *key_file = NULL, *peer_key = NULL, *psk_file = NULL;
 	uint8_t *keys = NULL; /* private key, peer public key, psk: 32 bytes each */
+	const char *user = NULL, *group = NULL;
+	bool no_drop = false, use_syslog = false;
+	struct privdrop_target target;
 	int level = LOG_LEVEL_INFO, opt, rc, status = 0;
 	struct event_base *base;
 	struct event *sigev[4];
@@ -203,7 +219,7 @@ int main(int argc, char **argv)
 	bool is_usage;
 	size_t i;
 
-	while ((opt = getopt_long(argc, argv, "d:m:t:l:c:M:k:p:vqhV", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:m:t:l:c:M:k:p:u:g:vqhV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			cfg.dev_name = optarg;
@@ -260,6 +276,18 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			cfg.plain_keepalive = true;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'g':
+			group = optarg;
+			break;
+		case 'N':
+			no_drop = true;
+			break;
+		case 'S':
+			use_syslog = true;
 			break;
 		case 'v':
 			level++;
@@ -328,7 +356,19 @@ int main(int argc, char **argv)
 		cfg.psk = psk_file ? keys + 64 : NULL;
 	}
 
-	log_init("culvertd", level);
+	if (group && !user)
+		usage_error("--group needs --user");
+	if (user && no_drop)
+		usage_error("--user and --no-drop contradict each other");
+	if (user && privdrop_resolve(user, group, &target, err, sizeof(err)) < 0)
+		usage_error("--user/--group: %s", err);
+	if (user && geteuid() != 0 && geteuid() != target.uid)
+		usage_error("--user %s: only root can change user", user);
+	if (!user && !no_drop && geteuid() == 0)
+		usage_error("refusing to serve as root: give --user USER [--group GROUP] to drop "
+			    "privileges after set-up, or --no-drop to keep them");
+
+	log_init("culvertd", level, use_syslog);
 	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
 	if (!base) {
@@ -343,6 +383,17 @@ int main(int argc, char **argv)
 		event_base_free(base);
 		return is_usage ? EXIT_USAGE : EXIT_RUNTIME;
 	}
+	/* Everything privileged is done: the device and the sockets are open. */
+	if (user && geteuid() == 0) {
+		if (privdrop_apply(&target, err, sizeof(err)) < 0)
+			fatalx("%s", err);
+		log_info("running as user %s (uid %u, gid %u) with no capabilities", target.user,
+			 (unsigned)target.uid, (unsigned)target.gid);
+	} else if (no_drop) {
+		log_info("--no-drop: keeping root privileges");
+	}
+	if (notify_init(base) < 0)
+		fatalx("out of memory for the watchdog timer");
 	sctx.base = base;
 	sctx.tunnel = t;
 	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
@@ -359,7 +410,9 @@ int main(int argc, char **argv)
 			fatalx("cannot watch signal %d", signals[i]);
 	}
 
+	notify_ready("%s: serving", tunnel_dev_name(t));
 	event_base_dispatch(base);
+	notify_stopping();
 
 	if (tunnel_failed(t))
 		status = EXIT_RUNTIME;

@@ -95,14 +95,16 @@ addr() {
 	done
 }
 
-# culvertd_start ROLE NAME ARGS...: starts culvertd in ROLE's namespace,
+# culvertd_start ROLE NAME ARGS...: starts culvertd in ROLE's namespace, as
+# nobody after set-up (so every test also proves the privilege drop),
 # logging to $WORK/NAME.log; sets DAEMON_PID.
 culvertd_start() {
 	local role=$1 name=$2
 	shift 2
 	# A simple command, not a function, so $! is culvertctl, which execs
 	# culvertd in place: signals go to the daemon itself.
-	"$CULVERTCTL" netns exec "$(ns "$role")" -- "$CULVERTD" -v "$@" >"$WORK/$name.log" 2>&1 &
+	"$CULVERTCTL" netns exec "$(ns "$role")" -- "$CULVERTD" -v --user nobody --group nogroup "$@" \
+		>"$WORK/$name.log" 2>&1 &
 	DAEMON_PID=$!
 	DAEMONS+=("$DAEMON_PID")
 	eval "PID_$name=$DAEMON_PID"
