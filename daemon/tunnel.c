@@ -1085,8 +1085,11 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		if (rc == 0 && mtu != cfg->mtu)
 			rc = tun_set_mtu(t->dev.name, cfg->mtu);
 		if (rc < 0) {
-			snprintf(err, errlen, "set MTU of %s to %d: %s", t->dev.name, cfg->mtu,
-				 strerror(-rc));
+			snprintf(err, errlen, "set MTU of %s to %d: %s%s", t->dev.name, cfg->mtu,
+				 strerror(-rc),
+				 rc == -EPERM ? " (need CAP_NET_ADMIN; or set it beforehand and "
+						"leave --mtu out)"
+					      : "");
 			*usage = rc == -EINVAL;
 			goto fail;
 		}
@@ -1096,7 +1099,12 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		goto fail;
 	}
 	rc = tun_set_up(t->dev.name);
-	if (rc < 0) {
+	if (rc == -EPERM && !t->dev.created) {
+		/* An unprivileged culvertd on a persistent device: whoever made
+		 * the device sets it up; say so, but serve. */
+		log_warnx("cannot set %s up (%s): set it up beforehand (culvertctl link set %s up)",
+			  t->dev.name, strerror(-rc), t->dev.name);
+	} else if (rc < 0) {
 		snprintf(err, errlen, "set %s up: %s", t->dev.name, strerror(-rc));
 		goto fail;
 	}

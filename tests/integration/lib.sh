@@ -21,6 +21,7 @@ PFX="cv$$"
 WORK=$(mktemp -d "/tmp/culvert-test.XXXXXX")
 NAMESPACES=()
 DAEMONS=()
+AT_EXIT=() # commands cleanup runs last, e.g. to restore what a test changed
 
 log() { printf '# %s\n' "$*"; }
 die() {
@@ -29,7 +30,7 @@ die() {
 }
 
 cleanup() {
-	local rc=$? pid ns
+	local rc=$? pid ns cmd
 	set +e
 	for pid in "${DAEMONS[@]}"; do
 		kill "$pid" 2>/dev/null
@@ -49,6 +50,9 @@ cleanup() {
 			tail -n 40 "$f"
 		done
 	fi
+	for cmd in "${AT_EXIT[@]}"; do
+		eval "$cmd"
+	done
 	rm -rf "$WORK"
 	exit "$rc"
 }
