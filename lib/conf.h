@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The culvertd configuration file: an INI file in the style of wg-quick(8)'s
+ * (WireGuard) configuration, read with libinih, with one [Interface] section
+ * and at most one [Peer] section:
+ *
+ *   [Interface]
+ *   Device = tun0               required; 1..15 characters
+ *   Mode = tun | tap            default tun
+ *   MTU = 1400                  68..65517
+ *   PrivateKeyFile = /path      sealed mode (with [Peer] PublicKey)
+ *   Listen = [ADDR]:PORT | :PORT
+ *   User = culvert              drop to this user after set-up
+ *   Group = culvert             (needs User)
+ *   LogLevel = warn | info | debug | trace    default info
+ *
+ *   [Peer]
+ *   PublicKey = <base64>        sealed mode
+ *   PresharedKeyFile = /path    sealed mode only
+ *   Endpoint = HOST:PORT | [IPV6]:PORT
+ *   Transport = tcp | udp       default tcp
+ *   Keepalive = 25              seconds, 0..3600, 0 = off (default)
+ *   PlainKeepalive = yes | no   plain mode: allow Keepalive (default no)
+ *   DeadPeerTimeout = 120       seconds, 0..86400, 0 = off (default)
+ *
+ * Section and key names are case-insensitive, as in WireGuard; so are the
+ * words tun/tap, tcp/udp, warn/info/debug/trace and yes/no.  A '#' or ';'
+ * at the start of a line or after white space starts a comment that runs
+ * to the end of the line ("/a#b" keeps its '#').  Lines may be indented and
+ * end in LF or CRLF; a UTF-8 byte order mark at the start is skipped.
+ *
+ * The parser streams: it holds one line at a time (at most CONF_LINE_MAX
+ * characters before any comment) and reads at most CONF_FILE_MAX bytes.
+ * It never resolves names, opens the key files or looks up users: checking
+ * a configuration does not touch the system.
+ *
+ * This module is named "conf", not "config", because the build generates
+ * a config.h (the version and paths) that the daemon and tools include.
+ *
+ * All functions that can fail return 0 or -errno and never print.  Error
+ * messages go to a caller's buffer (@err, @errlen bytes, always
+ * NUL-terminated, truncated if needed; @err may be NULL), one line each:
+ *   "FILE:LINE: ..."  a problem on a line of the file;
+ *   "FILE: ..."       a problem with the whole file (a missing key), or with
+ *                     a value that came from elsewhere (line 0).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "key.h"
+#include "tun.h"
+
+/* Longest line accepted, in characters, not counting the line end and any
+ * comment (inih's INI_MAX_LINE of 200 less '\r', '\n' and NUL). */
+#define CONF_LINE_MAX 197
+/* Largest file read, in bytes; the rest is refused, not ignored. */
+#define CONF_FILE_MAX (1024 * 1024)
+/* Longest device name (IFNAMSIZ - 1). */
+#define CONF_DEVICE_MAX 15
+/* Value ranges, the same as culvertd's command-line options. */
+#define CONF_MTU_MIN               68
+#define CONF_MTU_MAX               (65535 - TUN_TAP_HDR_LEN)
+#define CONF_KEEPALIVE_MAX         3600
+#define CONF_DEAD_PEER_TIMEOUT_MAX 86400
+
+/* One bit of struct conf's @set and one slot of its @line per key. */
+enum conf_key {
+	CONF_KEY_DEVICE,
+	CONF_KEY_MODE,
+	CONF_KEY_MTU,
+	CONF_KEY_PRIVATE_KEY_FILE,
+	CONF_KEY_LISTEN,
+	CONF_KEY_USER,
+	CONF_KEY_GROUP,
+	CONF_KEY_LOG_LEVEL,
+	CONF_KEY_PUBLIC_KEY,
+	CONF_KEY_PRESHARED_KEY_FILE,
+	CONF_KEY_ENDPOINT,
+	CONF_KEY_TRANSPORT,
+	CONF_KEY_KEEPALIVE,
+	CONF_KEY_PLAIN_KEEPALIVE,
+	CONF_KEY_DEAD_PEER_TIMEOUT,
+	CONF_KEY_COUNT,
+};
+
+#define CONF_SET_DEVICE             (1u << CONF_KEY_DEVICE)
+#define CONF_SET_MODE               (1u << CONF_KEY_MODE)
+#define CONF_SET_MTU                (1u << CONF_KEY_MTU)
+#define CONF_SET_PRIVATE_KEY_FILE   (1u << CONF_KEY_PRIVATE_KEY_FILE)
+#define CONF_SET_LISTEN             (1u << CONF_KEY_LISTEN)
+#define CONF_SET_USER               (1u << CONF_KEY_USER)
+#define CONF_SET_GROUP              (1u << CONF_KEY_GROUP)
+#define CONF_SET_LOG_LEVEL          (1u << CONF_KEY_LOG_LEVEL)
+#define CONF_SET_PUBLIC_KEY         (1u << CONF_KEY_PUBLIC_KEY)
+#define CONF_SET_PRESHARED_KEY_FILE (1u << CONF_KEY_PRESHARED_KEY_FILE)
+#define CONF_SET_ENDPOINT           (1u << CONF_KEY_ENDPOINT)
+#define CONF_SET_TRANSPORT          (1u << CONF_KEY_TRANSPORT)
+#define CONF_SET_KEEPALIVE          (1u << CONF_KEY_KEEPALIVE)
+#define CONF_SET_PLAIN_KEEPALIVE    (1u << CONF_KEY_PLAIN_KEEPALIVE)
+#define CONF_SET_DEAD_PEER_TIMEOUT  (1u << CONF_KEY_DEAD_PEER_TIMEOUT)
+
+enum conf_transport {
+	CONF_TRANSPORT_TCP,
+	CONF_TRANSPORT_UDP,
+};
+
+/* The same numbers as daemon/log.h's enum log_level. */
+enum conf_log_level {
+	CONF_LOG_WARN = 0,
+	CONF_LOG_INFO = 1,
+	CONF_LOG_DEBUG = 2,
+	CONF_LOG_TRACE = 3,
+};
+
+/*
+ * A configuration: the file's values over the defaults, which the command
+ * line may then override.  The strings are NUL-terminated; the char *
+ * ones are malloc'd, owned by the struct and freed by conf_cleanup() (NULL
+ * when not given).
+ */
+struct conf {
+	/* [Interface] */
+	char device[CONF_DEVICE_MAX + 1]; /* "" when not given */
+	enum tun_mode mode;               /* default TUN_MODE_TUN */
+	int mtu;                          /* bytes; 0: leave the device's MTU alone */
+	char *private_key_file;
+	char *listen; /* "[ADDR]:PORT", "HOST:PORT" or ":PORT", syntax checked */
+	char *user;
+	char *group;
+	enum conf_log_level log_level; /* default CONF_LOG_INFO */
+	/* [Peer] */
+	char public_key[KEY_BASE64_SIZE]; /* canonical base64, "" when not given */
+	char *preshared_key_file;
+	char *endpoint;                /* "HOST:PORT" or "[IPV6]:PORT", syntax checked */
+	enum conf_transport transport; /* default CONF_TRANSPORT_TCP */
+	unsigned keepalive;            /* seconds, 0 = off (default) */
+	bool plain_keepalive;          /* default false */
+	unsigned dead_peer_timeout;    /* seconds, 0 = off (default) */
+
+	/* CONF_SET_* bits: which keys were given (a field without its bit
+	 * holds the default). */
+	unsigned set;
+	/* The line each key was given on, 0 when not given or not from a file
+	 * (conf_set()); used to point validation errors at the line. */
+	unsigned line[CONF_KEY_COUNT];
+};
+
+/* Fills @c with the defaults: nothing set, tun, TCP, log level info, no
+ * MTU change, keepalive and dead-peer detection off.  Cannot fail. */
+void conf_init(struct conf *c);
+
+/*
+ * Reads the file @path into @c (initialised by conf_init()), on top of
+ * what @c holds: every key in the file replaces the field and sets its
+ * CONF_SET_* bit and line.  Parsing stops at the first error, and then @c
+ * is left exactly as it was.  Messages name @path as given.  Returns:
+ *   0         parsed (not yet validated: call conf_validate());
+ *   -ENOENT, -EACCES, -EISDIR, other -errno from fopen(3)/read(2):
+ *             "FILE: No such file or directory" etc.;
+ *   -EINVAL   a bad file: "FILE:LINE: ..." (see conf_load_string());
+ *   -EFBIG    more than CONF_FILE_MAX bytes;
+ *   -ENOMEM   out of memory.
+ */
+int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
+
+/*
+ * As conf_load_file(), from the open stream @f (read to its end or to the
+ * first error, not closed) named @name in messages: for standard input and
+ * for the fuzzer, which feeds it NUL bytes.  A read error is -errno with
+ * "FILE: read: ...".
+ */
+int conf_load_stream(struct conf *c, const char *name, FILE *f, char *err, size_t errlen);
+
+/*
+ * As conf_load_file(), for the NUL-terminated @text named @name in
+ * messages (for tests and the fuzzer).  The errors, one line each:
+ *   FILE:LINE: unknown section [Foo] (expected [Interface] or [Peer])
+ *   FILE:LINE: only one [Peer] is supported (the first is on line N)
+ *   FILE:LINE: only one [Interface] is allowed (the first is on line N)
+ *   FILE:LINE: '[Peer' has no closing ']'
+ *   FILE:LINE: text after [Peer]
+ *   FILE:LINE: unknown key 'Foo' in [Interface]
+ *   FILE:LINE: key 'MTU' is outside any section (put it under [Interface])
+ *   FILE:LINE: duplicate key MTU (first given on line N)
+ *   FILE:LINE: MTU: '9x' is not a number from 68 to 65517   (and the like)
+ *   FILE:LINE: cannot parse the line (expected [Section], Key = Value or a comment)
+ *   FILE:LINE: line longer than 197 characters
+ *   FILE:LINE: NUL byte in the line
+ *   FILE: larger than 1048576 bytes
+ * Values are quoted with non-printable bytes as \xNN, and cut short.
+ */
+int conf_load_string(struct conf *c, const char *name, const char *text, char *err, size_t errlen);
+
+/*
+ * Checks the whole of @c (from the file @name; NULL for none: the messages
+ * then start with the key) for what no single line can show.  Does not
+ * touch the system.  Returns 0, or -EINVAL with the first problem:
+ *   FILE: [Interface] Device is required
+ *   FILE: give [Interface] Listen or [Peer] Endpoint
+ *   FILE:LINE: [Peer] Endpoint and [Interface] Listen (line N) conflict over
+ *              TCP: give exactly one                    (UDP accepts both)
+ *   FILE:LINE: [Interface] PrivateKeyFile needs [Peer] PublicKey (sealed mode needs both)
+ *   FILE:LINE: [Peer] PublicKey needs [Interface] PrivateKeyFile (...)
+ *   FILE:LINE: [Peer] PresharedKeyFile needs sealed mode ([Interface]
+ *              PrivateKeyFile and [Peer] PublicKey)
+ *   FILE:LINE: [Peer] Keepalive in plain mode needs PlainKeepalive = yes
+ *              (simpletun would write keepalives to its device)
+ *   FILE:LINE: [Interface] Group needs User
+ * LINE is the line of the key named first; "FILE:" alone when it is 0.
+ */
+int conf_validate(const struct conf *c, const char *name, char *err, size_t errlen);
+
+/*
+ * Sets @key from the string @value with the same checks as in a file (for
+ * a command-line override): the field is replaced, its CONF_SET_* bit set
+ * and its line made 0.  On error @c is unchanged.  Returns 0, -EINVAL
+ * ("MTU: '9x' is not a number from 68 to 65517") or -ENOMEM.
+ */
+int conf_set(struct conf *c, enum conf_key key, const char *value, char *err, size_t errlen);
+
+/* Forgets @key: back to its default, bit and line cleared (for example
+ * Listen when the command line says --connect).  Cannot fail. */
+void conf_unset(struct conf *c, enum conf_key key);
+
+/* Returns the key's name as written in the file ("PrivateKeyFile"), or
+ * NULL for a value outside the enum. */
+const char *conf_key_name(enum conf_key key);
+
+/* Frees the strings of @c and leaves it as conf_init() does; safe to call
+ * twice. */
+void conf_cleanup(struct conf *c);

@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: MIT */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "conf.h"
+
+#ifndef CONF_EXAMPLES_DIR
+#error "CONF_EXAMPLES_DIR must name doc/examples"
+#endif
+
+/* RFC 7748 section 6.1: Alice's and Bob's public keys, in base64. */
+#define PUB_A "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
+#define PUB_B "3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08="
+
+static struct conf c;
+static char err[512];
+static char tmpdir[64];
+
+static void setup(void)
+{
+	ck_assert_int_ge(sodium_init(), 0);
+	conf_init(&c);
+	err[0] = '\0';
+	strcpy(tmpdir, "/tmp/test_conf.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	conf_cleanup(&c);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Loads @text as "t.conf" into c. */
+static int load(const char *text)
+{
+	err[0] = '\0';
+	return conf_load_string(&c, "t.conf", text, err, sizeof(err));
+}
+
+/* Loads @text, which must fail with -EINVAL and exactly @msg. */
+static void load_fails(const char *text, const char *msg)
+{
+	ck_assert_int_eq(load(text), -EINVAL);
+	ck_assert_str_eq(err, msg);
+}
+
+/* Loads @text, which must parse, and validates it into err. */
+static int load_validate(const char *text)
+{
+	ck_assert_msg(load(text) == 0, "load: %s", err);
+	return conf_validate(&c, "t.conf", err, sizeof(err));
+}
+
+static const char *write_file(const char *name, const void *data, size_t len)
+{
+	static char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}
+
+/* The smallest valid file: a device and somewhere to go. */
+#define MINIMAL "[Interface]\nDevice = tun0\n[Peer]\nEndpoint = 198.18.0.1:55555\n"
+
+START_TEST(test_defaults)
+{
+	ck_assert_str_eq(c.device, "");
+	ck_assert_int_eq(c.mode, TUN_MODE_TUN);
+	ck_assert_int_eq(c.mtu, 0);
+	ck_assert_ptr_null(c.private_key_file);
+	ck_assert_ptr_null(c.listen);
+	ck_assert_ptr_null(c.user);
+	ck_assert_ptr_null(c.group);
+	ck_assert_int_eq(c.log_level, CONF_LOG_INFO);
+	ck_assert_str_eq(c.public_key, "");
+	ck_assert_ptr_null(c.preshared_key_file);
+	ck_assert_ptr_null(c.endpoint);
+	ck_assert_int_eq(c.transport, CONF_TRANSPORT_TCP);
+	ck_assert_uint_eq(c.keepalive, 0);
+	ck_assert(!c.plain_keepalive);
+	ck_assert_uint_eq(c.dead_peer_timeout, 0);
+	ck_assert_uint_eq(c.set, 0);
+
+	/* A minimal file keeps every other default. */
+	ck_assert_int_eq(load_validate(MINIMAL), 0);
+	ck_assert_uint_eq(c.set, CONF_SET_DEVICE | CONF_SET_ENDPOINT);
+	ck_assert_str_eq(c.device, "tun0");
+	ck_assert_str_eq(c.endpoint, "198.18.0.1:55555");
+	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE], 2);
+	ck_assert_uint_eq(c.line[CONF_KEY_ENDPOINT], 4);
+	ck_assert_uint_eq(c.line[CONF_KEY_MTU], 0);
+	ck_assert_int_eq(c.transport, CONF_TRANSPORT_TCP);
+	ck_assert_int_eq(c.log_level, CONF_LOG_INFO);
+}
+END_TEST
+
+START_TEST(test_every_key)
+{
+	ck_assert_int_eq(load_validate("[Interface]\n"
+				       "Device = tap7\n"
+				       "Mode = tap\n"
+				       "MTU = 65517\n"
+				       "PrivateKeyFile = /etc/culvert/private.key\n"
+				       "Listen = [2001:db8::1]:443\n"
+				       "User = culvert\n"
+				       "Group = nogroup\n"
+				       "LogLevel = trace\n"
+				       "[Peer]\n"
+				       "PublicKey = " PUB_A "\n"
+				       "PresharedKeyFile = /etc/culvert/psk.key\n"
+				       "Endpoint = peer.example.net:55555\n"
+				       "Transport = udp\n"
+				       "Keepalive = 3600\n"
+				       "PlainKeepalive = no\n"
+				       "DeadPeerTimeout = 86400\n"),
+			 0);
+	ck_assert_uint_eq(c.set, (1u << CONF_KEY_COUNT) - 1);
+	ck_assert_str_eq(c.device, "tap7");
+	ck_assert_int_eq(c.mode, TUN_MODE_TAP);
+	ck_assert_int_eq(c.mtu, 65517);
+	ck_assert_str_eq(c.private_key_file, "/etc/culvert/private.key");
+	ck_assert_str_eq(c.listen, "[2001:db8::1]:443");
+	ck_assert_str_eq(c.user, "culvert");
+	ck_assert_str_eq(c.group, "nogroup");
+	ck_assert_int_eq(c.log_level, CONF_LOG_TRACE);
+	ck_assert_str_eq(c.public_key, PUB_A);
+	ck_assert_str_eq(c.preshared_key_file, "/etc/culvert/psk.key");
+	ck_assert_str_eq(c.endpoint, "peer.example.net:55555");
+	ck_assert_int_eq(c.transport, CONF_TRANSPORT_UDP);
+	ck_assert_uint_eq(c.keepalive, 3600);
+	ck_assert(!c.plain_keepalive);
+	ck_assert_uint_eq(c.dead_peer_timeout, 86400);
+	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE], 2);
+	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 17);
+}
+END_TEST
+
+START_TEST(test_case_insensitive)
+{
+	ck_assert_int_eq(load_validate("[INTERFACE]\n"
+				       "device = tun0\n"
+				       "MODE = TAP\n"
+				       "mtu = 1400\n"
+				       "privatekeyfile = /k\n"
+				       "LISTEN = :1\n"
+				       "loglevel = Debug\n"
+				       "[peer]\n"
+				       "PUBLICKEY = " PUB_B "\n"
+				       "tRaNsPoRt = UDP\n"
+				       "keepalive = 5\n"
+				       "plainkeepalive = YES\n"),
+			 0);
+	ck_assert_int_eq(c.mode, TUN_MODE_TAP);
+	ck_assert_int_eq(c.mtu, 1400);
+	ck_assert_int_eq(c.log_level, CONF_LOG_DEBUG);
+	ck_assert_int_eq(c.transport, CONF_TRANSPORT_UDP);
+	ck_assert(c.plain_keepalive);
+	/* Values other than the fixed words keep their case. */
+	ck_assert_str_eq(c.public_key, PUB_B);
+}
+END_TEST
+
+START_TEST(test_comments_and_blanks)
+{
+	/* A '#' after no white space is part of the value. */
+	ck_assert_int_eq(load("[Interface]\nMTU=1400#x\n"), -EINVAL);
+	ck_assert_str_eq(err, "t.conf:2: MTU: '1400#x' is not a number from 68 to 65517");
+
+	conf_cleanup(&c);
+	ck_assert_int_eq(load("# a comment\n"
+			      "; another\n"
+			      "\n"
+			      "   \t\n"
+			      "  # indented comment\n"
+			      "[Interface] # the interface\n"
+			      "\tDevice = tun0 ; trailing\n"
+			      "    MTU=1400 #comment\n"
+			      "PrivateKeyFile = /etc/a#b;c   # '#' inside a path stays\n"
+			      "[Peer]    ; x\n"
+			      "PublicKey = " PUB_A "# glued comment\n"
+			      "Endpoint = 198.18.0.1:55555\n"),
+			 -EINVAL);
+	/* "PUB_A#..." is not a comment either: the key check catches it. */
+	ck_assert_str_eq(err, "t.conf:11: PublicKey: '" PUB_A "# gl...' is not a base64 32-byte "
+			      "key");
+	ck_assert_uint_eq(strlen(PUB_A), 44);
+
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate("# a comment\n"
+				       "; another\n"
+				       "\n"
+				       "   \t\n"
+				       "  # indented comment\n"
+				       "[Interface] # the interface\n"
+				       "\tDevice = tun0 ; trailing\n"
+				       "    MTU=1400 #comment\n"
+				       "PrivateKeyFile = /etc/a#b;c   # '#' inside a path stays\n"
+				       "[Peer]    ; x\n"
+				       "PublicKey = " PUB_A " # a comment\n"
+				       "Endpoint = 198.18.0.1:55555\n"
+				       "# the end, without a newline"),
+			 0);
+	ck_assert_str_eq(c.device, "tun0");
+	ck_assert_int_eq(c.mtu, 1400);
+	ck_assert_str_eq(c.private_key_file, "/etc/a#b;c");
+	ck_assert_str_eq(c.public_key, PUB_A);
+	ck_assert_uint_eq(c.line[CONF_KEY_ENDPOINT], 12);
+}
+END_TEST
+
+START_TEST(test_crlf_and_bom)
+{
+	ck_assert_int_eq(load_validate("\xef\xbb\xbf[Interface]\r\n"
+				       "Device = tun0\r\n"
+				       "\r\n"
+				       "Listen = :55555 \r\n"
+				       "Mode = tap\r\n"),
+			 0);
+	ck_assert_str_eq(c.device, "tun0");
+	ck_assert_str_eq(c.listen, ":55555");
+	ck_assert_int_eq(c.mode, TUN_MODE_TAP);
+	ck_assert_uint_eq(c.line[CONF_KEY_MODE], 5);
+
+	/* A byte order mark anywhere else is just a bad byte. */
+	load_fails("[Interface]\n\xef\xbb\xbf"
+		   "Device = tun0\n",
+		   "t.conf:2: unknown key '\\xef\\xbb\\xbfDevice' in [Interface]");
+	/* Half a mark at the start is kept, and cannot be parsed. */
+	load_fails("\xef\xbb[Interface]\n", "t.conf:1: cannot parse the line (expected "
+					    "[Section], Key = Value or a comment)");
+}
+END_TEST
+
+START_TEST(test_long_lines)
+{
+	char text[4096], line[1024];
+	size_t n;
+
+	/* Exactly CONF_LINE_MAX characters (with indentation and a trailing
+	 * comment of any length not counted) is fine... */
+	n = (size_t)snprintf(line, sizeof(line), "PrivateKeyFile = /");
+	memset(line + n, 'k', CONF_LINE_MAX - n);
+	line[CONF_LINE_MAX] = '\0';
+	snprintf(text, sizeof(text), "[Interface]\n    %s    # %0600d\n", line, 0);
+	ck_assert_msg(load(text) == 0, "%s", err);
+	ck_assert_uint_eq(strlen(c.private_key_file), CONF_LINE_MAX - strlen("PrivateKeyFile = "));
+
+	/* ...one more is not. */
+	conf_cleanup(&c);
+	snprintf(text, sizeof(text), "[Interface]\n%sk\nDevice = tun0\n", line);
+	load_fails(text, "t.conf:2: line longer than 197 characters");
+	ck_assert_uint_eq(c.set, 0);
+
+	/* A long comment line is read to its end and skipped. */
+	snprintf(text, sizeof(text), "# %03000d\n[Interface]\nDevice = tun0\n", 0);
+	ck_assert_int_eq(load(text), 0);
+	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE], 3);
+}
+END_TEST
+
+START_TEST(test_sections)
+{
+	load_fails("[Interface]\nDevice = tun0\n[Wireguard]\n",
+		   "t.conf:3: unknown section [Wireguard] (expected [Interface] or [Peer])");
+	load_fails("[Interface]\nDevice = tun0\n[Peer]\nEndpoint = a:1\n\n[Peer]\n",
+		   "t.conf:6: only one [Peer] is supported (the first is on line 3)");
+	load_fails("[Interface]\n[Peer]\n[interface]\n",
+		   "t.conf:3: only one [Interface] is allowed (the first is on line 1)");
+	load_fails("[Interface\nDevice = tun0\n", "t.conf:1: '[Interface' has no closing ']'");
+	load_fails("[Peer] x = 1\n", "t.conf:1: text after [Peer]");
+	load_fails("Device = tun0\n[Interface]\n",
+		   "t.conf:1: key 'Device' is outside any section (put it under [Interface])");
+	load_fails("\n\nKeepalive = 1\n",
+		   "t.conf:3: key 'Keepalive' is outside any section (put it under [Peer])");
+	load_fails("; c\nFoo = 1\n",
+		   "t.conf:2: key 'Foo' is outside any section (put it under [Interface] or "
+		   "[Peer])");
+	/* Sections may come in either order, and be empty. */
+	ck_assert_int_eq(load("[Peer]\nEndpoint = a:1\n[Interface]\nDevice = x\n"), 0);
+	ck_assert_int_eq(load("[Peer]\n"), 0);
+	ck_assert_int_eq(load(""), 0);
+}
+END_TEST
+
+START_TEST(test_unknown_and_duplicate_keys)
+{
+	load_fails("[Interface]\nDevice = tun0\nAddress = 10.0.0.1/24\n",
+		   "t.conf:3: unknown key 'Address' in [Interface]");
+	/* A key of the other section is unknown here. */
+	load_fails("[Interface]\nEndpoint = a:1\n",
+		   "t.conf:2: unknown key 'Endpoint' in [Interface]");
+	load_fails("[Peer]\nDevice = tun0\n", "t.conf:2: unknown key 'Device' in [Peer]");
+	load_fails("[Peer]\n= 1\n", "t.conf:2: unknown key '' in [Peer]");
+	load_fails("[Interface]\nMTU = 1400\n\nmtu = 1500\n",
+		   "t.conf:4: duplicate key MTU (first given on line 2)");
+	load_fails("[Peer]\nEndpoint=a:1\n[Interface]\nDevice=x\nDEVICE=y\n",
+		   "t.conf:5: duplicate key Device (first given on line 4)");
+	/* Unknown bytes are shown escaped. */
+	load_fails("[Interface]\n\x01\x7f\xff = 1\n",
+		   "t.conf:2: unknown key '\\x01\\x7f\\xff' in [Interface]");
+}
+END_TEST
+
+START_TEST(test_unparseable)
+{
+	load_fails("[Interface]\nDevice tun0\n", "t.conf:2: cannot parse the line (expected "
+						 "[Section], Key = Value or a comment)");
+	/* inih's first complaint wins over a later one of ours. */
+	load_fails("[Interface]\njunk\nMTU = 1\n", "t.conf:2: cannot parse the line (expected "
+						   "[Section], Key = Value or a comment)");
+	/* ...and ours over a later one of inih's. */
+	load_fails("[Interface]\nMTU = 1\njunk\n",
+		   "t.conf:2: MTU: '1' is not a number from 68 to 65517");
+	/* inih also takes ':' for '=', as Python's configparser does. */
+	ck_assert_int_eq(load("[Interface]\nDevice: tun0\n"), 0);
+	ck_assert_str_eq(c.device, "tun0");
+}
+END_TEST
+
+START_TEST(test_bad_values)
+{
+	static const struct {
+		const char *text, *msg;
+	} cases[] = {
+	    {"[Interface]\nDevice =\n", "t.conf:2: Device: '' is not a device name (1 to 15 "
+					"characters, no '/', ':' or space)"},
+	    {"[Interface]\nDevice = abcdefghijklmnop\n",
+	     "t.conf:2: Device: 'abcdefghijklmnop' is not a device name (1 to 15 characters, no "
+	     "'/', ':' or space)"},
+	    {"[Interface]\nDevice = a/b\n", "t.conf:2: Device: 'a/b' is not a device name (1 to "
+					    "15 characters, no '/', ':' or space)"},
+	    {"[Interface]\nDevice = tun 0\n", "t.conf:2: Device: 'tun 0' is not a device name (1 "
+					      "to 15 characters, no '/', ':' or space)"},
+	    {"[Interface]\nDevice = ..\n", "t.conf:2: Device: '..' is not a device name (1 to 15 "
+					   "characters, no '/', ':' or space)"},
+	    {"[Interface]\nMode = tunnel\n", "t.conf:2: Mode: 'tunnel' is neither tun nor tap"},
+	    {"[Interface]\nMTU = 9x\n", "t.conf:2: MTU: '9x' is not a number from 68 to 65517"},
+	    {"[Interface]\nMTU = 67\n", "t.conf:2: MTU: '67' is not a number from 68 to 65517"},
+	    {"[Interface]\nMTU = 65518\n",
+	     "t.conf:2: MTU: '65518' is not a number from 68 to 65517"},
+	    {"[Interface]\nMTU = -1400\n",
+	     "t.conf:2: MTU: '-1400' is not a number from 68 to 65517"},
+	    {"[Interface]\nMTU = 99999999999999999999\n",
+	     "t.conf:2: MTU: '99999999999999999999' is not a number from 68 to 65517"},
+	    {"[Interface]\nPrivateKeyFile =\n", "t.conf:2: PrivateKeyFile: '' is not a file name"},
+	    {"[Interface]\nListen = 55555\n",
+	     "t.conf:2: Listen: '55555' is not [ADDR]:PORT or :PORT (ADDR a name, an IPv4 "
+	     "address or [IPv6], PORT 1 to 65535)"},
+	    {"[Interface]\nListen = :0\n",
+	     "t.conf:2: Listen: ':0' is not [ADDR]:PORT or :PORT (ADDR a name, an IPv4 address "
+	     "or [IPv6], PORT 1 to 65535)"},
+	    {"[Interface]\nListen = :65536\n",
+	     "t.conf:2: Listen: ':65536' is not [ADDR]:PORT or :PORT (ADDR a name, an IPv4 "
+	     "address or [IPv6], PORT 1 to 65535)"},
+	    {"[Interface]\nListen = 2001:db8::1:80\n",
+	     "t.conf:2: Listen: '2001:db8::1:80' is not [ADDR]:PORT or :PORT (ADDR a name, an "
+	     "IPv4 address or [IPv6], PORT 1 to 65535)"},
+	    {"[Interface]\nUser = a b\n", "t.conf:2: User: 'a b' is not a user or group name"},
+	    {"[Interface]\nGroup =\n", "t.conf:2: Group: '' is not a user or group name"},
+	    {"[Interface]\nLogLevel = verbose\n",
+	     "t.conf:2: LogLevel: 'verbose' is not warn, info, debug or trace"},
+	    {"[Peer]\nPublicKey = abc\n", "t.conf:2: PublicKey: 'abc' is not a base64 32-byte key"},
+	    {"[Peer]\nPresharedKeyFile =\n", "t.conf:2: PresharedKeyFile: '' is not a file name"},
+	    {"[Peer]\nEndpoint = :55555\n",
+	     "t.conf:2: Endpoint: ':55555' is not HOST:PORT (HOST a name, an IPv4 address or "
+	     "[IPv6], PORT 1 to 65535)"},
+	    {"[Peer]\nEndpoint = host\n",
+	     "t.conf:2: Endpoint: 'host' is not HOST:PORT (HOST a name, an IPv4 address or "
+	     "[IPv6], PORT 1 to 65535)"},
+	    {"[Peer]\nEndpoint = [198.18.0.1]:80\n",
+	     "t.conf:2: Endpoint: '[198.18.0.1]:80' is not HOST:PORT (HOST a name, an IPv4 "
+	     "address or [IPv6], PORT 1 to 65535)"},
+	    {"[Peer]\nEndpoint = [::1]\n",
+	     "t.conf:2: Endpoint: '[::1]' is not HOST:PORT (HOST a name, an IPv4 address or "
+	     "[IPv6], PORT 1 to 65535)"},
+	    {"[Peer]\nEndpoint = host:+80\n",
+	     "t.conf:2: Endpoint: 'host:+80' is not HOST:PORT (HOST a name, an IPv4 address or "
+	     "[IPv6], PORT 1 to 65535)"},
+	    {"[Peer]\nEndpoint = ho$t:80\n",
+	     "t.conf:2: Endpoint: 'ho$t:80' is not HOST:PORT (HOST a name, an IPv4 address or "
+	     "[IPv6], PORT 1 to 65535)"},
+	    {"[Peer]\nTransport = sctp\n", "t.conf:2: Transport: 'sctp' is neither tcp nor udp"},
+	    {"[Peer]\nKeepalive = 3601\n",
+	     "t.conf:2: Keepalive: '3601' is not a number of seconds from 0 to 3600"},
+	    {"[Peer]\nKeepalive = 2.5\n",
+	     "t.conf:2: Keepalive: '2.5' is not a number of seconds from 0 to 3600"},
+	    {"[Peer]\nPlainKeepalive = maybe\n",
+	     "t.conf:2: PlainKeepalive: 'maybe' is neither yes nor no"},
+	    {"[Peer]\nDeadPeerTimeout = 86401\n",
+	     "t.conf:2: DeadPeerTimeout: '86401' is not a number of seconds from 0 to 86400"},
+	    /* A long value is cut short in the message. */
+	    {"[Interface]\nMode = "
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	     "t.conf:2: Mode: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is neither "
+	     "tun nor tap"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		conf_cleanup(&c);
+		ck_assert_msg(load(cases[i].text) == -EINVAL, "accepted: %s", cases[i].text);
+		ck_assert_str_eq(err, cases[i].msg);
+		ck_assert_uint_eq(c.set, 0);
+	}
+}
+END_TEST
+
+START_TEST(test_good_endpoints)
+{
+	static const char *const listens[] = {
+	    ":1",
+	    ":65535",
+	    "0.0.0.0:55555",
+	    "[::]:55555",
+	    "[fe80::1%eth0]:80",
+	    "localhost:8080",
+	    "198.18.0.1:1",
+	    "[2001:db8::1]:443",
+	};
+	static const char *const endpoints[] = {
+	    "198.18.0.1:55555", "[2001:db8::2]:55555",   "peer.example.net:1",
+	    "a-b_c.d:65535",    "[::ffff:198.18.0.1]:9",
+	};
+	char text[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(listens) / sizeof(listens[0]); i++) {
+		conf_cleanup(&c);
+		snprintf(text, sizeof(text), "[Interface]\nListen = %s\n", listens[i]);
+		ck_assert_msg(load(text) == 0, "%s", err);
+		ck_assert_str_eq(c.listen, listens[i]);
+	}
+	for (i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+		conf_cleanup(&c);
+		snprintf(text, sizeof(text), "[Peer]\nEndpoint = %s\n", endpoints[i]);
+		ck_assert_msg(load(text) == 0, "%s", err);
+		ck_assert_str_eq(c.endpoint, endpoints[i]);
+	}
+}
+END_TEST
+
+START_TEST(test_validate)
+{
+	/* Every rule, with the line of the key it names. */
+	ck_assert_int_eq(load_validate("[Peer]\nEndpoint = a:1\n"), -EINVAL);
+	ck_assert_str_eq(err, "t.conf: [Interface] Device is required");
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate("[Interface]\nDevice = tun0\n"), -EINVAL);
+	ck_assert_str_eq(err, "t.conf: give [Interface] Listen or [Peer] Endpoint");
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate("[Interface]\nDevice = tun0\nListen = :1\n"
+				       "[Peer]\nEndpoint = a:1\n"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "t.conf:5: [Peer] Endpoint and [Interface] Listen (line 3) "
+			      "conflict over TCP: give exactly one");
+	/* Over UDP both make sense: a fixed port and a known peer. */
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate("[Interface]\nDevice = tun0\nListen = :1\n"
+				       "[Peer]\nEndpoint = a:1\nTransport = udp\n"),
+			 0);
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate("[Interface]\nDevice = tun0\nPrivateKeyFile = /k\n"
+				       "[Peer]\nEndpoint = a:1\n"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "t.conf:3: [Interface] PrivateKeyFile needs [Peer] PublicKey "
+			      "(sealed mode needs both)");
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate(MINIMAL "PublicKey = " PUB_A "\n"), -EINVAL);
+	ck_assert_str_eq(err, "t.conf:5: [Peer] PublicKey needs [Interface] PrivateKeyFile "
+			      "(sealed mode needs both)");
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate(MINIMAL "PresharedKeyFile = /psk\n"), -EINVAL);
+	ck_assert_str_eq(err, "t.conf:5: [Peer] PresharedKeyFile needs sealed mode ([Interface] "
+			      "PrivateKeyFile and [Peer] PublicKey)");
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate(MINIMAL "Keepalive = 10\n"), -EINVAL);
+	ck_assert_str_eq(err, "t.conf:5: [Peer] Keepalive in plain mode needs PlainKeepalive = "
+			      "yes (simpletun would write keepalives to its device)");
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate(MINIMAL "Keepalive = 10\nPlainKeepalive = true\n"), 0);
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate(MINIMAL "Keepalive = 0\n"), 0);
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate("[Interface]\nDevice = tun0\nGroup = g\n"
+				       "[Peer]\nEndpoint = a:1\n"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "t.conf:3: [Interface] Group needs User");
+	/* Sealed with a PSK and a keepalive: all fine. */
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate("[Interface]\nDevice = tun0\nPrivateKeyFile = /k\n"
+				       "User = u\nGroup = g\n"
+				       "[Peer]\nEndpoint = a:1\nPublicKey = " PUB_A "\n"
+				       "PresharedKeyFile = /p\nKeepalive = 25\n"),
+			 0);
+	/* Without a file name the message starts with the key. */
+	conf_unset(&c, CONF_KEY_PUBLIC_KEY);
+	ck_assert_int_eq(conf_validate(&c, NULL, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "[Interface] PrivateKeyFile needs [Peer] PublicKey (sealed mode "
+			      "needs both)");
+}
+END_TEST
+
+START_TEST(test_error_leaves_conf_alone)
+{
+	ck_assert_int_eq(load("[Interface]\nDevice = tun0\nMTU = 1400\nListen = :1\n"), 0);
+	/* A later file overrides what it gives... */
+	ck_assert_int_eq(load("[Interface]\nMTU = 1500\nListen = :2\n"), 0);
+	ck_assert_str_eq(c.device, "tun0");
+	ck_assert_int_eq(c.mtu, 1500);
+	ck_assert_str_eq(c.listen, ":2");
+	ck_assert_uint_eq(c.line[CONF_KEY_MTU], 2);
+	/* ...but a bad one changes nothing, even keys before the error. */
+	load_fails("[Interface]\nDevice = tap0\nListen = :3\nMTU = 1\n",
+		   "t.conf:4: MTU: '1' is not a number from 68 to 65517");
+	ck_assert_str_eq(c.device, "tun0");
+	ck_assert_str_eq(c.listen, ":2");
+	ck_assert_int_eq(c.mtu, 1500);
+	ck_assert_uint_eq(c.set, CONF_SET_DEVICE | CONF_SET_MTU | CONF_SET_LISTEN);
+	/* A short error buffer is truncated, not overrun; NULL is fine. */
+	ck_assert_int_eq(conf_load_string(&c, "t.conf", "[X]\n", err, 8), -EINVAL);
+	ck_assert_str_eq(err, "t.conf:");
+	ck_assert_int_eq(conf_load_string(&c, "t.conf", "[X]\n", NULL, 0), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_set_unset)
+{
+	ck_assert_int_eq(load("[Interface]\nDevice = tun0\nListen = :1\n"), 0);
+	/* The command line overrides the file with the file's own checks. */
+	ck_assert_int_eq(conf_set(&c, CONF_KEY_MTU, "9x", err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "MTU: '9x' is not a number from 68 to 65517");
+	ck_assert_uint_eq(c.set & CONF_SET_MTU, 0);
+	ck_assert_int_eq(conf_set(&c, CONF_KEY_MTU, "1280", err, sizeof(err)), 0);
+	ck_assert_int_eq(c.mtu, 1280);
+	ck_assert_uint_eq(c.line[CONF_KEY_MTU], 0);
+	ck_assert_int_eq(conf_set(&c, CONF_KEY_ENDPOINT, "[::1]:5", err, sizeof(err)), 0);
+	ck_assert_str_eq(c.endpoint, "[::1]:5");
+	/* --connect given: the file's Listen goes. */
+	conf_unset(&c, CONF_KEY_LISTEN);
+	ck_assert_ptr_null(c.listen);
+	ck_assert_uint_eq(c.set & CONF_SET_LISTEN, 0);
+	ck_assert_uint_eq(c.line[CONF_KEY_LISTEN], 0);
+	ck_assert_int_eq(conf_validate(&c, "t.conf", err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_set(&c, CONF_KEY_COUNT, "x", err, sizeof(err)), -EINVAL);
+	/* A conflict with a command-line value has no line to point at. */
+	ck_assert_int_eq(conf_set(&c, CONF_KEY_GROUP, "g", err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_validate(&c, "t.conf", err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "t.conf: [Interface] Group needs User");
+
+	ck_assert_str_eq(conf_key_name(CONF_KEY_PRIVATE_KEY_FILE), "PrivateKeyFile");
+	ck_assert_ptr_null(conf_key_name(CONF_KEY_COUNT));
+	conf_cleanup(&c);
+	conf_cleanup(&c);
+	ck_assert_uint_eq(c.set, 0);
+}
+END_TEST
+
+START_TEST(test_files)
+{
+	static const char good[] = "[Interface]\nDevice = tun0\nListen = :55555\n";
+	static const char nul[] = "[Interface]\nDevice = tun0\nMTU = 14\0"
+				  "00\n";
+	char path[128], *big;
+	const char *p;
+	FILE *f;
+
+	p = write_file("good.conf", good, sizeof(good) - 1);
+	ck_assert_int_eq(conf_load_file(&c, p, err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_validate(&c, p, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.listen, ":55555");
+
+	p = write_file("nul.conf", nul, sizeof(nul) - 1);
+	ck_assert_int_eq(conf_load_file(&c, p, err, sizeof(err)), -EINVAL);
+	snprintf(path, sizeof(path), "%s:3: NUL byte in the line", p);
+	ck_assert_str_eq(err, path);
+
+	snprintf(path, sizeof(path), "%s/missing.conf", tmpdir);
+	ck_assert_int_eq(conf_load_file(&c, path, err, sizeof(err)), -ENOENT);
+	snprintf(path, sizeof(path), "%s/missing.conf: No such file or directory", tmpdir);
+	ck_assert_str_eq(err, path);
+
+	ck_assert_int_eq(conf_load_file(&c, tmpdir, err, sizeof(err)), -EISDIR);
+	snprintf(path, sizeof(path), "%s: Is a directory", tmpdir);
+	ck_assert_str_eq(err, path);
+
+	if (geteuid() != 0) {
+		p = write_file("secret.conf", good, sizeof(good) - 1);
+		ck_assert_int_eq(chmod(p, 0), 0);
+		ck_assert_int_eq(conf_load_file(&c, p, err, sizeof(err)), -EACCES);
+		ck_assert(strstr(err, "Permission denied"));
+	}
+
+	/* More than CONF_FILE_MAX bytes, even of comments, is refused. */
+	big = malloc(CONF_FILE_MAX + 2);
+	ck_assert_ptr_nonnull(big);
+	memset(big, '\n', CONF_FILE_MAX + 1);
+	big[0] = '#';
+	big[CONF_FILE_MAX + 1] = '\0';
+	ck_assert_int_eq(conf_load_string(&c, "big.conf", big, err, sizeof(err)), -EFBIG);
+	ck_assert_str_eq(err, "big.conf: larger than 1048576 bytes");
+	big[CONF_FILE_MAX] = '\0';
+	ck_assert_int_eq(conf_load_string(&c, "big.conf", big, err, sizeof(err)), 0);
+	free(big);
+
+	/* A stream: standard input, say. */
+	f = fmemopen((void *)good, sizeof(good) - 1, "r");
+	ck_assert_ptr_nonnull(f);
+	conf_cleanup(&c);
+	ck_assert_int_eq(conf_load_stream(&c, "<stdin>", f, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.device, "tun0");
+	fclose(f);
+}
+END_TEST
+
+START_TEST(test_examples)
+{
+	static const char *const names[] = {"p2p-vpn.conf", "tap-bridge.conf", "netns-test.conf"};
+	char path[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		conf_cleanup(&c);
+		snprintf(path, sizeof(path), "%s/%s", CONF_EXAMPLES_DIR, names[i]);
+		ck_assert_msg(conf_load_file(&c, path, err, sizeof(err)) == 0, "%s", err);
+		ck_assert_msg(conf_validate(&c, path, err, sizeof(err)) == 0, "%s", err);
+		ck_assert(c.set & CONF_SET_DEVICE);
+	}
+	/* The last one is the plain UDP namespace test. */
+	ck_assert_str_eq(c.public_key, "");
+	ck_assert_int_eq(c.transport, CONF_TRANSPORT_UDP);
+	ck_assert(c.plain_keepalive);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc = tcase_create("conf");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_case_insensitive);
+	tcase_add_test(tc, test_comments_and_blanks);
+	tcase_add_test(tc, test_crlf_and_bom);
+	tcase_add_test(tc, test_long_lines);
+	tcase_add_test(tc, test_sections);
+	tcase_add_test(tc, test_unknown_and_duplicate_keys);
+	tcase_add_test(tc, test_unparseable);
+	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_good_endpoints);
+	tcase_add_test(tc, test_validate);
+	tcase_add_test(tc, test_error_leaves_conf_alone);
+	tcase_add_test(tc, test_set_unset);
+	tcase_add_test(tc, test_files);
+	tcase_add_test(tc, test_examples);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
