@@ -62,3 +62,5 @@ int route_main(int argc, char **argv);
 void route_usage(FILE *f);
 int forward_main(int argc, char **argv);
 void forward_usage(FILE *f);
+int show_main(int argc, char **argv);
+void show_usage(FILE *f);

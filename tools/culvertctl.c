@@ -26,6 +26,7 @@ static const struct ctl_object {
     {"addr", addr_main, addr_usage, "IPv4 and IPv6 addresses", 1},
     {"route", route_main, route_usage, "routes in the main table", 1},
     {"forward", forward_main, forward_usage, "IPv4 and IPv6 forwarding", 1},
+    {"show", show_main, show_usage, "running tunnels' status (as `wg show`)", 0},
 };
 
 #define N_OBJECTS (sizeof(objects) / sizeof(objects[0]))

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The status document of one tunnel: what culvertd serves on its status
+ * socket (daemon/control.h) and what `culvertctl show` prints, as a plain
+ * struct, as JSON (json-c) and as wg-show-style text.
+ *
+ * The JSON form is one object (STATUS_VERSION 1):
+ *
+ *   {
+ *     "version": 1,                    integer, must be STATUS_VERSION
+ *     "device": "tun0",                string, 1..15 bytes (IFNAMSIZ - 1)
+ *     "mode": "tun",                   "tun" or "tap"
+ *     "transport": "udp",              "tcp" or "udp"
+ *     "sealed": true,                  boolean
+ *     "listen": true,                  boolean: passive side (--listen)
+ *     "public_key": "j7D8...=",        string, "" when plain
+ *     "local": "[::]:55555",           string, 1..63 bytes
+ *     "peer": "198.18.0.2:47758",      string, "" when there is none
+ *     "state": "established",          string, [a-z0-9-]{1,15}
+ *     "pid": 1234,                     integer, 1..INT32_MAX
+ *     "uptime": 3723,                  seconds, unsigned
+ *     "latest_handshake": 12,          seconds ago, -1 = never
+ *     "rx_bytes": 0, "rx_packets": 0,  unsigned
+ *     "tx_bytes": 0, "tx_packets": 0,  unsigned
+ *     "drops": { "bad_frame": 0, ... },      name -> unsigned, in order
+ *     "counters": { "reconnects": 0, ... }   name -> unsigned, in order
+ *   }
+ *
+ * Every field is required; unknown fields are ignored, so a newer daemon
+ * may add some.  "unsigned" is an integer from 0 to 2^64 - 2: json-c turns
+ * any larger integer into 2^64 - 1 without a word, so that value is refused
+ * as out of range.  Strings hold no control characters (C0, DEL, C1), so
+ * printing them cannot drive a terminal.  The counter lists are generic
+ * (names of [a-z0-9_]{1,31}, at most STATUS_COUNTERS_MAX each): a new
+ * counter needs no schema change.
+ *
+ * Return convention: 0 or -errno.  Nothing here keeps a pointer to its
+ * arguments, and only status_print() writes anywhere: to the FILE it is
+ * given, which is its job.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The "version" this code writes and the only one it reads. */
+#define STATUS_VERSION 1
+
+/* Field sizes in bytes, NUL included. */
+#define STATUS_DEVICE_SIZE       16 /* IFNAMSIZ */
+#define STATUS_WORD_SIZE         16 /* mode, transport, state */
+#define STATUS_ENDPOINT_SIZE     64 /* "[v6%scope]:port" fits */
+#define STATUS_KEY_SIZE          64 /* base64 of 32 bytes is 44 characters */
+#define STATUS_COUNTER_NAME_SIZE 32
+/* Entries in each of the two counter lists, at most. */
+#define STATUS_COUNTERS_MAX 32
+/* A JSON document longer than this is refused without being parsed. */
+#define STATUS_JSON_MAX (64 * 1024)
+
+/* Values of "mode", "transport" and "state". */
+#define STATUS_MODE_TUN               "tun"
+#define STATUS_MODE_TAP               "tap"
+#define STATUS_TRANSPORT_TCP          "tcp"
+#define STATUS_TRANSPORT_UDP          "udp"
+#define STATUS_STATE_LISTENING        "listening"   /* TCP server, no connection */
+#define STATUS_STATE_CONNECTING       "connecting"  /* TCP client, not yet */
+#define STATUS_STATE_CONNECTED        "connected"   /* plain TCP, connection up */
+#define STATUS_STATE_HANDSHAKING      "handshaking" /* sealed, no session yet */
+#define STATUS_STATE_ESTABLISHED      "established" /* sealed session, or plain UDP peer */
+#define STATUS_STATE_NO_PEER          "no-peer"     /* UDP server, no peer heard yet */
+#define STATUS_LATEST_HANDSHAKE_NEVER (-1)
+
+/* One named counter, e.g. {"bad_frame", 3}. */
+struct status_counter {
+	char name[STATUS_COUNTER_NAME_SIZE];
+	uint64_t value;
+};
+
+/*
+ * Everything `culvertctl show` prints about one tunnel.  Self-contained
+ * (no pointers): copy it, zero it, keep it on the stack; there is nothing
+ * to free.  Fill the lists with status_add_drop()/status_add_counter().
+ */
+struct status {
+	char device[STATUS_DEVICE_SIZE];
+	char mode[STATUS_WORD_SIZE];      /* STATUS_MODE_* */
+	char transport[STATUS_WORD_SIZE]; /* STATUS_TRANSPORT_* */
+	bool sealed;
+	bool listen;                      /* passive side: "listening on" rather than "local" */
+	char public_key[STATUS_KEY_SIZE]; /* ours, base64; "" when plain */
+	char local[STATUS_ENDPOINT_SIZE]; /* our socket's address */
+	char peer[STATUS_ENDPOINT_SIZE];  /* the peer's, "" when none */
+	char state[STATUS_WORD_SIZE];     /* STATUS_STATE_* */
+	int32_t pid;                      /* culvertd's process */
+	uint64_t uptime;                  /* seconds since culvertd started */
+	int64_t latest_handshake;         /* seconds ago, or -1 never */
+	uint64_t rx_bytes, rx_packets;    /* from the peer to the device */
+	uint64_t tx_bytes, tx_packets;    /* from the device to the peer */
+	struct status_counter drops[STATUS_COUNTERS_MAX]; /* by reason */
+	size_t n_drops;
+	/* reconnects, connections, bad_connections; sealed: handshakes,
+	 * rekeys and every rejection reason. */
+	struct status_counter counters[STATUS_COUNTERS_MAX];
+	size_t n_counters;
+};
+
+/* Zeroes *@st: empty strings and lists, latest_handshake -1 (never). */
+void status_init(struct status *st);
+
+/*
+ * Appends {@name, @value} to @st's drops or counters.  @name must match
+ * [a-z0-9_]{1,31}.  Returns 0, -EINVAL for a bad name or a value of
+ * UINT64_MAX, -EEXIST when the list has @name already, -ENOSPC when it
+ * holds STATUS_COUNTERS_MAX entries; on error @st is unchanged.
+ */
+int status_add_drop(struct status *st, const char *name, uint64_t value);
+int status_add_counter(struct status *st, const char *name, uint64_t value);
+
+/*
+ * Checks @st against the rules of the JSON form above (what
+ * status_from_json() would accept).  Returns 0 or -EINVAL, with a one-line
+ * reason naming the field in @err (@errlen bytes, NUL-terminated,
+ * truncated if needed; @err may be NULL).
+ */
+int status_check(const struct status *st, char *err, size_t errlen);
+
+/*
+ * Renders @st as a JSON object (pretty: indented over several lines, else
+ * one line; no trailing newline) into *@out, a malloc'd NUL-terminated
+ * string the caller frees with free(3).  Returns 0, -EINVAL when
+ * status_check() refuses @st, or -ENOMEM; *@out is NULL on error.
+ */
+int status_to_json(const struct status *st, char **out, bool pretty);
+
+/*
+ * As status_to_json(), for @n documents (@sts, @n may be 0) in one JSON
+ * array, as `culvertctl show --json` prints several tunnels.
+ */
+int status_array_to_json(const struct status *sts, size_t n, char **out, bool pretty);
+
+/*
+ * Parses one JSON status document, @len bytes at @text (no NUL needed;
+ * one is not allowed inside), into *@out.  Strict, because the text comes
+ * from a socket: the whole input must be exactly one JSON object (trailing
+ * whitespace allowed) with every field of the right type and range, as
+ * described at the top of this file; nesting deeper than the schema is
+ * refused by the parser.  Never reads past @len and never crashes, whatever
+ * the input.  Returns 0, -EMSGSIZE when @len > STATUS_JSON_MAX, -EINVAL for
+ * anything malformed, -EPROTONOSUPPORT for another "version", or -ENOMEM.
+ * On error *@out is left initialised but otherwise unspecified, and a
+ * one-line reason is written to @err (@errlen bytes, NUL-terminated,
+ * truncated if needed; @err may be NULL).
+ */
+int status_from_json(const char *text, size_t len, struct status *out, char *err, size_t errlen);
+
+/*
+ * Prints @st to @f the way `wg show` prints an interface: an
+ * "interface: NAME" line, then one indented "key: value" line each, sizes
+ * in B/KiB/MiB/GiB/TiB with two decimals, durations as "1 hour, 2 minutes,
+ * 3 seconds".  Lines listing counters are wrapped below 100 columns.
+ * Returns 0, or -EIO when @f reports a write error (ferror).
+ */
+int status_print(FILE *f, const struct status *st);
+
+/*
+ * Formats @bytes as status_print() does ("1023 B", "1.00 KiB"; a value that
+ * would round to 1024.00 of a unit is shown in the next one) into @buf
+ * (@size bytes, truncated if needed).  Returns @buf.
+ */
+const char *status_format_bytes(char *buf, size_t size, uint64_t bytes);
+
+/*
+ * Formats @seconds as status_print() does ("0 seconds", "1 day, 1 second")
+ * into @buf (@size bytes, truncated if needed).  Returns @buf.
+ */
+const char *status_format_duration(char *buf, size_t size, uint64_t seconds);
