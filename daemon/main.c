@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * culvertd: carries every packet of a TUN/TAP device to one peer over TCP or
- * UDP.  Start-up order (DESIGN.md section 4): parse and validate the whole
- * command line, open the device and the socket, then serve.
+ * UDP.  Start-up order (DESIGN.md section 4): read and validate the whole
+ * configuration (file, then command-line overrides), open the device and
+ * the sockets, drop privileges, then serve.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -10,21 +11,27 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "conf.h"
 #include "config.h"
+#include "control.h"
 #include "endpoint.h"
 #include "key.h"
 #include "log.h"
+#include "netns.h"
 #include "notify.h"
 #include "privdrop.h"
 #include "session.h"
+#include "status.h"
 #include "tunnel.h"
 
 #define CULVERTD_DEFAULT_PORT 55555
@@ -33,29 +40,41 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
 
+/* Most command-line options that override the configuration file. */
+#define MAX_OVERRIDES 64
+
 static void usage(FILE *out)
 {
 	fprintf(
 	    out,
-	    "Usage: culvertd --dev NAME [--mode tun|tap] [--transport tcp|udp]\n"
-	    "                (--listen [ADDR]:PORT | --connect HOST:PORT) [--mtu N] [-v]...\n"
-	    "                [--private-key FILE --peer-public-key KEY [--preshared-key FILE]]\n"
+	    "Usage: culvertd [-c FILE] [--check-config] [--dev NAME] [--mode tun|tap]\n"
+	    "                [--transport tcp|udp] [--listen [ADDR]:PORT] [--connect HOST:PORT]\n"
+	    "                [--mtu N] [--private-key FILE --peer-public-key KEY\n"
+	    "                [--preshared-key FILE]] [--user USER [--group GROUP] | --no-drop]\n"
+	    "                [-v]...\n"
 	    "\n"
 	    "Carries every packet of a TUN (layer 3) or TAP (layer 2) device to one peer\n"
 	    "over TCP or UDP, each framed with a 2-byte big-endian length (the simpletun\n"
-	    "format).\n"
+	    "format), optionally sealed (Noise IKpsk2, ChaCha20-Poly1305).\n"
 	    "\n"
+	    "Configuration (command-line options override the file; see culvert.conf(5)):\n"
+	    "  -c, --config FILE       read the configuration from FILE (INI)\n"
+	    "      --check-config      validate the configuration (and key files) and exit:\n"
+	    "                          0 when valid, 2 with the reason otherwise\n"
+	    "\n"
+	    "Tunnel:\n"
 	    "  -d, --dev NAME          device to attach to; created (and removed at exit)\n"
 	    "                          when it does not exist\n"
 	    "  -m, --mode tun|tap      layer 3 (default) or layer 2\n"
 	    "  -t, --transport tcp|udp underlay transport (default tcp)\n"
-	    "  -l, --listen [ADDR]:PORT  wait for the peer; ADDR defaults to every address\n"
-	    "                          (IPv6 and IPv4); PORT defaults to %d\n"
-	    "  -c, --connect HOST:PORT connect to the peer (IPv6 literals in brackets)\n"
+	    "  -l, --listen [ADDR]:PORT  wait for the peer; no ADDR: every IPv6 and IPv4\n"
+	    "                          address (default port %d)\n"
+	    "  -C, --connect HOST:PORT go to the peer (IPv6 literals in brackets); over UDP\n"
+	    "                          it may be combined with --listen\n"
 	    "  -M, --mtu N             set the device MTU to N bytes (both ends must agree;\n"
 	    "                          frames longer than MTU, plus 18 for TAP, are invalid)\n"
 	    "\n"
-	    "Sealed mode (Noise IKpsk2, ChaCha20-Poly1305; both keys select it):\n"
+	    "Sealed mode (both keys select it):\n"
 	    "  -k, --private-key FILE  our X25519 private key, base64 (culvertctl genkey);\n"
 	    "                          refused if group or others may read it\n"
 	    "  -p, --peer-public-key KEY  the peer's public key, base64 (culvertctl pubkey)\n"
@@ -84,13 +103,17 @@ static void usage(FILE *out)
 	    "  -h, --help              show this help\n"
 	    "  -V, --version           show the version\n"
 	    "\n"
-	    "Signals: SIGINT/SIGTERM stop cleanly, SIGUSR1 logs the counters.\n"
+	    "Status: `culvertctl show` reads %s/DEVICE.sock (DEVICE@NETNS.sock in a\n"
+	    "named network namespace; $CULVERT_RUNDIR overrides the directory).\n"
+	    "Signals: SIGINT/SIGTERM stop cleanly, SIGHUP re-reads the configuration file\n"
+	    "(peer endpoint, keepalive, dead-peer timeout and log level take effect),\n"
+	    "SIGUSR1 logs the counters.\n"
 	    "Exit status: 0 clean exit, 1 runtime failure, 2 usage or configuration error.\n",
-	    CULVERTD_DEFAULT_PORT, TUNNEL_OUT_HIGH_DEFAULT);
+	    CULVERTD_DEFAULT_PORT, TUNNEL_OUT_HIGH_DEFAULT, CULVERT_RUNSTATEDIR);
 }
 
 /* Prints a one-line configuration error and exits with status 2. */
-static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 1, 2))) config_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -98,20 +121,8 @@ static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const ch
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see culvertd --help)\n");
+	fputc('\n', stderr);
 	exit(EXIT_USAGE);
-}
-
-/* Reads a key file into @key (sodium_malloc'd, 32 bytes), or exits with
- * status 2 and the reason. */
-static void read_key_file(const char *opt, const char *path, uint8_t *key)
-{
-	char err[256];
-
-	if (key_read_file(path, key, err, sizeof(err)) < 0) {
-		fprintf(stderr, "culvertd: %s: %s\n", opt, err);
-		exit(EXIT_USAGE);
-	}
 }
 
 static long parse_number(const char *opt, const char *s, long min, long max)
@@ -122,8 +133,101 @@ static long parse_number(const char *opt, const char *s, long min, long max)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < min || v > max)
-		usage_error("%s: '%s' is not a number from %ld to %ld", opt, s, min, max);
+		config_error("%s: '%s' is not a number from %ld to %ld", opt, s, min, max);
 	return v;
+}
+
+/* One command-line option that maps to a configuration key. */
+struct override {
+	enum conf_key key;
+	const char *value;
+	const char *option;
+};
+
+/* Everything the command line says, kept for SIGHUP: the file is re-read
+ * and the same overrides applied on top. */
+struct cmdline {
+	const char *config_file;
+	bool check_config;
+	struct override overrides[MAX_OVERRIDES];
+	size_t n_overrides;
+	unsigned cli_set; /* CONF_SET_* bits the command line gave */
+	int verbosity;    /* -v count minus -q; INT_MIN: not given */
+	size_t out_high;
+	uint64_t rekey_after_ms;
+	bool no_drop;
+	bool use_syslog;
+};
+
+/*
+ * Builds the configuration: the file (when given), then the command line on
+ * top.  A role given on the command line replaces the file's other role
+ * (--connect drops the file's Listen, --listen its Endpoint).  Returns 0, or
+ * -EINVAL with a reason naming the file, line and key in @err.
+ */
+static int conf_build(struct conf *c, const struct cmdline *cl, char *err, size_t errlen)
+{
+	size_t i;
+	int rc;
+
+	conf_init(c);
+	if (cl->config_file) {
+		rc = conf_load_file(c, cl->config_file, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	if ((cl->cli_set & CONF_SET_ENDPOINT) && !(cl->cli_set & CONF_SET_LISTEN))
+		conf_unset(c, CONF_KEY_LISTEN);
+	if ((cl->cli_set & CONF_SET_LISTEN) && !(cl->cli_set & CONF_SET_ENDPOINT))
+		conf_unset(c, CONF_KEY_ENDPOINT);
+	for (i = 0; i < cl->n_overrides; i++) {
+		char why[256];
+
+		rc = conf_set(c, cl->overrides[i].key, cl->overrides[i].value, why, sizeof(why));
+		if (rc < 0) {
+			const char *key = conf_key_name(cl->overrides[i].key);
+			const char *msg = why;
+
+			/* conf_set() names the file's key; name the option. */
+			if (strncmp(why, key, strlen(key)) == 0 && why[strlen(key)] == ':')
+				msg = why + strlen(key) + 2;
+			snprintf(err, errlen, "--%s: %s", cl->overrides[i].option, msg);
+			return rc;
+		}
+	}
+	return conf_validate(c, cl->config_file ? cl->config_file : "command line", err, errlen);
+}
+
+/* The log level: -v/-q on the command line win over LogLevel. */
+static int conf_log_level(const struct conf *c, const struct cmdline *cl)
+{
+	int level = cl->verbosity == INT_MIN ? (int)c->log_level : LOG_LEVEL_INFO + cl->verbosity;
+
+	return level < LOG_LEVEL_WARN ? LOG_LEVEL_WARN : level;
+}
+
+/* Reads a key file into @key (32 bytes, sodium_malloc'd), or exits with
+ * status 2 and the reason. */
+static void read_key_file(const char *what, const char *path, uint8_t *key)
+{
+	char err[256];
+
+	if (key_read_file(path, key, err, sizeof(err)) < 0)
+		config_error("%s: %s", what, err);
+}
+
+/* Resolves an endpoint string from the configuration (DNS for names). */
+static int resolve(const char *what, const char *str, bool passive, struct sockaddr_storage *ss,
+		   socklen_t *len, char *err, size_t errlen)
+{
+	int rc = endpoint_parse(str, CULVERTD_DEFAULT_PORT, passive, AF_UNSPEC, ss, len);
+
+	if (rc < 0)
+		snprintf(err, errlen, "%s '%s': %s", what, str,
+			 rc == -ENOENT         ? "host not found"
+			 : rc == -EAFNOSUPPORT ? "no address of a usable family"
+					       : "not [ADDR]:PORT");
+	return rc;
 }
 
 static void log_stats(const struct tunnel *t)
@@ -144,7 +248,6 @@ static void log_stats(const struct tunnel *t)
 			 ss.rx_unknown_peer, ss.rx_replayed_initiation, ss.rx_rate_limited,
 			 ss.rx_bad_tag, ss.rx_replayed, ss.rx_stale, ss.rx_out_of_order,
 			 ss.rx_expired, ss.rx_unknown_index, ss.rx_malformed, s->drop_no_session);
-
 	log_warnx("%s: rx %" PRIu64 " packets %" PRIu64 " bytes, tx %" PRIu64 " packets %" PRIu64
 		  " bytes; drops: bad_frame %" PRIu64 " dev_write %" PRIu64 " backpressure %" PRIu64
 		  " no_peer %" PRIu64 " oversize %" PRIu64 " send_error %" PRIu64
@@ -158,31 +261,185 @@ static void log_stats(const struct tunnel *t)
 		  s->keepalives_received, s->dead_peer, sealed);
 }
 
-struct signal_ctx {
+struct daemon {
 	struct event_base *base;
 	struct tunnel *tunnel;
+	struct control *control;
+	const struct cmdline *cmdline;
+	struct conf conf;              /* as applied */
+	char netns[STATUS_NETNS_SIZE]; /* our named network namespace, or "" */
 };
+
+/* Two optional strings are equal (both absent, or the same text). */
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether @key has the same value in @a and @b. */
+static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key key)
+{
+	switch (key) {
+	case CONF_KEY_DEVICE:
+		return strcmp(a->device, b->device) == 0;
+	case CONF_KEY_MODE:
+		return a->mode == b->mode;
+	case CONF_KEY_MTU:
+		return a->mtu == b->mtu;
+	case CONF_KEY_TRANSPORT:
+		return a->transport == b->transport;
+	case CONF_KEY_PUBLIC_KEY:
+		return strcmp(a->public_key, b->public_key) == 0;
+	case CONF_KEY_PLAIN_KEEPALIVE:
+		return a->plain_keepalive == b->plain_keepalive;
+	case CONF_KEY_LISTEN:
+		return same_str(a->listen, b->listen);
+	case CONF_KEY_USER:
+		return same_str(a->user, b->user);
+	case CONF_KEY_GROUP:
+		return same_str(a->group, b->group);
+	case CONF_KEY_PRIVATE_KEY_FILE:
+		return same_str(a->private_key_file, b->private_key_file);
+	case CONF_KEY_PRESHARED_KEY_FILE:
+		return same_str(a->preshared_key_file, b->preshared_key_file);
+	default:
+		return true;
+	}
+}
+
+/* SIGHUP: re-reads the file and applies what can change without a restart
+ * (peer endpoint, keepalive, dead-peer timeout, log level); says which other
+ * changes wait for a restart.  A broken file changes nothing. */
+static void daemon_reload(struct daemon *d)
+{
+	static const enum conf_key fixed[] = {
+	    CONF_KEY_DEVICE,
+	    CONF_KEY_MODE,
+	    CONF_KEY_MTU,
+	    CONF_KEY_LISTEN,
+	    CONF_KEY_USER,
+	    CONF_KEY_GROUP,
+	    CONF_KEY_TRANSPORT,
+	    CONF_KEY_PUBLIC_KEY,
+	    CONF_KEY_PRIVATE_KEY_FILE,
+	    CONF_KEY_PRESHARED_KEY_FILE,
+	    CONF_KEY_PLAIN_KEEPALIVE,
+	};
+	struct conf next;
+	char err[512];
+	size_t i;
+
+	if (!d->cmdline->config_file) {
+		log_info("SIGHUP: no configuration file to re-read");
+		return;
+	}
+	if (conf_build(&next, d->cmdline, err, sizeof(err)) < 0) {
+		log_warnx("SIGHUP: %s; keeping the running configuration", err);
+		conf_cleanup(&next);
+		return;
+	}
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (!conf_same(&d->conf, &next, fixed[i]))
+			log_warnx("SIGHUP: %s changed; that takes a restart",
+				  conf_key_name(fixed[i]));
+	log_set_level(conf_log_level(&next, d->cmdline));
+	tunnel_set_liveness(d->tunnel, (uint64_t)next.keepalive * 1000,
+			    (uint64_t)next.dead_peer_timeout * 1000);
+	if (next.endpoint) {
+		/* Resolved again even when unchanged: a name may now point
+		 * elsewhere.  tunnel_set_endpoint() ignores no-ops. */
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (resolve("Endpoint", next.endpoint, false, &ss, &len, err, sizeof(err)) < 0)
+			log_warnx("SIGHUP: %s; keeping the old endpoint", err);
+		else
+			tunnel_set_endpoint(d->tunnel, &ss, len);
+	}
+	log_info("SIGHUP: configuration re-read (keepalive %u s, dead-peer timeout %u s, log "
+		 "level %d)",
+		 next.keepalive, next.dead_peer_timeout, conf_log_level(&next, d->cmdline));
+	conf_cleanup(&d->conf);
+	d->conf = next;
+}
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct signal_ctx *ctx = arg;
+	struct daemon *d = arg;
 
 	if (sig == SIGUSR1) {
-		log_stats(ctx->tunnel);
+		log_stats(d->tunnel);
 		return;
 	}
-	log_info("%s: stopping on %s", tunnel_dev_name(ctx->tunnel), strsignal((int)sig));
-	event_base_loopbreak(ctx->base);
+	if (sig == SIGHUP) {
+		daemon_reload(d);
+		return;
+	}
+	log_info("%s: stopping on %s", tunnel_dev_name(d->tunnel), strsignal((int)sig));
+	event_base_loopbreak(d->base);
 }
 
-int main(int argc, char **argv)
+/* Renders the status document for the status socket. */
+static char *daemon_render_status(void *arg)
+{
+	struct daemon *d = arg;
+	struct status st;
+	char *json = NULL;
+
+	status_init(&st);
+	tunnel_fill_status(d->tunnel, &st);
+	memcpy(st.netns, d->netns, sizeof(st.netns));
+	if (status_to_json(&st, &json, false) < 0)
+		return NULL;
+	return json;
+}
+
+/* Opens the status socket at $CULVERT_RUNDIR (default CULVERT_RUNSTATEDIR)
+ * / DEVICE[@NETNS].sock, owned by the user culvertd will run as.  Failing
+ * is no reason not to serve: it is logged. */
+static void daemon_open_control(struct daemon *d, uid_t uid, gid_t gid)
+{
+	const char *dir = getenv("CULVERT_RUNDIR");
+	char path[PATH_MAX], err[PATH_MAX + 128];
+
+	if (!dir || !*dir)
+		dir = CULVERT_RUNSTATEDIR;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		log_warn("status socket: mkdir %s", dir);
+		return;
+	}
+	/* Namespaces may each have a tun0: the socket name tells them apart. */
+	if (netns_identify(d->netns, sizeof(d->netns)) == 0)
+		snprintf(path, sizeof(path), "%s/%s@%s.sock", dir, tunnel_dev_name(d->tunnel),
+			 d->netns);
+	else
+		snprintf(path, sizeof(path), "%s/%s.sock", dir, tunnel_dev_name(d->tunnel));
+	if (control_open(&d->control, d->base, path, uid, gid, daemon_render_status, d, err,
+			 sizeof(err)) < 0)
+		log_warnx("%s; no status for culvertctl show", err);
+	else
+		log_debug("status on %s", path);
+}
+
+/* The long name of option @val, for messages ("mtu"). */
+static const char *option_name(const struct option *options, int val)
+{
+	for (; options->name; options++)
+		if (options->val == val)
+			return options->name;
+	return "option";
+}
+
+static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 {
 	static const struct option options[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, 'T'},
 	    {"dev", required_argument, NULL, 'd'},
 	    {"mode", required_argument, NULL, 'm'},
 	    {"transport", required_argument, NULL, 't'},
 	    {"listen", required_argument, NULL, 'l'},
-	    {"connect", required_argument, NULL, 'c'},
+	    {"connect", required_argument, NULL, 'C'},
 	    {"mtu", required_argument, NULL, 'M'},
 	    {"out-buffer", required_argument, NULL, 'B'},
 	    {"private-key", required_argument, NULL, 'k'},
@@ -202,225 +459,251 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct tunnel_config cfg = {.mode = TUN_MODE_TUN, .transport = TUNNEL_TCP};
-	const char *listen_str = NULL, *connect_str = NULL;
-	const char *key_file = NULL, *peer_key = NULL, *psk_file = NULL;
-	uint8_t *keys = NULL; /* private key, peer public key, psk: 32 bytes each */
-	const char *user = NULL, *group = NULL;
-	bool no_drop = false, use_syslog = false;
-	struct privdrop_target target;
-	int level = LOG_LEVEL_INFO, opt, rc, status = 0;
-	struct event_base *base;
-	struct event *sigev[4];
-	int signals[4] = {SIGINT, SIGTERM, SIGUSR1, SIGHUP};
-	struct signal_ctx sctx;
-	struct tunnel *t;
-	char err[256] = "";
-	bool is_usage;
-	size_t i;
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, "d:m:t:l:c:M:k:p:u:g:vqhV", options, NULL)) != -1) {
+	memset(cl, 0, sizeof(*cl));
+	cl->verbosity = INT_MIN;
+	while ((opt = getopt_long(argc, argv, "c:d:m:t:l:C:M:k:p:u:g:vqhV", options, NULL)) != -1) {
+		enum conf_key key;
+		const char *value = optarg;
+
 		switch (opt) {
-		case 'd':
-			cfg.dev_name = optarg;
-			break;
-		case 'm':
-			if (strcmp(optarg, "tun") == 0)
-				cfg.mode = TUN_MODE_TUN;
-			else if (strcmp(optarg, "tap") == 0)
-				cfg.mode = TUN_MODE_TAP;
-			else
-				usage_error("--mode: '%s' is neither tun nor tap", optarg);
-			break;
-		case 't':
-			if (strcmp(optarg, "tcp") == 0)
-				cfg.transport = TUNNEL_TCP;
-			else if (strcmp(optarg, "udp") == 0)
-				cfg.transport = TUNNEL_UDP;
-			else
-				usage_error("--transport: '%s' is neither tcp nor udp", optarg);
-			break;
-		case 'l':
-			listen_str = optarg;
-			break;
 		case 'c':
-			connect_str = optarg;
-			break;
-		case 'M':
-			cfg.mtu = (int)parse_number("--mtu", optarg, 68, 65535 - TUN_TAP_HDR_LEN);
-			break;
+			cl->config_file = optarg;
+			continue;
+		case 'T':
+			cl->check_config = true;
+			continue;
 		case 'B':
-			cfg.out_high =
+			cl->out_high =
 			    (size_t)parse_number("--out-buffer", optarg, 65536, 64L * 1024 * 1024);
-			break;
-		case 'k':
-			key_file = optarg;
-			break;
-		case 'p':
-			peer_key = optarg;
-			break;
-		case 'P':
-			psk_file = optarg;
-			break;
+			continue;
 		case 'R':
-			cfg.rekey_after_ms =
+			cl->rekey_after_ms =
 			    (uint64_t)parse_number("--rekey-after", optarg, 1, 120) * 1000;
-			break;
-		case 'K':
-			cfg.keepalive_ms =
-			    (uint64_t)parse_number("--keepalive", optarg, 0, 3600) * 1000;
-			break;
-		case 'D':
-			cfg.dead_peer_ms =
-			    (uint64_t)parse_number("--dead-peer-timeout", optarg, 0, 86400) * 1000;
-			break;
-		case 'E':
-			cfg.plain_keepalive = true;
-			break;
-		case 'u':
-			user = optarg;
-			break;
-		case 'g':
-			group = optarg;
-			break;
+			continue;
 		case 'N':
-			no_drop = true;
-			break;
+			cl->no_drop = true;
+			continue;
 		case 'S':
-			use_syslog = true;
-			break;
+			cl->use_syslog = true;
+			continue;
 		case 'v':
-			level++;
-			break;
+			cl->verbosity = (cl->verbosity == INT_MIN ? 0 : cl->verbosity) + 1;
+			continue;
 		case 'q':
-			level = LOG_LEVEL_WARN;
-			break;
+			cl->verbosity = -1;
+			continue;
 		case 'h':
 			usage(stdout);
-			return 0;
+			exit(0);
 		case 'V':
 			printf("culvertd %s\n", CULVERT_VERSION);
-			return 0;
+			exit(0);
+		case 'd':
+			key = CONF_KEY_DEVICE;
+			break;
+		case 'm':
+			key = CONF_KEY_MODE;
+			break;
+		case 't':
+			key = CONF_KEY_TRANSPORT;
+			break;
+		case 'l':
+			key = CONF_KEY_LISTEN;
+			break;
+		case 'C':
+			key = CONF_KEY_ENDPOINT;
+			break;
+		case 'M':
+			key = CONF_KEY_MTU;
+			break;
+		case 'k':
+			key = CONF_KEY_PRIVATE_KEY_FILE;
+			break;
+		case 'p':
+			key = CONF_KEY_PUBLIC_KEY;
+			break;
+		case 'P':
+			key = CONF_KEY_PRESHARED_KEY_FILE;
+			break;
+		case 'K':
+			key = CONF_KEY_KEEPALIVE;
+			break;
+		case 'D':
+			key = CONF_KEY_DEAD_PEER_TIMEOUT;
+			break;
+		case 'E':
+			key = CONF_KEY_PLAIN_KEEPALIVE;
+			value = "yes";
+			break;
+		case 'u':
+			key = CONF_KEY_USER;
+			break;
+		case 'g':
+			key = CONF_KEY_GROUP;
+			break;
 		default:
 			fprintf(stderr, "culvertd: see culvertd --help\n");
-			return EXIT_USAGE;
+			exit(EXIT_USAGE);
 		}
+		if (cl->n_overrides == MAX_OVERRIDES)
+			config_error("too many options");
+		cl->overrides[cl->n_overrides].key = key;
+		cl->overrides[cl->n_overrides].value = value;
+		cl->overrides[cl->n_overrides].option = option_name(options, opt);
+		cl->n_overrides++;
+		cl->cli_set |= 1u << key;
 	}
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
-	if (!cfg.dev_name)
-		usage_error("--dev NAME is required");
-	if (!listen_str == !connect_str)
-		usage_error("give exactly one of --listen and --connect");
-	cfg.listen = listen_str != NULL;
-	rc = endpoint_parse(cfg.listen ? listen_str : connect_str, CULVERTD_DEFAULT_PORT,
-			    cfg.listen, AF_UNSPEC, &cfg.addr, &cfg.addr_len);
-	if (rc < 0)
-		usage_error("%s '%s': %s", cfg.listen ? "--listen" : "--connect",
-			    cfg.listen ? listen_str : connect_str,
-			    rc == -ENOENT ? "host not found" : "not [ADDR]:PORT");
+		config_error("unexpected argument '%s' (see culvertd --help)", argv[optind]);
+	if (cl->rekey_after_ms && !(cl->cli_set & CONF_SET_PRIVATE_KEY_FILE) && !cl->config_file)
+		config_error("--rekey-after needs sealed mode");
+}
 
+int main(int argc, char **argv)
+{
+	static const int signals[] = {SIGINT, SIGTERM, SIGUSR1, SIGHUP};
+	struct event *sigev[sizeof(signals) / sizeof(signals[0])];
+	struct tunnel_config cfg = {0};
+	struct cmdline cl;
+	struct daemon d = {0};
+	struct privdrop_target target = {.uid = (uid_t)-1, .gid = (gid_t)-1};
+	uint8_t *keys = NULL; /* private key, peer public key, psk: 32 bytes each */
+	bool drop;
+	char err[512] = "";
+	bool is_usage;
+	int status = 0;
+	size_t i;
+
+	parse_cmdline(argc, argv, &cl);
+	d.cmdline = &cl;
 	if (sodium_init() < 0) {
 		fprintf(stderr, "culvertd: libsodium failed to initialise\n");
 		return EXIT_RUNTIME;
 	}
-	if (!key_file != !peer_key)
-		usage_error("sealed mode needs both --private-key and --peer-public-key");
-	if (psk_file && !key_file)
-		usage_error("--preshared-key needs --private-key and --peer-public-key");
-	if (cfg.rekey_after_ms && !key_file)
-		usage_error("--rekey-after needs sealed mode");
-	if (cfg.keepalive_ms && !key_file && !cfg.plain_keepalive)
-		usage_error("--keepalive in plain mode needs --plain-keepalive (simpletun would "
-			    "write keepalives to its device)");
-	if (key_file) {
+	if (conf_build(&d.conf, &cl, err, sizeof(err)) < 0)
+		config_error("%s", err);
+	if (cl.rekey_after_ms && !d.conf.private_key_file)
+		config_error("--rekey-after needs sealed mode");
+
+	/* Keys: read (and checked) now, as part of the configuration. */
+	if (d.conf.private_key_file) {
 		struct rlimit no_core = {0, 0};
 
 		/* No core dump may ever hold the keys (DESIGN.md section 3). */
 		setrlimit(RLIMIT_CORE, &no_core);
 		prctl(PR_SET_DUMPABLE, 0);
-		keys = sodium_malloc(3 * 32);
+		keys = sodium_malloc(3 * KEY_LEN);
 		if (!keys) {
 			fprintf(stderr, "culvertd: out of memory for keys\n");
 			return EXIT_RUNTIME;
 		}
-		read_key_file("--private-key", key_file, keys);
-		if (key_from_base64(keys + 32, peer_key) < 0)
-			usage_error("--peer-public-key: '%s' is not a base64 32-byte key",
-				    peer_key);
-		if (psk_file)
-			read_key_file("--preshared-key", psk_file, keys + 64);
+		read_key_file("PrivateKeyFile", d.conf.private_key_file, keys);
+		if (key_from_base64(keys + KEY_LEN, d.conf.public_key) < 0)
+			config_error("PublicKey: not a base64 32-byte key");
+		if (d.conf.preshared_key_file)
+			read_key_file("PresharedKeyFile", d.conf.preshared_key_file,
+				      keys + 2 * KEY_LEN);
 		cfg.sealed = true;
 		cfg.private_key = keys;
-		cfg.peer_public_key = keys + 32;
-		cfg.psk = psk_file ? keys + 64 : NULL;
+		cfg.peer_public_key = keys + KEY_LEN;
+		cfg.psk = d.conf.preshared_key_file ? keys + 2 * KEY_LEN : NULL;
 	}
 
-	if (group && !user)
-		usage_error("--group needs --user");
-	if (user && no_drop)
-		usage_error("--user and --no-drop contradict each other");
-	if (user && privdrop_resolve(user, group, &target, err, sizeof(err)) < 0)
-		usage_error("--user/--group: %s", err);
-	if (user && geteuid() != 0 && geteuid() != target.uid)
-		usage_error("--user %s: only root can change user", user);
-	if (!user && !no_drop && geteuid() == 0)
-		usage_error("refusing to serve as root: give --user USER [--group GROUP] to drop "
-			    "privileges after set-up, or --no-drop to keep them");
+	/* Privileges: who culvertd becomes after set-up. */
+	drop = d.conf.user != NULL;
+	if (drop && cl.no_drop)
+		config_error("User and --no-drop contradict each other");
+	if (drop && privdrop_resolve(d.conf.user, d.conf.group, &target, err, sizeof(err)) < 0)
+		config_error("User/Group: %s", err);
+	if (drop && geteuid() != 0 && geteuid() != target.uid)
+		config_error("User %s: only root can change user", d.conf.user);
+	if (!drop && !cl.no_drop && geteuid() == 0 && !cl.check_config)
+		config_error("refusing to serve as root: give --user USER [--group GROUP] (or "
+			     "User=) to drop privileges after set-up, or --no-drop to keep them");
 
-	log_init("culvertd", level, use_syslog);
+	/* Endpoints: resolved now, so a typo fails before anything opens. */
+	if (d.conf.listen &&
+	    resolve("Listen", d.conf.listen, true, &cfg.addr, &cfg.addr_len, err, sizeof(err)) < 0)
+		config_error("%s", err);
+	if (d.conf.endpoint) {
+		struct sockaddr_storage *ss = d.conf.listen ? &cfg.peer_addr : &cfg.addr;
+		socklen_t *len = d.conf.listen ? &cfg.peer_addr_len : &cfg.addr_len;
+
+		if (resolve("Endpoint", d.conf.endpoint, false, ss, len, err, sizeof(err)) < 0)
+			config_error("%s", err);
+	}
+	if (cl.check_config) {
+		sodium_free(keys);
+		printf("%s: configuration OK\n", cl.config_file ? cl.config_file : "command line");
+		conf_cleanup(&d.conf);
+		return 0;
+	}
+
+	cfg.dev_name = d.conf.device;
+	cfg.mode = d.conf.mode;
+	cfg.transport = d.conf.transport == CONF_TRANSPORT_UDP ? TUNNEL_UDP : TUNNEL_TCP;
+	cfg.listen = d.conf.listen != NULL;
+	cfg.mtu = d.conf.mtu;
+	cfg.out_high = cl.out_high;
+	cfg.rekey_after_ms = cl.rekey_after_ms;
+	cfg.keepalive_ms = (uint64_t)d.conf.keepalive * 1000;
+	cfg.dead_peer_ms = (uint64_t)d.conf.dead_peer_timeout * 1000;
+	cfg.plain_keepalive = d.conf.plain_keepalive;
+
+	log_init("culvertd", conf_log_level(&d.conf, &cl), cl.use_syslog);
 	signal(SIGPIPE, SIG_IGN);
-	base = event_base_new();
-	if (!base) {
+	d.base = event_base_new();
+	if (!d.base) {
 		fprintf(stderr, "culvertd: event_base_new failed\n");
 		return EXIT_RUNTIME;
 	}
-	t = tunnel_new(base, &cfg, err, sizeof(err), &is_usage);
+	d.tunnel = tunnel_new(d.base, &cfg, err, sizeof(err), &is_usage);
 	/* The session holds its own copies now. */
 	sodium_free(keys);
-	if (!t) {
+	if (!d.tunnel) {
 		fprintf(stderr, "culvertd: %s\n", err);
-		event_base_free(base);
+		event_base_free(d.base);
 		return is_usage ? EXIT_USAGE : EXIT_RUNTIME;
 	}
+	daemon_open_control(&d, drop ? target.uid : (uid_t)-1, drop ? target.gid : (gid_t)-1);
+
 	/* Everything privileged is done: the device and the sockets are open. */
-	if (user && geteuid() == 0) {
+	if (drop && geteuid() == 0) {
 		if (privdrop_apply(&target, err, sizeof(err)) < 0)
 			fatalx("%s", err);
 		log_info("running as user %s (uid %u, gid %u) with no capabilities", target.user,
 			 (unsigned)target.uid, (unsigned)target.gid);
-	} else if (no_drop) {
+	} else if (cl.no_drop) {
 		log_info("--no-drop: keeping root privileges");
+	} else if (privdrop_have_caps()) {
+		/* Started unprivileged with capabilities for set-up (systemd's
+		 * AmbientCapabilities=): they are not needed any more. */
+		if (privdrop_clear_caps(err, sizeof(err)) < 0)
+			fatalx("%s", err);
+		log_info("gave up all capabilities");
 	}
-	if (notify_init(base) < 0)
+	if (notify_init(d.base) < 0)
 		fatalx("out of memory for the watchdog timer");
-	sctx.base = base;
-	sctx.tunnel = t;
 	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
-		/* SIGHUP is reserved for reloading the configuration; until
-		 * there is one, it is ignored rather than fatal. */
-		sigev[i] = evsignal_new(base, signals[i], signal_cb, &sctx);
-		if (signals[i] == SIGHUP) {
-			event_free(sigev[i]);
-			sigev[i] = NULL;
-			signal(SIGHUP, SIG_IGN);
-			continue;
-		}
+		sigev[i] = evsignal_new(d.base, signals[i], signal_cb, &d);
 		if (!sigev[i] || event_add(sigev[i], NULL) < 0)
 			fatalx("cannot watch signal %d", signals[i]);
 	}
 
-	notify_ready("%s: serving", tunnel_dev_name(t));
-	event_base_dispatch(base);
+	notify_ready("%s: serving", tunnel_dev_name(d.tunnel));
+	event_base_dispatch(d.base);
 	notify_stopping();
 
-	if (tunnel_failed(t))
+	if (tunnel_failed(d.tunnel))
 		status = EXIT_RUNTIME;
-	log_stats(t);
+	log_stats(d.tunnel);
 	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		if (sigev[i])
-			event_free(sigev[i]);
-	tunnel_free(t);
-	event_base_free(base);
+		event_free(sigev[i]);
+	control_close(d.control);
+	tunnel_free(d.tunnel);
+	event_base_free(d.base);
+	conf_cleanup(&d.conf);
 	return status;
 }

@@ -60,6 +60,20 @@ bool privdrop_have_caps(void)
 	return capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE;
 }
 
+int privdrop_clear_caps(char *err, size_t errlen)
+{
+	/* The bounding set stays: changing it needs CAP_SETPCAP, and with
+	 * the permitted set empty nothing can be regained (no setuid
+	 * binaries under NoNewPrivileges). Emptying permitted and
+	 * inheritable empties the ambient set too (capabilities(7)). */
+	capng_clear(CAPNG_SELECT_CAPS);
+	if (capng_apply(CAPNG_SELECT_CAPS) != 0 || privdrop_have_caps()) {
+		snprintf(err, errlen, "could not give up capabilities");
+		return -EPERM;
+	}
+	return 0;
+}
+
 int privdrop_apply(const struct privdrop_target *target, char *err, size_t errlen)
 {
 	gid_t groups[1];

@@ -32,6 +32,13 @@ int privdrop_resolve(const char *user, const char *group, struct privdrop_target
  */
 int privdrop_apply(const struct privdrop_target *target, char *err, size_t errlen);
 
+/*
+ * Gives up every capability this (non-root) process holds, e.g. the
+ * CAP_NET_ADMIN systemd handed it as an ambient capability for set-up.
+ * Returns 0, or -EPERM with a reason in @err.
+ */
+int privdrop_clear_caps(char *err, size_t errlen);
+
 /* Returns true when this process holds any capability in its effective or
  * permitted set. */
 bool privdrop_have_caps(void);

@@ -14,8 +14,10 @@
 
 #include "endpoint.h"
 #include "frame.h"
+#include "key.h"
 #include "log.h"
 #include "session.h"
+#include "status.h"
 #include "tunnel.h"
 
 /* Room for the largest UDP datagram, so recv() never truncates one. */
@@ -75,6 +77,8 @@ struct tunnel {
 
 	bool failed;
 	struct tunnel_stats stats;
+	uint64_t started_ms;
+	char public_key[KEY_BASE64_SIZE]; /* ours, sealed mode; "" plain */
 };
 
 static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -973,15 +977,37 @@ void tunnel_set_liveness(struct tunnel *t, uint64_t keepalive_ms, uint64_t dead_
 
 bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, socklen_t len)
 {
+	/* The configured endpoint: what --connect / Endpoint said, which a
+	 * roaming UDP peer may since have left. */
+	struct sockaddr_storage *conf = t->cfg.listen ? &t->cfg.peer_addr : &t->cfg.addr;
+	socklen_t *conf_len = t->cfg.listen ? &t->cfg.peer_addr_len : &t->cfg.addr_len;
+	char str[ENDPOINT_STRLEN];
+
 	if (t->cfg.listen && t->cfg.transport == TUNNEL_TCP)
 		return false;
-	if (t->cfg.addr_len == len &&
-	    endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)&t->cfg.addr))
+	if (*conf_len == len &&
+	    endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)conf))
 		return false;
-	memcpy(&t->cfg.addr, ss, len);
-	t->cfg.addr_len = len;
+	endpoint_format((const struct sockaddr *)ss, str, sizeof(str));
+	if (t->cfg.transport == TUNNEL_UDP && t->sock_fd >= 0) {
+		struct sockaddr_storage mine;
+		socklen_t mine_len = sizeof(mine);
+
+		/* A datagram socket sends to its own family only (an IPv6 one
+		 * also to IPv4-mapped addresses, which getaddrinfo does not
+		 * give). */
+		if (getsockname(t->sock_fd, (struct sockaddr *)&mine, &mine_len) == 0 &&
+		    mine.ss_family != ss->ss_family) {
+			log_warnx("new endpoint %s is of another address family: that takes a "
+				  "restart",
+				  str);
+			return false;
+		}
+	}
+	memcpy(conf, ss, len);
+	*conf_len = len;
+	memcpy(t->peer_str, str, sizeof(str));
 	if (t->cfg.transport == TUNNEL_TCP) {
-		endpoint_format((const struct sockaddr *)ss, t->peer_str, sizeof(t->peer_str));
 		log_info("peer endpoint is now %s: reconnecting", t->peer_str);
 		if (t->sock_fd >= 0) {
 			tunnel_tcp_close(t);
@@ -993,7 +1019,6 @@ bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, so
 	}
 	memcpy(&t->peer, ss, len);
 	t->peer_len = len;
-	endpoint_format((const struct sockaddr *)ss, t->peer_str, sizeof(t->peer_str));
 	log_info("peer endpoint is now %s", t->peer_str);
 	if (t->sess)
 		tunnel_sess_initiate(t, tunnel_now_ms());
@@ -1133,6 +1158,10 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		    .rekey_after_ms = cfg->rekey_after_ms,
 		};
 
+		uint8_t pub[KEY_LEN];
+
+		if (key_public_from_private(pub, cfg->private_key) == 0)
+			key_to_base64(t->public_key, pub);
 		rc = session_new(&t->sess, &sc);
 		if (rc < 0) {
 			snprintf(err, errlen, "sealed session: %s",
@@ -1163,7 +1192,7 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	t->last_rx_ms = t->last_tx_ms = tunnel_now_ms();
+	t->started_ms = t->last_rx_ms = t->last_tx_ms = tunnel_now_ms();
 	tunnel_set_liveness(t, cfg->keepalive_ms, cfg->dead_peer_ms);
 
 	endpoint_format((struct sockaddr *)&cfg->addr, t->peer_str, sizeof(t->peer_str));
@@ -1195,7 +1224,17 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 			goto fail;
 		}
 		event_add(t->sock_rd_ev, NULL);
-		if (cfg->listen) {
+		if (cfg->listen && cfg->peer_addr_len) {
+			log_info("%s: listening on udp %s", t->dev.name, t->peer_str);
+			memcpy(&t->peer, &cfg->peer_addr, cfg->peer_addr_len);
+			t->peer_len = cfg->peer_addr_len;
+			endpoint_format((struct sockaddr *)&t->peer, t->peer_str,
+					sizeof(t->peer_str));
+			log_info("%s: sending to udp %s until the peer speaks", t->dev.name,
+				 t->peer_str);
+			if (t->sess)
+				tunnel_sess_initiate(t, tunnel_now_ms());
+		} else if (cfg->listen) {
 			log_info("%s: listening on udp %s", t->dev.name, t->peer_str);
 			snprintf(t->peer_str, sizeof(t->peer_str), "(none)");
 		} else {
@@ -1266,6 +1305,95 @@ bool tunnel_get_session_stats(const struct tunnel *t, struct session_stats *out)
 		return false;
 	session_get_stats(t->sess, out);
 	return true;
+}
+
+/* What a peer-facing socket is bound to, as "ADDR:PORT". */
+static void tunnel_local_str(int fd, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		snprintf(buf, size, "-");
+	else
+		endpoint_format((struct sockaddr *)&ss, buf, size);
+}
+
+void tunnel_fill_status(const struct tunnel *t, struct status *st)
+{
+	const struct tunnel_stats *s = &t->stats;
+	uint64_t now = tunnel_now_ms();
+	const char *state;
+	bool up;
+
+	snprintf(st->device, sizeof(st->device), "%s", t->dev.name);
+	snprintf(st->mode, sizeof(st->mode), "%s",
+		 t->cfg.mode == TUN_MODE_TAP ? STATUS_MODE_TAP : STATUS_MODE_TUN);
+	snprintf(st->transport, sizeof(st->transport), "%s",
+		 t->cfg.transport == TUNNEL_TCP ? STATUS_TRANSPORT_TCP : STATUS_TRANSPORT_UDP);
+	st->sealed = t->sess != NULL;
+	st->listen = t->cfg.listen;
+	snprintf(st->public_key, sizeof(st->public_key), "%s", t->public_key);
+	tunnel_local_str(t->listen_fd >= 0 ? t->listen_fd : t->sock_fd, st->local,
+			 sizeof(st->local));
+	if (t->cfg.transport == TUNNEL_TCP) {
+		up = t->sock_fd >= 0 && !t->connecting;
+		state = up              ? STATUS_STATE_CONNECTED
+			: t->cfg.listen ? STATUS_STATE_LISTENING
+					: STATUS_STATE_CONNECTING;
+	} else {
+		up = t->peer_len != 0;
+		state = up ? STATUS_STATE_ESTABLISHED : STATUS_STATE_NO_PEER;
+	}
+	if (up && t->sess)
+		state = session_is_up(t->sess, now) ? STATUS_STATE_ESTABLISHED
+						    : STATUS_STATE_HANDSHAKING;
+	snprintf(st->state, sizeof(st->state), "%s", state);
+	if (up || t->cfg.transport == TUNNEL_UDP)
+		snprintf(st->peer, sizeof(st->peer), "%s", t->peer_len ? t->peer_str : "");
+	st->pid = (int32_t)getpid();
+	st->uptime = (now - t->started_ms) / 1000;
+	st->latest_handshake = STATUS_LATEST_HANDSHAKE_NEVER;
+	if (t->sess && session_last_handshake_ms(t->sess))
+		st->latest_handshake = (int64_t)((now - session_last_handshake_ms(t->sess)) / 1000);
+	st->rx_bytes = s->rx_bytes;
+	st->rx_packets = s->rx_packets;
+	st->tx_bytes = s->tx_bytes;
+	st->tx_packets = s->tx_packets;
+	status_add_drop(st, "bad_frame", s->drop_bad_frame);
+	status_add_drop(st, "dev_write", s->drop_dev_write);
+	status_add_drop(st, "backpressure", s->drop_backpressure);
+	status_add_drop(st, "no_peer", s->drop_no_peer);
+	status_add_drop(st, "oversize", s->drop_oversize);
+	status_add_drop(st, "send_error", s->drop_send_error);
+	status_add_drop(st, "unknown_peer", s->drop_unknown_peer);
+	status_add_drop(st, "no_session", s->drop_no_session);
+	status_add_counter(st, "connections", s->connections);
+	status_add_counter(st, "reconnects", s->reconnects);
+	status_add_counter(st, "bad_connections", s->bad_connections);
+	status_add_counter(st, "device_pauses", s->dev_pauses);
+	status_add_counter(st, "keepalives_sent", s->keepalives_sent);
+	status_add_counter(st, "keepalives_received", s->keepalives_received);
+	status_add_counter(st, "dead_peer", s->dead_peer);
+	if (t->sess) {
+		struct session_stats ss;
+
+		session_get_stats(t->sess, &ss);
+		status_add_counter(st, "handshakes", ss.handshakes_completed);
+		status_add_counter(st, "rekeys", ss.rekeys);
+		status_add_counter(st, "bad_mac1", ss.rx_bad_mac1);
+		status_add_counter(st, "bad_handshake", ss.rx_bad_handshake);
+		status_add_counter(st, "unknown_key", ss.rx_unknown_peer);
+		status_add_counter(st, "replayed_initiation", ss.rx_replayed_initiation);
+		status_add_counter(st, "rate_limited", ss.rx_rate_limited);
+		status_add_counter(st, "bad_tag", ss.rx_bad_tag);
+		status_add_counter(st, "replayed", ss.rx_replayed);
+		status_add_counter(st, "stale", ss.rx_stale);
+		status_add_counter(st, "out_of_order", ss.rx_out_of_order);
+		status_add_counter(st, "expired", ss.rx_expired);
+		status_add_counter(st, "unknown_index", ss.rx_unknown_index);
+		status_add_counter(st, "malformed", ss.rx_malformed);
+	}
 }
 
 const char *tunnel_dev_name(const struct tunnel *t)

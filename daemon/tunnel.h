@@ -26,6 +26,10 @@ struct tunnel_config {
 	bool listen;                  /* passive side: wait for the peer */
 	struct sockaddr_storage addr; /* listen address, or the peer to connect to */
 	socklen_t addr_len;
+	/* UDP with listen: the peer to send to before it is heard from (0
+	 * length: wait for it). */
+	struct sockaddr_storage peer_addr;
+	socklen_t peer_addr_len;
 	int mtu;         /* device MTU to set, bytes; 0 leaves it as it is */
 	size_t out_high; /* TCP output buffer high-water mark, bytes */
 	/* Sealed mode: keys of 32 bytes each (the tunnel copies them), psk
@@ -111,6 +115,12 @@ void tunnel_set_liveness(struct tunnel *t, uint64_t keepalive_ms, uint64_t dead_
  * true when the endpoint changed.
  */
 bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, socklen_t len);
+
+struct status;
+
+/* Fills @st (initialised by the caller with status_init()) with @t's state
+ * and counters, for the status socket (lib/status.h). */
+void tunnel_fill_status(const struct tunnel *t, struct status *st);
 
 /* Returns the name of @t's device. */
 const char *tunnel_dev_name(const struct tunnel *t);

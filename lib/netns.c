@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -154,6 +155,44 @@ int netns_list(int (*cb)(const char *name, void *data), void *data)
 	}
 	closedir(dir);
 	return ret < 0 ? ret : count;
+}
+
+struct netns_identify_ctx {
+	struct stat self;
+	char *name;
+	size_t len;
+	bool found;
+};
+
+/* netns_list() callback: stops at the entry that is our namespace. */
+static int netns_identify_cb(const char *name, void *data)
+{
+	struct netns_identify_ctx *ctx = data;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (netns_path(name, path, sizeof(path)) < 0 || stat(path, &st) < 0)
+		return 0;
+	if (st.st_dev != ctx->self.st_dev || st.st_ino != ctx->self.st_ino)
+		return 0;
+	if (strlen(name) >= ctx->len)
+		return -ENAMETOOLONG;
+	strcpy(ctx->name, name);
+	ctx->found = true;
+	return -EEXIST; /* found: stop */
+}
+
+int netns_identify(char *name, size_t len)
+{
+	struct netns_identify_ctx ctx = {.name = name, .len = len};
+	int ret;
+
+	if (stat("/proc/self/ns/net", &ctx.self) < 0)
+		return -errno;
+	ret = netns_list(netns_identify_cb, &ctx);
+	if (ctx.found)
+		return 0;
+	return ret < 0 ? ret : -ENOENT;
 }
 
 int netns_open(const char *name)

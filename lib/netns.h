@@ -59,6 +59,15 @@ int netns_del(const char *name);
 int netns_list(int (*cb)(const char *name, void *data), void *data);
 
 /*
+ * Finds the name of the network namespace this process is in, as
+ * `ip netns identify` does: the entry of NETNS_RUN_DIR whose nsfs file is
+ * the same inode as /proc/self/ns/net.  Writes it into @name (@len bytes,
+ * NUL-terminated).  Returns 0, -ENOENT when the namespace has no name (the
+ * initial namespace, usually), -ENAMETOOLONG, or -errno.
+ */
+int netns_identify(char *name, size_t len);
+
+/*
  * Open @name's nsfs file, O_RDONLY|O_CLOEXEC.  Returns the fd (caller
  * closes it) or -errno (-ENOENT: no such namespace).
  */

@@ -193,6 +193,8 @@ int status_check(const struct status *st, char *err, size_t errlen)
 	size_t i;
 	int ret;
 
+	if (st->netns[0] && (!text_ok(st->netns, STATUS_NETNS_SIZE, 1) || strchr(st->netns, '/')))
+		return fail(err, errlen, -EINVAL, "netns: not a namespace name");
 	if (!device_ok(st->device))
 		return fail(err, errlen, -EINVAL, "device: not an interface name");
 	if (!word_is(st->mode, sizeof(st->mode), STATUS_MODE_TUN, STATUS_MODE_TAP))
@@ -262,6 +264,8 @@ static json_object *status_object(const struct status *st)
 		return NULL;
 	ret = ret ?: add(obj, "version", json_object_new_int(STATUS_VERSION));
 	ret = ret ?: add(obj, "device", json_object_new_string(st->device));
+	if (st->netns[0])
+		ret = ret ?: add(obj, "netns", json_object_new_string(st->netns));
 	ret = ret ?: add(obj, "mode", json_object_new_string(st->mode));
 	ret = ret ?: add(obj, "transport", json_object_new_string(st->transport));
 	ret = ret ?: add(obj, "sealed", json_object_new_boolean(st->sealed));
@@ -484,6 +488,8 @@ static int from_object(json_object *obj, struct status *st, char *err, size_t er
 		return fail(err, errlen, -EPROTONOSUPPORT, "version %" PRId64 ", want %d", version,
 			    STATUS_VERSION);
 	ret = ret ?: get_string(obj, "device", st->device, sizeof(st->device), err, errlen);
+	if (!ret && json_object_object_get_ex(obj, "netns", NULL))
+		ret = get_string(obj, "netns", st->netns, sizeof(st->netns), err, errlen);
 	ret = ret ?: get_string(obj, "mode", st->mode, sizeof(st->mode), err, errlen);
 	ret =
 	    ret ?: get_string(obj, "transport", st->transport, sizeof(st->transport), err, errlen);
@@ -645,7 +651,10 @@ int status_print(FILE *f, const struct status *st)
 	char rx[32], tx[32], dur[128];
 	size_t i;
 
-	fprintf(f, "interface: %s\n", st->device);
+	if (st->netns[0])
+		fprintf(f, "interface: %s (netns %s)\n", st->device, st->netns);
+	else
+		fprintf(f, "interface: %s\n", st->device);
 	fprintf(f, "  mode: %s\n", st->mode);
 	fprintf(f, "  transport: %s%s\n", st->transport, st->sealed ? ", sealed" : "");
 	if (st->public_key[0])

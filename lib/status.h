@@ -9,6 +9,8 @@
  *   {
  *     "version": 1,                    integer, must be STATUS_VERSION
  *     "device": "tun0",                string, 1..15 bytes (IFNAMSIZ - 1)
+ *     "netns": "blue",                 optional string: the named network
+ *                                      namespace, 1..63 bytes, no '/'
  *     "mode": "tun",                   "tun" or "tap"
  *     "transport": "udp",              "tcp" or "udp"
  *     "sealed": true,                  boolean
@@ -54,6 +56,7 @@
 #define STATUS_ENDPOINT_SIZE     64 /* "[v6%scope]:port" fits */
 #define STATUS_KEY_SIZE          64 /* base64 of 32 bytes is 44 characters */
 #define STATUS_COUNTER_NAME_SIZE 32
+#define STATUS_NETNS_SIZE        64 /* a named network namespace */
 /* Entries in each of the two counter lists, at most. */
 #define STATUS_COUNTERS_MAX 32
 /* A JSON document longer than this is refused without being parsed. */
@@ -85,6 +88,9 @@ struct status_counter {
  */
 struct status {
 	char device[STATUS_DEVICE_SIZE];
+	/* The named network namespace the device is in, "" for the initial
+	 * one (or an unnamed one).  Optional in JSON ("netns"). */
+	char netns[STATUS_NETNS_SIZE];
 	char mode[STATUS_WORD_SIZE];      /* STATUS_MODE_* */
 	char transport[STATUS_WORD_SIZE]; /* STATUS_TRANSPORT_* */
 	bool sealed;

@@ -39,13 +39,20 @@ static const char *show_rundir(void)
 	return dir && *dir ? dir : CULVERT_RUNSTATEDIR;
 }
 
-/* Is @name a tunnel (device) name, so that NAME.sock stays in the directory? */
+/*
+ * Is @name a tunnel name, DEVICE or DEVICE@NETNS (a daemon in a named
+ * network namespace), so that NAME.sock stays in the directory?
+ */
 static bool show_name_ok(const char *name)
 {
-	size_t len = strlen(name);
+	const char *at = strchr(name, '@');
+	size_t dev = at ? (size_t)(at - name) : strlen(name);
 
-	return len > 0 && len < STATUS_DEVICE_SIZE && !strchr(name, '/') && strcmp(name, ".") &&
-	       strcmp(name, "..");
+	if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	if (dev == 0 || dev >= STATUS_DEVICE_SIZE)
+		return false;
+	return !at || (at[1] && strlen(at + 1) < STATUS_NETNS_SIZE && !strchr(at + 1, '@'));
 }
 
 /* Milliseconds on the monotonic clock. */

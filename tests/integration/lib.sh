@@ -19,6 +19,9 @@ CULVERTD=${CULVERTD:-$HERE/../../build/daemon/culvertd}
 CULVERTCTL=${CULVERTCTL:-$HERE/../../build/tools/culvertctl}
 PFX="cv$$"
 WORK=$(mktemp -d "/tmp/culvert-test.XXXXXX")
+# Status sockets of this test's daemons (culvertctl show reads the same).
+export CULVERT_RUNDIR="$WORK/run"
+mkdir -p "$CULVERT_RUNDIR"
 NAMESPACES=()
 DAEMONS=()
 AT_EXIT=() # commands cleanup runs last, e.g. to restore what a test changed
@@ -199,4 +202,93 @@ wait_counter() {
 		[ "$SECONDS" -lt "$deadline" ] || die "$1: $2 is $v, not $3"
 		sleep 0.2
 	done
+}
+
+# keypair ROLE: a new sealed-mode key pair, $WORK/ROLE.key (mode 0600, as
+# culvertd demands of key files) and $WORK/ROLE.pub.
+keypair() {
+	(umask 077 && ctl genkey >"$WORK/$1.key")
+	ctl pubkey <"$WORK/$1.key" >"$WORK/$1.pub"
+}
+
+# counter_last NAME FIELD: FIELD from the counter line daemon NAME logged
+# last, without asking for a new one: after one `counter`, the other fields
+# of the same snapshot.
+counter_last() {
+	grep ' rx .* packets' "$WORK/$1.log" | tail -n 1 | grep -o " $2 [0-9]*" | head -n 1 | cut -d' ' -f3
+}
+
+# counters_zero NAME FIELD...: one snapshot of daemon NAME's counters in
+# which every FIELD is 0.
+counters_zero() {
+	local name=$1 f v
+	shift
+	counter "$name" rx >/dev/null
+	for f in "$@"; do
+		v=$(counter_last "$name" "$f")
+		[ "$v" = 0 ] || die "$name: $f is '$v', not 0"
+	done
+}
+
+# capture_start ROLE DEV FILE [FILTER...]: tcpdump on DEV in ROLE's
+# namespace, whole packets into FILE (pcap); returns once it listens and
+# sets CAPTURE_PID.  --immediate-mode: no packet may wait in the kernel's
+# ring buffer when the capture stops.  -Z root: tcpdump would otherwise write FILE as user
+# tcpdump, who may not enter $WORK.
+capture_start() {
+	local role=$1 dev=$2 file=$3
+	shift 3
+	"$CULVERTCTL" netns exec "$(ns "$role")" -- \
+		tcpdump -Z root --immediate-mode -U -n -s 0 -i "$dev" -w "$file" "$@" 2>"$file.err" &
+	CAPTURE_PID=$!
+	wait_for 10 grep -q "listening on" "$file.err" || die "tcpdump on $role $dev did not start"
+}
+
+# capture_has FILE: true once the capture in FILE holds a packet (more than
+# the 24-byte pcap header).
+capture_has() { [ "$(stat -c %s "$1")" -gt 24 ]; }
+
+# capture_stop: stops the capture capture_start began (its file stays whole:
+# with --immediate-mode and -U, every packet was written as it came).
+capture_stop() {
+	kill -INT "$CAPTURE_PID" 2>/dev/null || true
+	timeout 10 tail --pid="$CAPTURE_PID" -f /dev/null || die "tcpdump did not stop"
+	wait "$CAPTURE_PID" 2>/dev/null || true
+}
+
+# pcap_udp_payloads FILE: the payload of every UDP datagram over IPv4 in
+# the Ethernet pcap FILE, in hex, one per line.
+pcap_udp_payloads() {
+	python3 - "$1" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+# Global header: 24 bytes; the magic number tells the byte order.
+end = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+if struct.unpack(end + "I", data[20:24])[0] != 1:
+	sys.exit("not an Ethernet capture")
+off = 24
+while off + 16 <= len(data):
+	incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+	pkt = data[off + 16:off + 16 + incl]
+	off += 16 + incl
+	# Ethernet (14 bytes), IPv4 (IHL * 4), protocol 17, UDP (8 bytes).
+	if len(pkt) < 14 + 20 or pkt[12:14] != b"\x08\x00" or pkt[14 + 9] != 17:
+		continue
+	udp = 14 + (pkt[14] & 0x0F) * 4
+	ulen = struct.unpack(">H", pkt[udp + 4:udp + 6])[0]
+	print(pkt[udp + 8:udp + ulen].hex())
+PY
+}
+
+# udp_send ROLE HOST PORT HEX...: from ROLE's namespace, one datagram to
+# HOST:PORT per HEX argument, all from one socket.
+udp_send() {
+	local role=$1
+	shift
+	n "$role" timeout 10 python3 -c '
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+for h in sys.argv[3:]:
+	s.sendto(bytes.fromhex(h), (host, port))' "$@"
 }
