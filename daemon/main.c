@@ -328,13 +328,17 @@ static void daemon_reload(struct daemon *d)
 	struct conf next;
 	char err[512];
 	size_t i;
+	int rc;
 
 	if (!d->cmdline->config_file) {
 		log_info("SIGHUP: no configuration file to re-read");
 		return;
 	}
-	if (conf_build(&next, d->cmdline, err, sizeof(err)) < 0) {
-		log_warnx("SIGHUP: %s; keeping the running configuration", err);
+	rc = conf_build(&next, d->cmdline, err, sizeof(err));
+	if (rc < 0) {
+		/* After the privilege drop the file is read as that user. */
+		log_warnx("SIGHUP: %s%s; keeping the running configuration", err,
+			  rc == -EACCES ? " (culvertd's user must be able to read it)" : "");
 		conf_cleanup(&next);
 		return;
 	}

@@ -292,3 +292,13 @@ s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOC
 for h in sys.argv[3:]:
 	s.sendto(bytes.fromhex(h), (host, port))' "$@"
 }
+
+# wait_counter_above NAME FIELD VALUE [SECONDS]: polls daemon NAME's
+# counter FIELD until it exceeds VALUE.
+wait_counter_above() {
+	local deadline=$((SECONDS + ${4:-10})) v
+	while v=$(counter "$1" "$2") && ! [ "$v" -gt "$3" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || die "$1: $2 is $v, not above $3"
+		sleep 0.2
+	done
+}
