@@ -425,6 +425,26 @@ static void daemon_open_control(struct daemon *d, uid_t uid, gid_t gid)
 		log_debug("status on %s", path);
 }
 
+/*
+ * An endpoint from the command line with the default port added when it has
+ * none ("198.18.0.1", "[2001:db8::1]", a bare IPv6 literal, a name); the
+ * configuration file always names the port.  Returns @s itself or a
+ * malloc'd string that lives as long as the process.
+ */
+static const char *with_default_port(const char *s)
+{
+	const char *close = strchr(s, ']');
+	const char *colon = strchr(s, ':');
+	char *out;
+
+	if (s[0] == '[' ? (close && close[1] == ':') : (colon && colon == strrchr(s, ':')))
+		return s; /* has a port, or is malformed: conf_set() says which */
+	if (asprintf(&out, s[0] == '[' || !colon ? "%s:%d" : "[%s]:%d", s, CULVERTD_DEFAULT_PORT) <
+	    0)
+		config_error("out of memory");
+	return out;
+}
+
 /* The long name of option @val, for messages ("mtu"). */
 static const char *option_name(const struct option *options, int val)
 {
@@ -515,9 +535,11 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			break;
 		case 'l':
 			key = CONF_KEY_LISTEN;
+			value = with_default_port(optarg);
 			break;
 		case 'C':
 			key = CONF_KEY_ENDPOINT;
+			value = with_default_port(optarg);
 			break;
 		case 'M':
 			key = CONF_KEY_MTU;
