@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "conf.h"
+#include "check_run.h"
 
 #ifndef CONF_EXAMPLES_DIR
 #error "CONF_EXAMPLES_DIR must name doc/examples"
@@ -671,9 +672,5 @@ int main(void)
 	tcase_add_test(tc, test_files);
 	tcase_add_test(tc, test_examples);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "check_run.h"
 
 START_TEST(test_header_big_endian)
 {
@@ -314,11 +315,5 @@ static Suite *frame_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(frame_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(frame_suite());
 }

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "key.h"
+#include "check_run.h"
 
 /* RFC 7748 section 6.1: Alice's private and public keys. */
 static const char alice_private_hex[] =
@@ -318,9 +319,5 @@ int main(void)
 	tcase_add_test(tc, test_file_missing);
 	tcase_add_test(tc, test_file_bad_content);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

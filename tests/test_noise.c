@@ -13,6 +13,7 @@
 
 #include "noise.h"
 #include "tai64n.h"
+#include "check_run.h"
 
 static const uint8_t prologue[] = "culvert test";
 
@@ -608,9 +609,5 @@ int main(void)
 	tcase_add_test(tai, test_tai64n_encoding);
 	tcase_add_test(tai, test_tai64n_ordering);
 	suite_add_tcase(s, tai);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

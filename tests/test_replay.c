@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "replay.h"
+#include "check_run.h"
 
 /*
  * ck_assert_* reports to the parent process on every call, which makes
@@ -266,9 +267,5 @@ int main(void)
 	tcase_add_test(tc, test_check_does_not_mutate);
 	tcase_add_test(tc, test_init_resets);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -8,6 +8,7 @@
 
 #include "key.h"
 #include "session.h"
+#include "check_run.h"
 
 /*
  * Two peers A and B, each a session configured with the other's public key;
@@ -925,9 +926,5 @@ int main(void)
 	tcase_add_test(tc, test_small_buffers);
 	tcase_add_test(tc, test_random_garbage);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "status.h"
+#include "check_run.h"
 
 #define MAX_SERVED 8
 
@@ -461,9 +462,5 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_mute_daemon_times_out);
 	tcase_add_test(tc, test_usage);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "status.h"
+#include "check_run.h"
 
 /* A sealed UDP listener with a peer, as in the README's example. */
 static void sample(struct status *st)
@@ -768,9 +769,5 @@ int main(void)
 	tcase_add_test(tc, test_print_plain);
 	tcase_add_test(tc, test_print_wraps);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }
