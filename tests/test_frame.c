@@ -233,6 +233,32 @@ START_TEST(test_reader_good_frames_before_bad_one)
 }
 END_TEST
 
+/* With allow_empty (the plain keepalive, doc/PROTOCOL.md) a zero length is
+ * an empty frame between others; oversize stays invalid. */
+START_TEST(test_reader_allow_empty)
+{
+	static const uint8_t stream[] = {0x00, 0x00, 0x00, 0x02, 0xab,
+					 0xcd, 0x00, 0x00, 0x05, 0xdd};
+	struct frame_reader r;
+	const uint8_t *p;
+	size_t avail, plen;
+
+	ck_assert_int_eq(frame_reader_init(&r, 1500), 0);
+	r.allow_empty = true;
+	memcpy(frame_reader_space(&r, &avail), stream, sizeof(stream));
+	frame_reader_commit(&r, sizeof(stream));
+	ck_assert_int_eq(frame_reader_next(&r, &p, &plen), 1);
+	ck_assert_uint_eq(plen, 0);
+	ck_assert_int_eq(frame_reader_next(&r, &p, &plen), 1);
+	ck_assert_uint_eq(plen, 2);
+	ck_assert_uint_eq(p[0], 0xab);
+	ck_assert_int_eq(frame_reader_next(&r, &p, &plen), 1);
+	ck_assert_uint_eq(plen, 0);
+	ck_assert_int_eq(frame_reader_next(&r, &p, &plen), -EBADMSG); /* 1501 */
+	frame_reader_cleanup(&r);
+}
+END_TEST
+
 START_TEST(test_reader_init_limits)
 {
 	struct frame_reader r;
@@ -303,6 +329,7 @@ static Suite *frame_suite(void)
 	tcase_add_test(tc, test_reader_bounded);
 	tcase_add_test(tc, test_reader_rejects_zero_and_oversize);
 	tcase_add_test(tc, test_reader_good_frames_before_bad_one);
+	tcase_add_test(tc, test_reader_allow_empty);
 	tcase_add_test(tc, test_reader_init_limits);
 	suite_add_tcase(s, tc);
 
