@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The culvert demo: two namespaces joined by a veth "underlay", a culvertd
-# tunnel between them, pings and iperf3 across it; prints the figures and
-# removes everything it made.
+# tunnel between them (plain and sealed, over TCP and UDP), pings and iperf3
+# across it; prints the figures and removes everything it made.
 #
 #     namespace a                         namespace b
 #   +-----------------------+         +-----------------------+
@@ -45,15 +45,38 @@ addr b tun0 198.19.0.2/24
 printf '\n%-24s %13s %17s\n' "path" "ping avg" "iperf3 (${secs} s)"
 measure "bare veth (no tunnel)" 198.18.0.1
 
-for transport in tcp udp; do
-	culvertd_start a srv_$transport --dev tun0 --transport $transport --mtu 1400 --listen :55555
-	wait_log srv_$transport listening
-	culvertd_start b cli_$transport --dev tun0 --transport $transport --mtu 1400 \
-		--connect 198.18.0.1:55555
-	wait_for 15 n b ping -c 1 -W 1 198.19.0.1 || die "the $transport tunnel did not come up"
-	measure "culvert tun over $transport" 198.19.0.1
-	culvertd_stop "$(eval echo "\$PID_cli_$transport")"
-	culvertd_stop "$(eval echo "\$PID_srv_$transport")"
+# Keys for the sealed runs, made as a user would.
+for side in a b; do
+	(umask 077 && ctl genkey >"$WORK/$side.key")
+	ctl pubkey <"$WORK/$side.key" >"$WORK/$side.pub"
+done
+sealed_a=(--private-key "$WORK/a.key" --peer-public-key "$(cat "$WORK/b.pub")")
+sealed_b=(--private-key "$WORK/b.key" --peer-public-key "$(cat "$WORK/a.pub")")
+
+handshakes=()
+for mode in plain sealed; do
+	for transport in tcp udp; do
+		extra_a=() extra_b=()
+		if [ $mode = sealed ]; then
+			extra_a=("${sealed_a[@]}") extra_b=("${sealed_b[@]}")
+		fi
+		culvertd_start a srv --dev tun0 --transport $transport --mtu 1400 --listen :55555 \
+			"${extra_a[@]}"
+		wait_log srv listening
+		culvertd_start b cli --dev tun0 --transport $transport --mtu 1400 \
+			--connect 198.18.0.1:55555 "${extra_b[@]}"
+		wait_for 15 n b ping -c 1 -W 1 198.19.0.1 || die "the $transport tunnel did not come up"
+		measure "culvert $mode $transport" 198.19.0.1
+		if [ $mode = sealed ]; then
+			handshakes+=("$transport: $(grep -o 'handshake round trip [0-9.]* ms' "$WORK/cli.log")")
+		fi
+		culvertd_stop "$PID_cli"
+		culvertd_stop "$PID_srv"
+	done
+done
+echo
+for h in "${handshakes[@]}"; do
+	echo "sealed $h"
 done
 echo
 echo "Done; removing the namespaces."
