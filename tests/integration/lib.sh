@@ -191,7 +191,7 @@ counter() {
 		[ "$SECONDS" -lt "$deadline" ] || die "$1 did not log its counters"
 		sleep 0.1
 	done
-	grep ' rx .* packets' "$WORK/$1.log" | tail -n 1 | grep -o " $2 [0-9]*" | head -n 1 | cut -d' ' -f3
+	counter_last "$1" "$2"
 }
 
 # wait_counter NAME FIELD VALUE [SECONDS]: polls daemon NAME's counter FIELD
