@@ -475,7 +475,7 @@ static int get_list(json_object *obj, const char *key, struct status_counter *li
 /* Fills @st from the parsed top-level object @obj. */
 static int from_object(json_object *obj, struct status *st, char *err, size_t errlen)
 {
-	int64_t version, pid;
+	int64_t version = 0, pid = 0; /* set before use; -O3 cannot tell */
 	int ret = 0;
 
 	if (!json_object_is_type(obj, json_type_object))
