@@ -22,6 +22,9 @@
 
 /* Room for the largest UDP datagram, so recv() never truncates one. */
 #define TUNNEL_DGRAM_MAX 65536
+/* Datagrams one recvmmsg(2) takes at most.  Their buffers are virtual
+ * memory until a datagram lands in them: a 1500-byte one touches a page. */
+#define TUNNEL_UDP_RX_BATCH 16
 /* UDP socket buffers, bytes each way (the kernel doubles it for overhead). */
 #define TUNNEL_UDP_SOCKBUF (4 * 1024 * 1024)
 /* Device-side batch buffer: at least this many bytes of frames per wakeup. */
@@ -46,7 +49,16 @@ struct tunnel {
 	bool connecting;      /* TCP client: connect() under way */
 	struct evbuffer *out; /* TCP bytes the socket has not taken yet */
 	struct frame_reader reader;
-	uint8_t *dgram; /* UDP receive buffer, TUNNEL_DGRAM_MAX bytes */
+	/* UDP: TUNNEL_UDP_RX_BATCH receive buffers of TUNNEL_DGRAM_MAX bytes
+	 * for recvmmsg(2), and the datagrams of one device drain for
+	 * sendmmsg(2). */
+	uint8_t *dgram;
+	struct mmsghdr rx_msg[TUNNEL_UDP_RX_BATCH];
+	struct iovec rx_iov[TUNNEL_UDP_RX_BATCH];
+	struct sockaddr_storage rx_src[TUNNEL_UDP_RX_BATCH];
+	struct mmsghdr tx_msg[TUNNEL_BATCH];
+	struct iovec tx_iov[TUNNEL_BATCH];
+	uint32_t tx_pktlen[TUNNEL_BATCH];
 
 	struct sockaddr_storage peer; /* the peer's endpoint, once known */
 	socklen_t peer_len;
@@ -71,7 +83,6 @@ struct tunnel {
 	/* Liveness (keepalive, dead-peer detection); ms of the last frame
 	 * sent to and received from the peer, updated once per batch. */
 	struct event *tick_ev;
-	bool tx_pending; /* a datagram left during this batch */
 	uint64_t last_tx_ms;
 	uint64_t last_rx_ms;
 
@@ -163,7 +174,6 @@ static void tunnel_dev_write(struct tunnel *t, const uint8_t *pkt, size_t len)
 	t->stats.rx_bytes += len;
 }
 
-static void tunnel_udp_send(struct tunnel *t, const uint8_t *frame, size_t len, size_t pktlen);
 static int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
 		       const struct sockaddr_storage *src, socklen_t srclen);
 
@@ -201,10 +211,10 @@ static size_t tunnel_wrap(struct tunnel *t, uint8_t *slot, size_t n)
  * Reads up to TUNNEL_BATCH packets from the device into dev_buf, each made
  * into a frame.  Returns the number of bytes of frames, or -1 when the
  * device failed (the tunnel has been stopped then); *@npkts is the number of
- * frames and *@payload their packets' bytes.  For UDP each packet is sent as
- * it is read; @send_each says so.
+ * frames and *@payload their packets' bytes.  Each frame is also noted in
+ * tx_iov and tx_pktlen, for UDP, which sends one datagram per frame.
  */
-static ssize_t tunnel_dev_drain(struct tunnel *t, bool send_each, unsigned *npkts, size_t *payload)
+static ssize_t tunnel_dev_drain(struct tunnel *t, unsigned *npkts, size_t *payload)
 {
 	size_t off = 0, flen;
 	int i;
@@ -212,10 +222,10 @@ static ssize_t tunnel_dev_drain(struct tunnel *t, bool send_each, unsigned *npkt
 	*npkts = 0;
 	*payload = 0;
 	for (i = 0; i < TUNNEL_BATCH; i++) {
-		uint8_t *slot = t->dev_buf + (send_each ? 0 : off);
+		uint8_t *slot = t->dev_buf + off;
 		ssize_t n;
 
-		if (!send_each && t->dev_buf_len - off < t->slot_len)
+		if (t->dev_buf_len - off < t->slot_len)
 			break;
 		/* Reading max_len + 1 bytes tells an oversize packet (the
 		 * kernel reports its full length) from a maximal one. */
@@ -238,15 +248,12 @@ static ssize_t tunnel_dev_drain(struct tunnel *t, bool send_each, unsigned *npkt
 		flen = tunnel_wrap(t, slot, (size_t)n);
 		if (flen == 0)
 			continue;
-		if (send_each) {
-			tunnel_udp_send(t, slot, flen, (size_t)n);
-			if (t->dev_paused)
-				break;
-		} else {
-			off += flen;
-			(*npkts)++;
-			*payload += (size_t)n;
-		}
+		t->tx_iov[*npkts].iov_base = slot;
+		t->tx_iov[*npkts].iov_len = flen;
+		t->tx_pktlen[*npkts] = (uint32_t)n;
+		off += flen;
+		(*npkts)++;
+		*payload += (size_t)n;
 	}
 	return (ssize_t)off;
 }
@@ -757,39 +764,56 @@ static void tunnel_connect_start(struct tunnel *t)
 
 /* ---- UDP ---------------------------------------------------------------- */
 
-/* Sends one frame (@len bytes, carrying a packet of @pktlen bytes, 0 for a
- * handshake message) as one datagram; in sealed mode the datagram is the
- * message without the length prefix.  When the socket is full the datagram
- * is dropped and the device paused until the socket drains. */
-static void tunnel_udp_send(struct tunnel *t, const uint8_t *frame, size_t len, size_t pktlen)
+/*
+ * Sends the @n frames the last device drain made, one datagram each, in as
+ * few sendmmsg(2) calls as the socket allows; in sealed mode a datagram is
+ * the message without the length prefix.  When the socket is full the rest
+ * are dropped (counted) and the device paused until the socket drains.
+ */
+static void tunnel_udp_send_batch(struct tunnel *t, unsigned n)
 {
-	ssize_t n;
+	unsigned i, sent = 0;
 
 	if (t->peer_len == 0) {
-		t->stats.drop_no_peer++;
+		t->stats.drop_no_peer += n;
 		return;
 	}
-	if (t->sess) {
-		frame += FRAME_HDR_LEN;
-		len -= FRAME_HDR_LEN;
+	for (i = 0; i < n; i++) {
+		if (t->sess) {
+			t->tx_iov[i].iov_base = (uint8_t *)t->tx_iov[i].iov_base + FRAME_HDR_LEN;
+			t->tx_iov[i].iov_len -= FRAME_HDR_LEN;
+		}
+		t->tx_msg[i].msg_hdr = (struct msghdr){
+		    .msg_name = &t->peer,
+		    .msg_namelen = t->peer_len,
+		    .msg_iov = &t->tx_iov[i],
+		    .msg_iovlen = 1,
+		};
 	}
-	n = sendto(t->sock_fd, frame, len, MSG_DONTWAIT, (struct sockaddr *)&t->peer, t->peer_len);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == ENOBUFS) {
-			t->stats.drop_backpressure++;
+	while (sent < n) {
+		int r = sendmmsg(t->sock_fd, t->tx_msg + sent, n - sent, MSG_DONTWAIT);
+
+		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+			t->stats.drop_backpressure += n - sent;
 			tunnel_dev_pause(t);
 			event_add(t->sock_wr_ev, NULL);
-		} else {
+			break;
+		}
+		if (r < 0) {
+			/* The first datagram left failed (EMSGSIZE, an ICMP
+			 * error from an earlier one): skip it, send the rest. */
 			t->stats.drop_send_error++;
 			log_trace("send to %s: %s", t->peer_str, strerror(errno));
+			sent++;
+			continue;
 		}
-		return;
+		for (i = sent; i < sent + (unsigned)r; i++) {
+			t->stats.tx_packets++;
+			t->stats.tx_bytes += t->tx_pktlen[i];
+		}
+		sent += (unsigned)r;
+		t->last_tx_ms = tunnel_now_ms();
 	}
-	if (pktlen) {
-		t->stats.tx_packets++;
-		t->stats.tx_bytes += pktlen;
-	}
-	t->tx_pending = true;
 }
 
 static void tunnel_udp_write_cb(evutil_socket_t fd, short what, void *arg)
@@ -800,65 +824,91 @@ static void tunnel_udp_write_cb(evutil_socket_t fd, short what, void *arg)
 	tunnel_dev_resume(t);
 }
 
+/* Handles one received datagram of @n bytes at @dgram from @ss. */
+static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
+			      const struct sockaddr_storage *ss, socklen_t sslen)
+{
+	const uint8_t *pkt;
+	size_t off = 0, len;
+
+	if (t->sess) {
+		tunnel_open(t, dgram, n, ss, sslen);
+		return;
+	}
+	if (n == FRAME_HDR_LEN && t->cfg.plain_keepalive && dgram[0] == 0 && dgram[1] == 0) {
+		/* The plain keepalive: one empty frame. */
+		if (t->cfg.listen ||
+		    endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)&t->peer)) {
+			t->stats.keepalives_received++;
+			t->last_rx_ms = tunnel_now_ms();
+		}
+		return;
+	}
+	if (frame_datagram_check(dgram, n, tunnel_frame_max(t)) < 0) {
+		t->stats.drop_bad_frame++;
+		log_trace("bad %zu-byte datagram dropped", n);
+		return;
+	}
+	if (!t->cfg.listen &&
+	    !endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)&t->peer)) {
+		t->stats.drop_unknown_peer++;
+		log_trace("datagram from a stranger dropped");
+		return;
+	}
+	if (t->cfg.listen && (t->peer_len == 0 || !endpoint_equal((const struct sockaddr *)ss,
+								  (struct sockaddr *)&t->peer))) {
+		/* The listening side learns, and follows, the source of the
+		 * latest valid datagram (OpenVPN's --float). */
+		memcpy(&t->peer, ss, sslen);
+		t->peer_len = sslen;
+		endpoint_format((const struct sockaddr *)ss, t->peer_str, sizeof(t->peer_str));
+		log_info("peer is %s", t->peer_str);
+	}
+	t->last_rx_ms = tunnel_now_ms();
+	while (frame_datagram_next(dgram, n, &off, &pkt, &len))
+		tunnel_dev_write(t, pkt, len);
+}
+
+/* Takes up to TUNNEL_BATCH datagrams, TUNNEL_UDP_RX_BATCH per recvmmsg(2). */
 static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tunnel *t = arg;
-	int i;
+	int got = 0;
 
-	for (i = 0; i < TUNNEL_BATCH; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sslen = sizeof(ss);
-		ssize_t n = recvfrom(fd, t->dgram, TUNNEL_DGRAM_MAX, MSG_DONTWAIT,
-				     (struct sockaddr *)&ss, &sslen);
-		const uint8_t *pkt;
-		size_t off = 0, len;
+	while (got < TUNNEL_BATCH) {
+		int i, n;
 
+		for (i = 0; i < TUNNEL_UDP_RX_BATCH; i++) {
+			t->rx_iov[i].iov_base = t->dgram + (size_t)i * TUNNEL_DGRAM_MAX;
+			t->rx_iov[i].iov_len = TUNNEL_DGRAM_MAX;
+			t->rx_msg[i].msg_hdr = (struct msghdr){
+			    .msg_name = &t->rx_src[i],
+			    .msg_namelen = sizeof(t->rx_src[i]),
+			    .msg_iov = &t->rx_iov[i],
+			    .msg_iovlen = 1,
+			};
+		}
+		n = recvmmsg(fd, t->rx_msg, TUNNEL_UDP_RX_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
 			/* ICMP errors from an earlier send (the peer is not
 			 * up yet) surface here; they are no reason to stop. */
 			log_trace("recv: %s", strerror(errno));
+			got++;
 			continue;
 		}
-		if (t->sess) {
-			tunnel_open(t, t->dgram, (size_t)n, &ss, sslen);
-			continue;
-		}
-		if (n == FRAME_HDR_LEN && t->cfg.plain_keepalive && t->dgram[0] == 0 &&
-		    t->dgram[1] == 0) {
-			/* The plain keepalive: one empty frame. */
-			if (t->cfg.listen ||
-			    endpoint_equal((struct sockaddr *)&ss, (struct sockaddr *)&t->peer)) {
-				t->stats.keepalives_received++;
-				t->last_rx_ms = tunnel_now_ms();
+		for (i = 0; i < n; i++) {
+			if (t->rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				t->stats.drop_bad_frame++;
+				continue;
 			}
-			continue;
+			tunnel_udp_handle(t, t->rx_iov[i].iov_base, t->rx_msg[i].msg_len,
+					  &t->rx_src[i], t->rx_msg[i].msg_hdr.msg_namelen);
 		}
-		if (frame_datagram_check(t->dgram, (size_t)n, tunnel_frame_max(t)) < 0) {
-			t->stats.drop_bad_frame++;
-			log_trace("bad %zd-byte datagram dropped", n);
-			continue;
-		}
-		if (!t->cfg.listen &&
-		    !endpoint_equal((struct sockaddr *)&ss, (struct sockaddr *)&t->peer)) {
-			t->stats.drop_unknown_peer++;
-			log_trace("datagram from a stranger dropped");
-			continue;
-		}
-		if (t->cfg.listen &&
-		    (t->peer_len == 0 ||
-		     !endpoint_equal((struct sockaddr *)&ss, (struct sockaddr *)&t->peer))) {
-			/* The listening side learns, and follows, the source of
-			 * the latest valid datagram (OpenVPN's --float). */
-			memcpy(&t->peer, &ss, sslen);
-			t->peer_len = sslen;
-			endpoint_format((struct sockaddr *)&ss, t->peer_str, sizeof(t->peer_str));
-			log_info("peer is %s", t->peer_str);
-		}
-		t->last_rx_ms = tunnel_now_ms();
-		while (frame_datagram_next(t->dgram, (size_t)n, &off, &pkt, &len))
-			tunnel_dev_write(t, pkt, len);
+		got += n;
+		if (n < TUNNEL_UDP_RX_BATCH)
+			return; /* the socket is drained */
 	}
 }
 
@@ -871,14 +921,12 @@ static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg)
 	size_t payload;
 	ssize_t len;
 
+	len = tunnel_dev_drain(t, &npkts, &payload);
 	if (t->cfg.transport == TUNNEL_UDP) {
-		t->tx_pending = false;
-		tunnel_dev_drain(t, true, &npkts, &payload);
-		if (t->tx_pending)
-			t->last_tx_ms = tunnel_now_ms();
+		if (npkts)
+			tunnel_udp_send_batch(t, npkts);
 		return;
 	}
-	len = tunnel_dev_drain(t, false, &npkts, &payload);
 	if (len <= 0)
 		return;
 	if (t->sock_fd < 0 || t->connecting) {
@@ -1214,7 +1262,7 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		t->sock_fd = tunnel_socket_open(t, err, errlen);
 		if (t->sock_fd < 0)
 			goto fail;
-		t->dgram = malloc(TUNNEL_DGRAM_MAX);
+		t->dgram = malloc((size_t)TUNNEL_UDP_RX_BATCH * TUNNEL_DGRAM_MAX);
 		t->sock_rd_ev =
 		    event_new(base, t->sock_fd, EV_READ | EV_PERSIST, tunnel_udp_read_cb, t);
 		t->sock_wr_ev =
