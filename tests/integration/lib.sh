@@ -93,6 +93,22 @@ veth_pair() {
 	ctl -n "$(ns "$3")" link set "$4" up
 }
 
+# two_hosts: the usual topology: namespaces a and b joined by veth0
+# (198.18.0.1/24 and .2/24, the underlay), each with a persistent tun0
+# (198.19.0.1/24 and .2/24, the overlay) for culvertd to attach to.
+two_hosts() {
+	local side
+	netns_add a b
+	veth_pair a veth0 b veth0
+	addr a veth0 198.18.0.1/24
+	addr b veth0 198.18.0.2/24
+	for side in a b; do
+		ctl -n "$(ns $side)" link add tun0 type tun
+	done
+	addr a tun0 198.19.0.1/24
+	addr b tun0 198.19.0.2/24
+}
+
 # addr ROLE DEV ADDR/PLEN...: adds addresses (IPv6 ones are usable at once).
 addr() {
 	local role=$1 dev=$2 a

@@ -16,17 +16,9 @@
 #    (SIGCONT) and so does the session.
 source "$(dirname "$0")/lib.sh"
 
-netns_add a b
-veth_pair a veth0 b veth0
-addr a veth0 198.18.0.1/24
-addr b veth0 198.18.0.2/24
-for side in a b; do
-	ctl -n "$(ns $side)" link add tun0 type tun
-	(umask 077 && ctl genkey >"$WORK/$side.key")
-	ctl pubkey <"$WORK/$side.key" >"$WORK/$side.pub"
-done
-addr a tun0 198.19.0.1/24
-addr b tun0 198.19.0.2/24
+two_hosts
+keypair a
+keypair b
 
 culvertd_start a srv --dev tun0 --transport udp --mtu 1400 --listen :55555 \
 	--private-key "$WORK/a.key" --peer-public-key "$(cat "$WORK/b.pub")" \

@@ -22,15 +22,7 @@ source "$(dirname "$0")/lib.sh"
 
 transport=${1:?usage: sealed_fail.sh tcp|udp}
 
-netns_add a b
-veth_pair a veth0 b veth0
-addr a veth0 198.18.0.1/24
-addr b veth0 198.18.0.2/24
-for side in a b; do
-	ctl -n "$(ns $side)" link add tun0 type tun
-done
-addr a tun0 198.19.0.1/24
-addr b tun0 198.19.0.2/24
+two_hosts
 keypair a
 keypair b
 keypair stranger

@@ -19,16 +19,9 @@ transport=${1:?usage: sealed_plaintext.sh tcp|udp}
 pattern=63756c766572742d7365637265742121
 pings=20
 
-netns_add a b
-veth_pair a veth0 b veth0
-addr a veth0 198.18.0.1/24
-addr b veth0 198.18.0.2/24
-for side in a b; do
-	ctl -n "$(ns $side)" link add tun0 type tun
-	keypair $side
-done
-addr a tun0 198.19.0.1/24
-addr b tun0 198.19.0.2/24
+two_hosts
+keypair a
+keypair b
 
 # pcap_has FILE HEX: true when the capture FILE holds the bytes HEX anywhere.
 pcap_has() {

@@ -22,16 +22,9 @@ source "$(dirname "$0")/lib.sh"
 transport=${1:?usage: sealed_rekey.sh tcp|udp}
 secs=30
 
-netns_add a b
-veth_pair a veth0 b veth0
-addr a veth0 198.18.0.1/24
-addr b veth0 198.18.0.2/24
-for side in a b; do
-	ctl -n "$(ns $side)" link add tun0 type tun
-	keypair $side
-done
-addr a tun0 198.19.0.1/24
-addr b tun0 198.19.0.2/24
+two_hosts
+keypair a
+keypair b
 
 culvertd_start a srv --dev tun0 --transport "$transport" --mtu 1400 --listen :55555 \
 	--private-key "$WORK/a.key" --peer-public-key "$(cat "$WORK/b.pub")" --rekey-after 5

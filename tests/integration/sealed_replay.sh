@@ -20,17 +20,11 @@
 # a's rx_packets is exact.
 source "$(dirname "$0")/lib.sh"
 
-netns_add a b
-veth_pair a veth0 b veth0
-addr a veth0 198.18.0.1/24
-addr b veth0 198.18.0.2/24
+two_hosts
 for side in a b; do
-	ctl -n "$(ns $side)" link add tun0 type tun
 	n $side sysctl -qw net.ipv6.conf.tun0.disable_ipv6=1
 	keypair $side
 done
-addr a tun0 198.19.0.1/24
-addr b tun0 198.19.0.2/24
 
 culvertd_start a srv --dev tun0 --transport udp --listen :55555 \
 	--private-key "$WORK/a.key" --peer-public-key "$(cat "$WORK/b.pub")"
