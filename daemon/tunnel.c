@@ -313,6 +313,15 @@ static void tunnel_sess_check_new(struct tunnel *t, uint64_t now)
 	tunnel_sess_schedule(t, now);
 }
 
+/* Forgets every keypair (a new stream, a dead peer), so the next session
+ * starts from a handshake and is logged again at info level. */
+static void tunnel_sess_restart(struct tunnel *t)
+{
+	session_reset(t->sess);
+	t->sessions = 0;
+	t->handshake_us = 0;
+}
+
 /* Sends a handshake initiation, when there is a way to the peer. */
 static void tunnel_sess_initiate(struct tunnel *t, uint64_t now)
 {
@@ -553,9 +562,7 @@ static int tunnel_tcp_attach(struct tunnel *t, int fd)
 	if (t->sess) {
 		/* A new stream starts a new session: counters over TCP must
 		 * run without gaps, and the old stream's are gone. */
-		session_reset(t->sess);
-		t->sessions = 0; /* so the first one is logged again */
-		t->handshake_us = 0;
+		tunnel_sess_restart(t);
 		if (!t->cfg.listen)
 			tunnel_sess_initiate(t, tunnel_now_ms());
 	}
@@ -985,9 +992,7 @@ static void tunnel_dead_peer(struct tunnel *t, uint64_t now)
 	if (t->cfg.transport == TUNNEL_TCP) {
 		tunnel_tcp_close(t);
 	} else if (t->sess) {
-		session_reset(t->sess);
-		t->sessions = 0;
-		t->handshake_us = 0;
+		tunnel_sess_restart(t);
 		tunnel_sess_initiate(t, now);
 	}
 }
