@@ -227,6 +227,24 @@ keypair() {
 	ctl pubkey <"$WORK/$1.key" >"$WORK/$1.pub"
 }
 
+# overlay_traffic UNDERLAY: over a tunnel between a (198.19.0.1,
+# 2001:db8:19::1) and b (.2, ::2), pings both ways on both
+# overlay families, then iperf3 both ways on the overlay family of UNDERLAY
+# (an IPv4 underlay carries IPv4, an IPv6 one IPv6).
+overlay_traffic() {
+	ping_ok b 198.19.0.1
+	ping_ok a 198.19.0.2
+	ping_ok b 2001:db8:19::1
+	ping_ok a 2001:db8:19::2
+	if [ "$1" = 198.18.0.1 ]; then
+		iperf_ok b a 198.19.0.1 5
+		iperf_ok b a 198.19.0.1 5 -R
+	else
+		iperf_ok b a 2001:db8:19::1 5
+		iperf_ok b a 2001:db8:19::1 5 -R
+	fi
+}
+
 # counter_last NAME FIELD: FIELD from the counter line daemon NAME logged
 # last, without asking for a new one: after one `counter`, the other fields
 # of the same snapshot.

@@ -42,18 +42,7 @@ for underlay in 198.18.0.1 '[2001:db8:18::1]'; do
 	# The connecting side starts the handshake on its own, without traffic.
 	wait_log cli "session established with"
 
-	ping_ok b 198.19.0.1
-	ping_ok a 198.19.0.2
-	ping_ok b 2001:db8:19::1
-	ping_ok a 2001:db8:19::2
-
-	if [ "$underlay" = 198.18.0.1 ]; then
-		iperf_ok b a 198.19.0.1 5
-		iperf_ok b a 198.19.0.1 5 -R
-	else
-		iperf_ok b a 2001:db8:19::1 5
-		iperf_ok b a 2001:db8:19::1 5 -R
-	fi
+	overlay_traffic "$underlay"
 
 	# Nothing on this clean underlay may fail authentication, replay or
 	# arrive out of order; every frame reached its device.

@@ -36,18 +36,7 @@ for underlay in 198.18.0.1 '[2001:db8:18::1]'; do
 		--connect "$underlay:55555"
 	[ "$transport" = udp ] || wait_log cli "connected to"
 
-	ping_ok b 198.19.0.1
-	ping_ok a 198.19.0.2
-	ping_ok b 2001:db8:19::1
-	ping_ok a 2001:db8:19::2
-
-	if [ "$underlay" = 198.18.0.1 ]; then
-		iperf_ok b a 198.19.0.1 5
-		iperf_ok b a 198.19.0.1 5 -R
-	else
-		iperf_ok b a 2001:db8:19::1 5
-		iperf_ok b a 2001:db8:19::1 5 -R
-	fi
+	overlay_traffic "$underlay"
 
 	# Nothing malformed crossed, and every frame reached its device.
 	for d in srv cli; do
