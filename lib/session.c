@@ -606,7 +606,8 @@ static struct session_keypair *session_find(struct session *s, uint32_t index)
 	return NULL;
 }
 
-/* Type 4: one transport message (paper section 5.4.6; Noise spec 11.4). */
+/* Type 4: one transport message (paper section 5.4.6; Noise spec 11.4); type
+ * 5 the same with a virtio-net header in the plaintext. */
 static int session_receive_transport(struct session *s, uint64_t now_ms, const uint8_t *in,
 				     size_t in_len, uint8_t *out, size_t out_size, size_t *out_len,
 				     enum session_action *action)
@@ -684,10 +685,12 @@ static int session_receive_transport(struct session *s, uint64_t now_ms, const u
 	*out_len = n;
 	if (n == 0) {
 		s->stats.keepalives_received++;
-		*action = SESSION_KEEPALIVE;
+		*action =
+		    in[0] == SESSION_TYPE_TRANSPORT ? SESSION_KEEPALIVE : SESSION_OFFLOAD_OFFER;
 	} else {
 		s->stats.packets_delivered++;
-		*action = SESSION_DELIVER;
+		*action =
+		    in[0] == SESSION_TYPE_TRANSPORT ? SESSION_DELIVER : SESSION_DELIVER_OFFLOAD;
 	}
 	return 0;
 }
@@ -708,6 +711,7 @@ int session_receive(struct session *s, uint64_t now_ms, const uint8_t *in, size_
 	case SESSION_TYPE_RESPONSE:
 		return session_receive_response(s, now_ms, in, in_len, action);
 	case SESSION_TYPE_TRANSPORT:
+	case SESSION_TYPE_TRANSPORT_OFFLOAD:
 		return session_receive_transport(s, now_ms, in, in_len, out, out_size, out_len,
 						 action);
 	default:
@@ -716,8 +720,8 @@ int session_receive(struct session *s, uint64_t now_ms, const uint8_t *in, size_
 	}
 }
 
-int session_seal(struct session *s, uint64_t now_ms, const uint8_t *in, size_t in_len, uint8_t *out,
-		 size_t out_size, size_t *out_len)
+static int session_seal_type(struct session *s, uint64_t now_ms, uint8_t type, const uint8_t *in,
+			     size_t in_len, uint8_t *out, size_t out_size, size_t *out_len)
 {
 	struct session_keypair *kp = &s->current;
 	uint64_t counter, used;
@@ -734,7 +738,7 @@ int session_seal(struct session *s, uint64_t now_ms, const uint8_t *in, size_t i
 	/* The header is the associated data, so it is written first, with the
 	 * counter the cipher is about to use. */
 	counter = noise_cipher_counter(kp->send);
-	out[0] = SESSION_TYPE_TRANSPORT;
+	out[0] = type;
 	memset(out + 1, 0, 3);
 	put_be32(out + 4, kp->remote_index);
 	put_be64(out + 8, counter);
@@ -757,6 +761,20 @@ nokey:
 	s->traffic_pending = true;
 	s->traffic_ms = now_ms;
 	return -ENOKEY;
+}
+
+int session_seal(struct session *s, uint64_t now_ms, const uint8_t *in, size_t in_len, uint8_t *out,
+		 size_t out_size, size_t *out_len)
+{
+	return session_seal_type(s, now_ms, SESSION_TYPE_TRANSPORT, in, in_len, out, out_size,
+				 out_len);
+}
+
+int session_seal_offload(struct session *s, uint64_t now_ms, const uint8_t *in, size_t in_len,
+			 uint8_t *out, size_t out_size, size_t *out_len)
+{
+	return session_seal_type(s, now_ms, SESSION_TYPE_TRANSPORT_OFFLOAD, in, in_len, out,
+				 out_size, out_len);
 }
 
 /* When the current keypair is due for rekeying, UINT64_MAX if never. */

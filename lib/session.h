@@ -46,6 +46,10 @@
 #define SESSION_TYPE_INITIATION 1
 #define SESSION_TYPE_RESPONSE   2
 #define SESSION_TYPE_TRANSPORT  4
+/* culvert's extension: a transport message whose plaintext is a virtio-net
+ * header and a packet (lib/vnet.h; doc/PROTOCOL.md "Offload frames").
+ * Empty, it tells the peer that we take such messages. */
+#define SESSION_TYPE_TRANSPORT_OFFLOAD 5
 
 /* Message sizes in bytes. */
 #define SESSION_MAC1_LEN             16
@@ -131,6 +135,12 @@ enum session_action {
 	SESSION_ESTABLISHED,
 	/* An authenticated empty transport message: refresh timers only. */
 	SESSION_KEEPALIVE,
+	/* @out holds the plaintext of a type 5 message: a virtio-net header
+	 * and a packet (lib/vnet.h), at least 1 byte; check and deliver it. */
+	SESSION_DELIVER_OFFLOAD,
+	/* An authenticated empty type 5 message: a keepalive that also says
+	 * the peer takes type 5 messages. */
+	SESSION_OFFLOAD_OFFER,
 };
 
 /* Counters; every rejection reason of session_receive() has its own. */
@@ -263,6 +273,15 @@ int session_receive(struct session *s, uint64_t now_ms, const uint8_t *in, size_
  */
 int session_seal(struct session *s, uint64_t now_ms, const uint8_t *in, size_t in_len, uint8_t *out,
 		 size_t out_size, size_t *out_len);
+
+/*
+ * As session_seal(), but as a type 5 message (SESSION_TYPE_TRANSPORT_OFFLOAD):
+ * @in is a virtio-net header and a packet, or empty (the offer).  Only for
+ * a peer that sent an offer under the current session.  Same counters,
+ * keys and errors as session_seal().
+ */
+int session_seal_offload(struct session *s, uint64_t now_ms, const uint8_t *in, size_t in_len,
+			 uint8_t *out, size_t out_size, size_t *out_len);
 
 /*
  * Tells whether the caller should call session_initiate() now (WireGuard

@@ -266,6 +266,36 @@ START_TEST(test_in_place)
 }
 END_TEST
 
+/* Type 5 (offload) messages: the empty one is the offer, a full one is
+ * delivered as SESSION_DELIVER_OFFLOAD; the type byte is authenticated, so
+ * turning a type 4 into a type 5 (which would make the receiver read a
+ * packet as a virtio-net header) fails the tag. */
+START_TEST(test_offload_type)
+{
+	const char text[] = "0123456789 header, then a packet";
+	struct msg m;
+
+	handshake(P.a, P.b);
+	ck_assert_int_eq(session_seal_offload(P.a, now, NULL, 0, m.buf, sizeof(m.buf), &m.len), 0);
+	ck_assert_uint_eq(m.buf[0], SESSION_TYPE_TRANSPORT_OFFLOAD);
+	ck_assert_int_eq(recv_msg(P.b, &m), 0);
+	ck_assert_int_eq(action, SESSION_OFFLOAD_OFFER);
+	ck_assert_int_eq(session_seal_offload(P.a, now, (const uint8_t *)text, sizeof(text), m.buf,
+					      sizeof(m.buf), &m.len),
+			 0);
+	ck_assert_int_eq(recv_msg(P.b, &m), 0);
+	ck_assert_int_eq(action, SESSION_DELIVER_OFFLOAD);
+	ck_assert_uint_eq(out_len, sizeof(text));
+	ck_assert_mem_eq(out, text, sizeof(text));
+	seal(P.a, text, sizeof(text), &m);
+	m.buf[0] = SESSION_TYPE_TRANSPORT_OFFLOAD;
+	expect_error(P.b, &m, -EBADMSG);
+	m.buf[0] = 6;
+	expect_error(P.b, &m, -EPROTO);
+	data_ok(P.a, P.b, "still in step");
+}
+END_TEST
+
 /*
  * Every single-byte change to a transport message is refused and delivers
  * nothing; the header bytes that route the message give their own errors
@@ -493,7 +523,7 @@ END_TEST
 START_TEST(test_malformed)
 {
 	struct msg m1, m2, t, bad;
-	int types[] = {0, 3, 5, 255};
+	int types[] = {0, 3, 6, 255};
 
 	initiate(P.a, &m1);
 	respond(P.b, &m1, &m2);
@@ -904,6 +934,7 @@ int main(void)
 	tcase_add_test(tc, test_wire_layout);
 	tcase_add_test(tc, test_responder_waits_for_confirmation);
 	tcase_add_test(tc, test_in_place);
+	tcase_add_test(tc, test_offload_type);
 	tcase_add_loop_test(tc, test_tamper_transport, 0, 2);
 	tcase_add_test(tc, test_replay_datagram);
 	tcase_add_test(tc, test_order_stream);
