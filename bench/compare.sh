@@ -78,6 +78,7 @@ ROWS=(
 	"veth bare - none"
 	"culvert plain-udp udp none"
 	"culvert plain-tcp tcp none"
+	"culvert offload-tcp tcp none"
 	"culvert sealed-udp udp noise-ikpsk2+chacha20poly1305"
 	"culvert sealed-tcp tcp noise-ikpsk2+chacha20poly1305"
 	"vtun udp udp none"
@@ -211,7 +212,13 @@ up_veth() { :; }
 
 # culvert: the build under test, dropping to nobody after set-up as it must.
 up_culvert() {
-	local mode=$1 transport=${1#*-} seal_a=() seal_b=() side
+	local mode=$1 transport=${1#*-} seal_a=() seal_b=() extra=() side
+	# offload-tcp: plain TCP with offload frames (--plain-offload), whole
+	# 64 KiB TSO packets per frame; the other modes use the defaults.
+	if [ "$mode" = offload-tcp ]; then
+		transport=tcp
+		extra=(--plain-offload)
+	fi
 	tun_dev a tun0 198.19.0.1/24
 	tun_dev b tun0 198.19.0.2/24
 	if [ "${mode%-*}" = sealed ]; then
@@ -222,10 +229,10 @@ up_culvert() {
 		seal_b=(--private-key "$RUN/b.key" --peer-public-key "$(cat "$RUN/a.pub")")
 	fi
 	start_daemon a culvertd-a "$CULVERTD" --dev tun0 --transport "$transport" --mtu $MTU \
-		--listen 198.18.0.1:55555 --user nobody --group nogroup "${seal_a[@]}"
+		--listen 198.18.0.1:55555 --user nobody --group nogroup "${seal_a[@]}" "${extra[@]}"
 	wait_for 10 grep -q listening "$RUN/culvertd-a.log" || die "culvertd-a is not listening"
 	start_daemon b culvertd-b "$CULVERTD" --dev tun0 --transport "$transport" --mtu $MTU \
-		--connect 198.18.0.1:55555 --user nobody --group nogroup "${seal_b[@]}"
+		--connect 198.18.0.1:55555 --user nobody --group nogroup "${seal_b[@]}" "${extra[@]}"
 }
 
 # culvert_keypair FILE: writes a private key to FILE (0600), prints the public

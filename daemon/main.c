@@ -73,6 +73,11 @@ static void usage(FILE *out)
 	    "                          it may be combined with --listen\n"
 	    "  -M, --mtu N             set the device MTU to N bytes (both ends must agree;\n"
 	    "                          frames longer than MTU, plus 18 for TAP, are invalid)\n"
+	    "      --no-offload        no TUN/TAP offloads: read and write packets one by\n"
+	    "                          one (default: TCP packets of up to 64 KiB whole)\n"
+	    "      --plain-offload     plain TCP: frames carry whole 64 KiB TCP packets\n"
+	    "                          behind a 10-byte header (both peers culvert with it;\n"
+	    "                          not understood by simpletun)\n"
 	    "\n"
 	    "Sealed mode (both keys select it):\n"
 	    "  -k, --private-key FILE  our X25519 private key, base64 (culvertctl genkey);\n"
@@ -253,12 +258,15 @@ static void log_stats(const struct tunnel *t)
 		  " no_peer %" PRIu64 " oversize %" PRIu64 " send_error %" PRIu64
 		  " unknown_peer %" PRIu64 "; device pauses %" PRIu64 "; connections %" PRIu64
 		  " reconnects %" PRIu64 " bad_connections %" PRIu64 "; keepalives_sent %" PRIu64
-		  " keepalives_received %" PRIu64 " dead_peer %" PRIu64 "%s",
+		  " keepalives_received %" PRIu64 " dead_peer %" PRIu64 "; offload_sent %" PRIu64
+		  " offload_segmented %" PRIu64 " offload_received %" PRIu64 " bad_offload %" PRIu64
+		  "%s",
 		  tunnel_dev_name(t), s->rx_packets, s->rx_bytes, s->tx_packets, s->tx_bytes,
 		  s->drop_bad_frame, s->drop_dev_write, s->drop_backpressure, s->drop_no_peer,
 		  s->drop_oversize, s->drop_send_error, s->drop_unknown_peer, s->dev_pauses,
 		  s->connections, s->reconnects, s->bad_connections, s->keepalives_sent,
-		  s->keepalives_received, s->dead_peer, sealed);
+		  s->keepalives_received, s->dead_peer, s->tx_offload, s->tx_segmented,
+		  s->rx_offload, s->drop_bad_offload, sealed);
 }
 
 struct daemon {
@@ -292,6 +300,10 @@ static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key 
 		return strcmp(a->public_key, b->public_key) == 0;
 	case CONF_KEY_PLAIN_KEEPALIVE:
 		return a->plain_keepalive == b->plain_keepalive;
+	case CONF_KEY_OFFLOAD:
+		return a->offload == b->offload;
+	case CONF_KEY_PLAIN_OFFLOAD:
+		return a->plain_offload == b->plain_offload;
 	case CONF_KEY_LISTEN:
 		return same_str(a->listen, b->listen);
 	case CONF_KEY_USER:
@@ -324,6 +336,8 @@ static void daemon_reload(struct daemon *d)
 	    CONF_KEY_PRIVATE_KEY_FILE,
 	    CONF_KEY_PRESHARED_KEY_FILE,
 	    CONF_KEY_PLAIN_KEEPALIVE,
+	    CONF_KEY_OFFLOAD,
+	    CONF_KEY_PLAIN_OFFLOAD,
 	};
 	struct conf next;
 	char err[512];
@@ -473,6 +487,8 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	    {"keepalive", required_argument, NULL, 'K'},
 	    {"dead-peer-timeout", required_argument, NULL, 'D'},
 	    {"plain-keepalive", no_argument, NULL, 'E'},
+	    {"no-offload", no_argument, NULL, 'O'},
+	    {"plain-offload", no_argument, NULL, 'G'},
 	    {"user", required_argument, NULL, 'u'},
 	    {"group", required_argument, NULL, 'g'},
 	    {"no-drop", no_argument, NULL, 'N'},
@@ -561,6 +577,14 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			break;
 		case 'E':
 			key = CONF_KEY_PLAIN_KEEPALIVE;
+			value = "yes";
+			break;
+		case 'O':
+			key = CONF_KEY_OFFLOAD;
+			value = "no";
+			break;
+		case 'G':
+			key = CONF_KEY_PLAIN_OFFLOAD;
 			value = "yes";
 			break;
 		case 'u':
@@ -677,6 +701,8 @@ int main(int argc, char **argv)
 	cfg.keepalive_ms = (uint64_t)d.conf.keepalive * 1000;
 	cfg.dead_peer_ms = (uint64_t)d.conf.dead_peer_timeout * 1000;
 	cfg.plain_keepalive = d.conf.plain_keepalive;
+	cfg.offload = d.conf.offload;
+	cfg.plain_offload = d.conf.plain_offload;
 
 	log_init("culvertd", conf_log_level(&d.conf, &cl), cl.use_syslog);
 	signal(SIGPIPE, SIG_IGN);

@@ -5,10 +5,12 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include "session.h"
 #include "status.h"
 #include "tunnel.h"
+#include "vnet.h"
 
 /* Room for the largest UDP datagram, so recv() never truncates one. */
 #define TUNNEL_DGRAM_MAX 65536
@@ -29,6 +32,29 @@
 #define TUNNEL_UDP_SOCKBUF (4 * 1024 * 1024)
 /* Device-side batch buffer: at least this many bytes of frames per wakeup. */
 #define TUNNEL_DEV_BUF_MIN (256 * 1024)
+/* Frames one device drain makes at most (a TSO packet is cut into up to 45
+ * at a 1500-byte MTU); also the most sendmmsg(2) takes at once. */
+#define TUNNEL_TX_MAX 1024
+/* With offloads: the largest read (a 64 KiB IPv6 TSO packet behind an
+ * Ethernet header with two tags), bytes after the virtio-net header ... */
+#define TUNNEL_VNET_READ_MAX (65535 + 40 + TUN_TAP_HDR_LEN + 1)
+/* ... the room one read may need for its frames (a 64 KiB packet cut into
+ * segments of 536 bytes needs 78 KiB), and the batch buffer. */
+#define TUNNEL_VNET_ROOM    (160 * 1024)
+#define TUNNEL_VNET_SEGS    256
+#define TUNNEL_VNET_DEV_BUF (1024 * 1024)
+/* UDP GSO (UDP_SEGMENT): datagrams one send carries at most (the kernel's
+ * UDP_MAX_SEGMENTS) and their bytes (one IP packet's worth). */
+#define TUNNEL_UDP_GSO_SEGS  64
+#define TUNNEL_UDP_GSO_BYTES 65000
+
+/* What one device drain made: frames, back to back from dev_buf. */
+struct tunnel_drain {
+	unsigned frames;  /* frames, each noted in tx_iov */
+	uint64_t packets; /* packets they carry (a TSO packet counts its segments) */
+	uint64_t payload; /* bytes of those packets */
+	size_t len;       /* bytes of frames */
+};
 
 struct tunnel {
 	struct event_base *base;
@@ -56,9 +82,36 @@ struct tunnel {
 	struct mmsghdr rx_msg[TUNNEL_UDP_RX_BATCH];
 	struct iovec rx_iov[TUNNEL_UDP_RX_BATCH];
 	struct sockaddr_storage rx_src[TUNNEL_UDP_RX_BATCH];
-	struct mmsghdr tx_msg[TUNNEL_BATCH];
-	struct iovec tx_iov[TUNNEL_BATCH];
-	uint32_t tx_pktlen[TUNNEL_BATCH];
+	struct mmsghdr tx_msg[TUNNEL_TX_MAX];
+	struct iovec tx_iov[TUNNEL_TX_MAX];
+	uint32_t tx_pktlen[TUNNEL_TX_MAX];
+	/* UDP GSO: each message of tx_msg sends the frames tx_first[i] ..
+	 * tx_first[i] + tx_count[i] - 1 through tx_run[i], a UDP_SEGMENT
+	 * control message in tx_ctl[i] when more than one; UDP GRO on receive,
+	 * the segment size in rx_ctl. */
+	bool udp_gso, udp_gro;
+	struct iovec tx_run[TUNNEL_TX_MAX];
+	uint16_t tx_first[TUNNEL_TX_MAX], tx_count[TUNNEL_TX_MAX];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} tx_ctl[TUNNEL_TX_MAX];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} rx_ctl[TUNNEL_UDP_RX_BATCH];
+
+	/* Offloads (lib/vnet.h), when the device has the virtio-net header:
+	 * peer_offload when frames to the peer carry the header and whole TSO
+	 * packets (PlainOffload, or the peer's offer in sealed mode, over
+	 * TCP only); otherwise a read goes to gso_buf and is cut into
+	 * segments.  Packets from the peer are coalesced by gro. */
+	bool peer_offload;
+	size_t offload_max; /* largest header + packet one frame carries */
+	uint8_t vhdr[VNET_HDR_LEN];
+	uint8_t *gso_buf;
+	uint16_t seg_len[TUNNEL_TX_MAX];
+	struct vnet_gro gro;
 
 	struct sockaddr_storage peer; /* the peer's endpoint, once known */
 	socklen_t peer_len;
@@ -71,6 +124,7 @@ struct tunnel {
 	struct session *sess;
 	struct event *sess_ev;   /* the session's next deadline */
 	uint8_t *msg;            /* a decrypted packet or a handshake message */
+	size_t frame_hdr;        /* FRAME_HDR_LEN; 0 for sealed UDP (datagrams) */
 	size_t pkt_off;          /* where a device packet is read in a slot */
 	size_t slot_len;         /* room for one frame in dev_buf */
 	uint64_t last_handshake; /* session_last_handshake_ms() seen last */
@@ -106,10 +160,15 @@ static void tunnel_sess_initiate(struct tunnel *t, uint64_t now);
 
 /* The largest frame payload either side may send, bytes: a packet, in
  * sealed mode with the transport header and tag around it (and never less
- * than a handshake initiation). */
+ * than a handshake initiation); with offload frames over TCP, any length. */
 static size_t tunnel_frame_max(const struct tunnel *t)
 {
 	size_t n = t->max_len;
+
+	/* Offload frames over TCP: a TSO packet, up to the 16-bit limit. */
+	if (t->dev.vnet && t->cfg.transport == TUNNEL_TCP &&
+	    (t->cfg.sealed || t->cfg.plain_offload))
+		return FRAME_MAX_LEN;
 
 	if (t->cfg.sealed) {
 		n += SESSION_TRANSPORT_OVERHEAD;
@@ -160,18 +219,90 @@ static void tunnel_dev_resume(struct tunnel *t)
 	t->dev_paused = false;
 }
 
-/* Writes one packet to the device; the kernel takes it whole or not at all. */
-static void tunnel_dev_write(struct tunnel *t, const uint8_t *pkt, size_t len)
+/* Packets and bytes a packet of @len bytes under @h stands for once cut into
+ * segments: what the counters count, whether or not it was cut. */
+static void tunnel_count(const struct vnet_hdr *h, size_t len, uint64_t *packets, uint64_t *bytes)
 {
-	ssize_t n = write(t->dev.fd, pkt, len);
+	unsigned segs = vnet_gso_segments(h, len);
 
+	*packets += segs;
+	*bytes += len + (size_t)(segs - 1) * h->hdr_len;
+}
+
+/* Writes one packet behind the virtio-net header @hdr (NULL on a device
+ * without one) to the device, in one writev(2): the kernel takes it whole
+ * or not at all. */
+static void tunnel_dev_writev(struct tunnel *t, const uint8_t *hdr, const uint8_t *pkt, size_t len)
+{
+	struct iovec iov[2] = {
+	    {.iov_base = (void *)hdr, .iov_len = VNET_HDR_LEN},
+	    {.iov_base = (void *)pkt, .iov_len = len},
+	};
+	struct vnet_hdr h = {0};
+	ssize_t n;
+
+	if (hdr)
+		n = writev(t->dev.fd, iov, 2);
+	else
+		n = write(t->dev.fd, pkt, len);
 	if (n < 0) {
 		t->stats.drop_dev_write++;
 		log_trace("write %s: %s (%zu bytes dropped)", t->dev.name, strerror(errno), len);
 		return;
 	}
-	t->stats.rx_packets++;
-	t->stats.rx_bytes += len;
+	if (hdr) {
+		vnet_hdr_get(hdr, &h);
+		if (h.gso_type != VNET_GSO_NONE)
+			t->stats.rx_offload++;
+	}
+	tunnel_count(&h, len, &t->stats.rx_packets, &t->stats.rx_bytes);
+}
+
+/* The coalescer's output (lib/vnet.h): one device write. */
+static void tunnel_gro_write(void *ctx, const uint8_t *hdr, const uint8_t *pkt, size_t len)
+{
+	tunnel_dev_writev(ctx, hdr, pkt, len);
+}
+
+/* Delivers one packet from the peer to the device: through the coalescer
+ * on a device with offloads (tunnel_dev_flush() ends the batch). */
+static void tunnel_dev_write(struct tunnel *t, const uint8_t *pkt, size_t len)
+{
+	if (t->dev.vnet)
+		vnet_gro_add(&t->gro, pkt, len, tunnel_gro_write, t);
+	else
+		tunnel_dev_writev(t, NULL, pkt, len);
+}
+
+/* Writes what the coalescer holds: the end of a batch from the peer. */
+static void tunnel_dev_flush(struct tunnel *t)
+{
+	if (t->dev.vnet)
+		vnet_gro_flush(&t->gro, tunnel_gro_write, t);
+}
+
+/* Delivers an offload frame from the peer (doc/PROTOCOL.md "Offload
+ * frames"): @len bytes, a virtio-net header and a packet, checked before
+ * the kernel sees the header.  Anything held is written first, in order. */
+static void tunnel_dev_write_offload(struct tunnel *t, const uint8_t *buf, size_t len)
+{
+	struct vnet_hdr h;
+
+	if (!t->dev.vnet || len <= VNET_HDR_LEN) {
+		t->stats.drop_bad_offload++;
+		log_trace("%zu-byte offload frame dropped: %s", len,
+			  t->dev.vnet ? "too short" : "the device has no offloads");
+		return;
+	}
+	vnet_hdr_get(buf, &h);
+	if (vnet_check(&h, buf + VNET_HDR_LEN, len - VNET_HDR_LEN, t->dev.mode == TUN_MODE_TAP) <
+	    0) {
+		t->stats.drop_bad_offload++;
+		log_trace("offload frame with a bad virtio-net header dropped (%zu bytes)", len);
+		return;
+	}
+	tunnel_dev_flush(t);
+	tunnel_dev_writev(t, buf, buf + VNET_HDR_LEN, len - VNET_HDR_LEN);
 }
 
 static int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
@@ -180,9 +311,11 @@ static int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
 /*
  * Turns the packet of @n bytes at slot + pkt_off into a frame at @slot: in
  * plain mode by writing the length prefix before it; in sealed mode by
- * sealing it in place behind a transport header first.  Returns the frame's
- * length (prefix included), or 0 when the packet was dropped (no session
- * yet: a handshake is started).
+ * sealing it in place behind a transport header first (the tag takes the
+ * NOISE_TAG_LEN bytes after the packet; over UDP the message is the
+ * datagram, without a prefix).  With peer_offload the "packet" starts with
+ * its virtio-net header.  Returns the frame's length (prefix included), or
+ * 0 when the packet was dropped (no session yet: a handshake is started).
  */
 static size_t tunnel_wrap(struct tunnel *t, uint8_t *slot, size_t n)
 {
@@ -195,37 +328,162 @@ static size_t tunnel_wrap(struct tunnel *t, uint8_t *slot, size_t n)
 		return FRAME_HDR_LEN + n;
 	}
 	now = tunnel_now_ms();
-	rc = session_seal(t->sess, now, slot + t->pkt_off, n, slot + FRAME_HDR_LEN,
-			  t->slot_len - FRAME_HDR_LEN, &mlen);
+	/* An offload frame is a type 5 message (lib/session.h). */
+	rc = (t->peer_offload ? session_seal_offload : session_seal)(
+	    t->sess, now, slot + t->pkt_off, n, slot + t->frame_hdr, n + SESSION_TRANSPORT_OVERHEAD,
+	    &mlen);
 	if (rc < 0) {
 		t->stats.drop_no_session++;
 		if (session_wants_handshake(t->sess, now))
 			tunnel_sess_initiate(t, now);
 		return 0;
 	}
-	frame_put_header(slot, mlen);
-	return FRAME_HDR_LEN + mlen;
+	if (t->frame_hdr)
+		frame_put_header(slot, mlen);
+	return t->frame_hdr + mlen;
+}
+
+/* Notes the frame of @flen bytes at @frame, carrying @pkts packets of
+ * @bytes bytes in all, for the send: in tx_iov (UDP sends one datagram per
+ * frame) and the drain's totals. */
+static void tunnel_note_frame(struct tunnel *t, uint8_t *frame, size_t flen, unsigned pkts,
+			      size_t bytes, struct tunnel_drain *d)
+{
+	t->tx_iov[d->frames].iov_base = frame;
+	t->tx_iov[d->frames].iov_len = flen;
+	t->tx_pktlen[d->frames] = (uint32_t)bytes;
+	d->frames++;
+	d->packets += pkts;
+	d->payload += bytes;
+	d->len += flen;
 }
 
 /*
- * Reads up to TUNNEL_BATCH packets from the device into dev_buf, each made
- * into a frame.  Returns the number of bytes of frames, or -1 when the
- * device failed (the tunnel has been stopped then); *@npkts is the number of
- * frames and *@payload their packets' bytes.  Each frame is also noted in
- * tx_iov and tx_pktlen, for UDP, which sends one datagram per frame.
+ * Reads one packet from a device with offloads and makes frames of it at
+ * @slot, which has @room bytes: one frame for the whole packet (its
+ * virtio-net header first) when the peer takes offload frames and it fits
+ * one, otherwise one frame per segment (vnet_gso_split()), each behind a
+ * header of zeros when the peer takes offload frames.  Returns 1 when a
+ * packet was read (its frames noted in @d; none if it was dropped), 0 when
+ * the device is drained, -1 when it failed.
  */
-static ssize_t tunnel_dev_drain(struct tunnel *t, unsigned *npkts, size_t *payload)
+static int tunnel_dev_read_vnet(struct tunnel *t, uint8_t *slot, size_t room,
+				struct tunnel_drain *d)
 {
-	size_t off = 0, flen;
-	int i;
+	bool tap = t->dev.mode == TUN_MODE_TAP;
+	size_t hroom = t->peer_offload ? VNET_HDR_LEN : 0;
+	size_t tail = t->sess ? NOISE_TAG_LEN : 0;
+	uint8_t *hdr = t->peer_offload ? slot + t->pkt_off : t->vhdr;
+	uint8_t *pkt = t->peer_offload ? hdr + VNET_HDR_LEN : t->gso_buf;
+	struct iovec iov[2] = {
+	    {.iov_base = hdr, .iov_len = VNET_HDR_LEN},
+	    {.iov_base = pkt, .iov_len = TUNNEL_VNET_READ_MAX},
+	};
+	struct vnet_hdr h;
+	size_t len, stride, off = 0, flen;
+	unsigned max;
+	ssize_t n = readv(t->dev.fd, iov, 2);
+	int segs, i;
 
-	*npkts = 0;
-	*payload = 0;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n < 0) {
+		log_warn("read %s (device deleted?)", t->dev.name);
+		tunnel_fail(t);
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	len = (size_t)n - VNET_HDR_LEN;
+	vnet_hdr_get(hdr, &h);
+	if ((size_t)n <= VNET_HDR_LEN || vnet_check(&h, pkt, len, tap) < 0) {
+		t->stats.drop_bad_offload++;
+		log_trace("%s: %zd-byte read with a bad virtio-net header dropped", t->dev.name, n);
+		return 1;
+	}
+	if (t->peer_offload && VNET_HDR_LEN + len <= t->offload_max) {
+		/* The whole packet in one frame, checksum and all left to
+		 * the peer's kernel; DATA_VALID means nothing on the way out. */
+		h.flags &= VNET_F_NEEDS_CSUM;
+		vnet_hdr_put(hdr, &h);
+		flen = tunnel_wrap(t, slot, VNET_HDR_LEN + len);
+		if (flen > 0) {
+			struct tunnel_drain one = {0};
+
+			tunnel_count(&h, len, &one.packets, &one.payload);
+			tunnel_note_frame(t, slot, flen, (unsigned)one.packets, one.payload, d);
+			if (h.gso_type != VNET_GSO_NONE)
+				t->stats.tx_offload++;
+		}
+		return 1;
+	}
+	if (t->peer_offload) {
+		/* Too long for one frame: cut it like for any other peer. */
+		memmove(t->gso_buf, pkt, len);
+		pkt = t->gso_buf;
+	}
+	if (h.gso_type == VNET_GSO_NONE)
+		stride = t->pkt_off + hroom + len + tail;
+	else
+		stride = t->pkt_off + hroom + h.hdr_len + h.gso_size + tail;
+	max = (unsigned)(room / stride);
+	if (max > TUNNEL_TX_MAX - d->frames)
+		max = TUNNEL_TX_MAX - d->frames;
+	segs =
+	    vnet_gso_split(&h, pkt, len, tap, slot + t->pkt_off + hroom, stride, max, t->seg_len);
+	if (segs < 0) {
+		t->stats.drop_bad_offload++;
+		log_trace("%s: %zu-byte packet (segments of %u bytes) not cut: %s", t->dev.name,
+			  len, h.gso_size, strerror(-segs));
+		return 1;
+	}
+	if (h.gso_type != VNET_GSO_NONE)
+		t->stats.tx_segmented++;
+	/* Every segment but the last fills its stride exactly, so the frames
+	 * lie back to back, as TCP sends them. */
+	for (i = 0; i < segs; i++) {
+		uint8_t *frame = slot + off;
+
+		if (hroom)
+			memset(frame + t->pkt_off, 0, VNET_HDR_LEN);
+		flen = tunnel_wrap(t, frame, hroom + t->seg_len[i]);
+		if (flen == 0)
+			break; /* no session: all of them dropped, counted */
+		tunnel_note_frame(t, frame, flen, 1, t->seg_len[i], d);
+		off += flen;
+	}
+	return 1;
+}
+
+/*
+ * Reads packets from the device into dev_buf, each made into a frame (or,
+ * with offloads, into several or carried whole), until the device is
+ * drained or a batch is full.  Returns 0 with @d filled, or -1 when the
+ * device failed (the tunnel has been stopped then).  Each frame is also
+ * noted in tx_iov and tx_pktlen, for UDP, which sends one datagram per
+ * frame.
+ */
+static int tunnel_dev_drain(struct tunnel *t, struct tunnel_drain *d)
+{
+	int i, rc;
+
+	memset(d, 0, sizeof(*d));
+	if (t->dev.vnet) {
+		while (t->dev_buf_len - d->len >= TUNNEL_VNET_ROOM &&
+		       TUNNEL_TX_MAX - d->frames >= TUNNEL_VNET_SEGS) {
+			rc = tunnel_dev_read_vnet(t, t->dev_buf + d->len, t->dev_buf_len - d->len,
+						  d);
+			if (rc <= 0)
+				return rc;
+		}
+		return 0;
+	}
 	for (i = 0; i < TUNNEL_BATCH; i++) {
-		uint8_t *slot = t->dev_buf + off;
+		uint8_t *slot = t->dev_buf + d->len;
+		size_t flen;
 		ssize_t n;
 
-		if (t->dev_buf_len - off < t->slot_len)
+		if (t->dev_buf_len - d->len < t->slot_len)
 			break;
 		/* Reading max_len + 1 bytes tells an oversize packet (the
 		 * kernel reports its full length) from a maximal one. */
@@ -246,16 +504,10 @@ static ssize_t tunnel_dev_drain(struct tunnel *t, unsigned *npkts, size_t *paylo
 			continue;
 		}
 		flen = tunnel_wrap(t, slot, (size_t)n);
-		if (flen == 0)
-			continue;
-		t->tx_iov[*npkts].iov_base = slot;
-		t->tx_iov[*npkts].iov_len = flen;
-		t->tx_pktlen[*npkts] = (uint32_t)n;
-		off += flen;
-		(*npkts)++;
-		*payload += (size_t)n;
+		if (flen > 0)
+			tunnel_note_frame(t, slot, flen, 1, (size_t)n, d);
 	}
-	return (ssize_t)off;
+	return 0;
 }
 
 /* ---- sealed mode -------------------------------------------------------- */
@@ -294,6 +546,19 @@ static void tunnel_sess_schedule(struct tunnel *t, uint64_t now)
 	event_add(t->sess_ev, &tv);
 }
 
+/* Tells the peer, under a keypair that just became current, that we take
+ * offload frames (an empty type 5 message): only over TCP, and only with a
+ * device that has offloads. */
+static void tunnel_sess_offer(struct tunnel *t, uint64_t now)
+{
+	size_t len;
+
+	if (!t->dev.vnet || t->cfg.transport != TUNNEL_TCP || !session_is_up(t->sess, now))
+		return;
+	if (session_seal_offload(t->sess, now, NULL, 0, t->msg, TUNNEL_DGRAM_MAX, &len) == 0)
+		tunnel_send_msg(t, t->msg, len);
+}
+
 /* Notices a keypair that became current since the last look (a completed
  * handshake on either side) and says so. */
 static void tunnel_sess_check_new(struct tunnel *t, uint64_t now)
@@ -310,6 +575,7 @@ static void tunnel_sess_check_new(struct tunnel *t, uint64_t now)
 		log_info("session established with %s", t->peer_str);
 	else
 		log_debug("session rekeyed with %s", t->peer_str);
+	tunnel_sess_offer(t, now);
 	tunnel_sess_schedule(t, now);
 }
 
@@ -320,6 +586,7 @@ static void tunnel_sess_restart(struct tunnel *t)
 	session_reset(t->sess);
 	t->sessions = 0;
 	t->handshake_us = 0;
+	t->peer_offload = false;
 }
 
 /* Sends a handshake initiation, when there is a way to the peer. */
@@ -420,7 +687,7 @@ static int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
 		return rc;
 	}
 	t->last_rx_ms = now;
-	if (action == SESSION_KEEPALIVE)
+	if (action == SESSION_KEEPALIVE || action == SESSION_OFFLOAD_OFFER)
 		t->stats.keepalives_received++;
 	if (src && (t->peer_len == 0 ||
 		    !endpoint_equal((const struct sockaddr *)src, (struct sockaddr *)&t->peer))) {
@@ -432,6 +699,17 @@ static int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
 	switch (action) {
 	case SESSION_DELIVER:
 		tunnel_dev_write(t, t->msg, out_len);
+		break;
+	case SESSION_DELIVER_OFFLOAD:
+		tunnel_dev_write_offload(t, t->msg, out_len);
+		break;
+	case SESSION_OFFLOAD_OFFER:
+		/* Over UDP a TSO packet in one message would be IP-fragmented:
+		 * there the offer changes nothing. */
+		if (t->dev.vnet && t->cfg.transport == TUNNEL_TCP && !t->peer_offload) {
+			t->peer_offload = true;
+			log_debug("%s takes offload frames: TSO packets go whole", t->peer_str);
+		}
 		break;
 	case SESSION_REPLY:
 		tunnel_send_msg(t, t->msg, out_len);
@@ -630,9 +908,9 @@ static void tunnel_tcp_write_cb(evutil_socket_t fd, short what, void *arg)
 	tunnel_tcp_flush(arg);
 }
 
-static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg)
+/* Takes what the connection has, up to TUNNEL_BATCH reads. */
+static void tunnel_tcp_read(struct tunnel *t, int fd)
 {
-	struct tunnel *t = arg;
 	uint64_t now = tunnel_now_ms();
 	int i;
 
@@ -667,6 +945,8 @@ static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 				t->last_rx_ms = now;
 			if (!t->sess && len == 0)
 				t->stats.keepalives_received++;
+			else if (!t->sess && t->cfg.plain_offload)
+				tunnel_dev_write_offload(t, pkt, len);
 			else if (!t->sess)
 				tunnel_dev_write(t, pkt, len);
 			else if (tunnel_open(t, pkt, len, NULL, 0) == -EPROTO)
@@ -686,6 +966,14 @@ static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 		if ((size_t)n < avail)
 			return; /* the socket is drained */
 	}
+}
+
+static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+
+	tunnel_tcp_read(t, fd);
+	tunnel_dev_flush(t);
 }
 
 static void tunnel_accept_cb(evutil_socket_t lfd, short what, void *arg)
@@ -772,53 +1060,104 @@ static void tunnel_connect_start(struct tunnel *t)
 /* ---- UDP ---------------------------------------------------------------- */
 
 /*
+ * Makes the messages for sendmmsg(2) of frames @from..@n - 1: one per
+ * frame, or with UDP GSO one per run of back-to-back frames of one size (the
+ * segments of one TSO packet; the last may be shorter), which the kernel
+ * sends as that many datagrams (UDP_SEGMENT, udp(7)).  Returns the number
+ * of messages.
+ */
+static unsigned tunnel_udp_messages(struct tunnel *t, unsigned from, unsigned n)
+{
+	unsigned i = from, m = 0;
+
+	while (i < n) {
+		size_t seg = t->tx_iov[i].iov_len, total = seg;
+		unsigned j = i + 1;
+
+		while (t->udp_gso && j < n && j - i < TUNNEL_UDP_GSO_SEGS &&
+		       t->tx_iov[j].iov_base == (uint8_t *)t->tx_iov[j - 1].iov_base + seg &&
+		       t->tx_iov[j].iov_len <= seg &&
+		       total + t->tx_iov[j].iov_len <= TUNNEL_UDP_GSO_BYTES) {
+			total += t->tx_iov[j++].iov_len;
+			if (t->tx_iov[j - 1].iov_len < seg)
+				break; /* a short datagram ends a run */
+		}
+		t->tx_run[m] = (struct iovec){.iov_base = t->tx_iov[i].iov_base, .iov_len = total};
+		t->tx_first[m] = (uint16_t)i;
+		t->tx_count[m] = (uint16_t)(j - i);
+		t->tx_msg[m].msg_hdr = (struct msghdr){
+		    .msg_name = &t->peer,
+		    .msg_namelen = t->peer_len,
+		    .msg_iov = &t->tx_run[m],
+		    .msg_iovlen = 1,
+		};
+		if (j - i > 1) {
+			struct cmsghdr *cm = &t->tx_ctl[m].align;
+			uint16_t size = (uint16_t)seg;
+
+			t->tx_msg[m].msg_hdr.msg_control = t->tx_ctl[m].buf;
+			t->tx_msg[m].msg_hdr.msg_controllen = sizeof(t->tx_ctl[m].buf);
+			cm->cmsg_level = SOL_UDP;
+			cm->cmsg_type = UDP_SEGMENT;
+			cm->cmsg_len = CMSG_LEN(sizeof(size));
+			memcpy(CMSG_DATA(cm), &size, sizeof(size));
+		}
+		m++;
+		i = j;
+	}
+	return m;
+}
+
+/*
  * Sends the @n frames the last device drain made, one datagram each, in as
- * few sendmmsg(2) calls as the socket allows; in sealed mode a datagram is
- * the message without the length prefix.  When the socket is full the rest
- * are dropped (counted) and the device paused until the socket drains.
+ * few sendmmsg(2) calls as the socket allows (with UDP GSO, one message
+ * per TSO packet's segments); in sealed mode a datagram is the message,
+ * which has no length prefix.  When the socket is full the rest are dropped
+ * (counted) and the device paused until the socket drains.
  */
 static void tunnel_udp_send_batch(struct tunnel *t, unsigned n)
 {
-	unsigned i, sent = 0;
+	unsigned i, m, sent = 0, first = 0;
 
 	if (t->peer_len == 0) {
 		t->stats.drop_no_peer += n;
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		if (t->sess) {
-			t->tx_iov[i].iov_base = (uint8_t *)t->tx_iov[i].iov_base + FRAME_HDR_LEN;
-			t->tx_iov[i].iov_len -= FRAME_HDR_LEN;
-		}
-		t->tx_msg[i].msg_hdr = (struct msghdr){
-		    .msg_name = &t->peer,
-		    .msg_namelen = t->peer_len,
-		    .msg_iov = &t->tx_iov[i],
-		    .msg_iovlen = 1,
-		};
-	}
-	while (sent < n) {
-		int r = sendmmsg(t->sock_fd, t->tx_msg + sent, n - sent, MSG_DONTWAIT);
+	m = tunnel_udp_messages(t, 0, n);
+	while (sent < m) {
+		int r = sendmmsg(t->sock_fd, t->tx_msg + sent, m - sent, MSG_DONTWAIT);
 
+		first = t->tx_first[sent];
 		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
-			t->stats.drop_backpressure += n - sent;
+			t->stats.drop_backpressure += n - first;
 			tunnel_dev_pause(t);
 			event_add(t->sock_wr_ev, NULL);
 			break;
 		}
+		if (r < 0 && t->tx_count[sent] > 1 && (errno == EINVAL || errno == EIO)) {
+			/* The underlay cannot take GSO here (a datagram above
+			 * its MTU, a driver without it): one by one from now. */
+			log_info("UDP GSO refused (%s): sending datagrams one by one",
+				 strerror(errno));
+			t->udp_gso = false;
+			m = tunnel_udp_messages(t, first, n);
+			sent = 0;
+			continue;
+		}
 		if (r < 0) {
-			/* The first datagram left failed (EMSGSIZE, an ICMP
+			/* The first message left failed (EMSGSIZE, an ICMP
 			 * error from an earlier one): skip it, send the rest. */
-			t->stats.drop_send_error++;
+			t->stats.drop_send_error += t->tx_count[sent];
 			log_trace("send to %s: %s", t->peer_str, strerror(errno));
 			sent++;
 			continue;
 		}
-		for (i = sent; i < sent + (unsigned)r; i++) {
-			t->stats.tx_packets++;
-			t->stats.tx_bytes += t->tx_pktlen[i];
-		}
-		sent += (unsigned)r;
+		for (; r > 0; r--, sent++)
+			for (i = t->tx_first[sent]; i < t->tx_first[sent] + t->tx_count[sent];
+			     i++) {
+				t->stats.tx_packets++;
+				t->stats.tx_bytes += t->tx_pktlen[i];
+			}
 		t->last_tx_ms = tunnel_now_ms();
 	}
 }
@@ -876,10 +1215,33 @@ static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 		tunnel_dev_write(t, pkt, len);
 }
 
-/* Takes up to TUNNEL_BATCH datagrams, TUNNEL_UDP_RX_BATCH per recvmmsg(2). */
-static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg)
+/* Handles what one receive gave: one datagram of @len bytes, or with UDP
+ * GRO several of the same size back to back (the size in a UDP_GRO
+ * control message, udp(7)), the last possibly shorter. */
+static void tunnel_udp_segments(struct tunnel *t, const struct msghdr *mh, size_t len)
 {
-	struct tunnel *t = arg;
+	const uint8_t *p = mh->msg_iov[0].iov_base;
+	const struct sockaddr_storage *src = mh->msg_name;
+	size_t seg = len, off;
+	struct cmsghdr *cm;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR((struct msghdr *)mh, cm))
+		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int size;
+
+			memcpy(&size, CMSG_DATA(cm), sizeof(size));
+			if (size > 0 && (size_t)size < len)
+				seg = (size_t)size;
+		}
+	for (off = 0; off < len; off += seg)
+		tunnel_udp_handle(t, p + off, len - off < seg ? len - off : seg, src,
+				  mh->msg_namelen);
+}
+
+/* Takes up to TUNNEL_BATCH datagrams, TUNNEL_UDP_RX_BATCH per recvmmsg(2). */
+static void tunnel_udp_read(struct tunnel *t, int fd)
+{
 	int got = 0;
 
 	while (got < TUNNEL_BATCH) {
@@ -893,6 +1255,8 @@ static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			    .msg_namelen = sizeof(t->rx_src[i]),
 			    .msg_iov = &t->rx_iov[i],
 			    .msg_iovlen = 1,
+			    .msg_control = t->udp_gro ? t->rx_ctl[i].buf : NULL,
+			    .msg_controllen = t->udp_gro ? sizeof(t->rx_ctl[i].buf) : 0,
 			};
 		}
 		n = recvmmsg(fd, t->rx_msg, TUNNEL_UDP_RX_BATCH, MSG_DONTWAIT, NULL);
@@ -910,8 +1274,7 @@ static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 				t->stats.drop_bad_frame++;
 				continue;
 			}
-			tunnel_udp_handle(t, t->rx_iov[i].iov_base, t->rx_msg[i].msg_len,
-					  &t->rx_src[i], t->rx_msg[i].msg_hdr.msg_namelen);
+			tunnel_udp_segments(t, &t->rx_msg[i].msg_hdr, t->rx_msg[i].msg_len);
 		}
 		got += n;
 		if (n < TUNNEL_UDP_RX_BATCH)
@@ -919,32 +1282,39 @@ static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+
+	tunnel_udp_read(t, fd);
+	tunnel_dev_flush(t);
+}
+
 /* ---- device ------------------------------------------------------------- */
 
 static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tunnel *t = arg;
-	unsigned npkts;
-	size_t payload;
-	ssize_t len;
+	struct tunnel_drain d;
 
-	len = tunnel_dev_drain(t, &npkts, &payload);
+	if (tunnel_dev_drain(t, &d) < 0)
+		return;
 	if (t->cfg.transport == TUNNEL_UDP) {
-		if (npkts)
-			tunnel_udp_send_batch(t, npkts);
+		if (d.frames)
+			tunnel_udp_send_batch(t, d.frames);
 		return;
 	}
-	if (len <= 0)
+	if (d.len == 0)
 		return;
 	if (t->sock_fd < 0 || t->connecting) {
 		/* Not connected: nobody to send to. */
-		t->stats.drop_no_peer += npkts;
+		t->stats.drop_no_peer += d.packets;
 		return;
 	}
-	t->stats.tx_packets += npkts;
-	t->stats.tx_bytes += payload;
+	t->stats.tx_packets += d.packets;
+	t->stats.tx_bytes += d.payload;
 	t->last_tx_ms = tunnel_now_ms();
-	tunnel_tcp_send(t, t->dev_buf, (size_t)len);
+	tunnel_tcp_send(t, t->dev_buf, d.len);
 }
 
 /* ---- liveness ----------------------------------------------------------- */
@@ -1106,6 +1476,12 @@ static int tunnel_socket_open(struct tunnel *t, char *err, size_t errlen)
 			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
 			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+		/* With offloads, the segments of a TSO packet leave in one
+		 * send (UDP_SEGMENT) and arrive in one receive (UDP_GRO). */
+		if (t->dev.vnet) {
+			t->udp_gso = true;
+			t->udp_gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+		}
 	}
 	if (t->cfg.listen) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -1142,7 +1518,7 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	if (t->cfg.out_high == 0)
 		t->cfg.out_high = TUNNEL_OUT_HIGH_DEFAULT;
 
-	rc = tun_open(&t->dev, cfg->dev_name, cfg->mode);
+	rc = tun_open_offload(&t->dev, cfg->dev_name, cfg->mode, cfg->offload);
 	if (rc < 0) {
 		const char *hint = "";
 
@@ -1197,11 +1573,28 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	/* A slot holds one frame: the length prefix, in sealed mode the
 	 * transport header, the packet (one byte more, to tell oversize
 	 * ones), and in sealed mode the tag. */
-	t->pkt_off = FRAME_HDR_LEN + (cfg->sealed ? SESSION_TRANSPORT_HEADER_LEN : 0);
+	t->frame_hdr = cfg->sealed && cfg->transport == TUNNEL_UDP ? 0 : FRAME_HDR_LEN;
+	t->pkt_off = t->frame_hdr + (cfg->sealed ? SESSION_TRANSPORT_HEADER_LEN : 0);
 	t->slot_len = t->pkt_off + t->max_len + 1 + (cfg->sealed ? NOISE_TAG_LEN : 0);
 	t->dev_buf_len = 2 * t->slot_len;
 	if (t->dev_buf_len < TUNNEL_DEV_BUF_MIN)
 		t->dev_buf_len = TUNNEL_DEV_BUF_MIN;
+	if (cfg->offload && !t->dev.vnet)
+		log_warnx("%s: the kernel refused TUN/TAP offloads; going without", t->dev.name);
+	if (t->dev.vnet) {
+		t->dev_buf_len = TUNNEL_VNET_DEV_BUF;
+		t->offload_max = cfg->sealed ? SESSION_MAX_PACKET_LEN : FRAME_MAX_LEN;
+		t->peer_offload = cfg->plain_offload && !cfg->sealed;
+		t->gso_buf = malloc(TUNNEL_VNET_READ_MAX);
+		if (!t->gso_buf ||
+		    vnet_gro_init(&t->gro, TUNNEL_VNET_READ_MAX, cfg->mode == TUN_MODE_TAP) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	} else if (cfg->plain_offload) {
+		snprintf(err, errlen, "PlainOffload: %s has no offloads", t->dev.name);
+		goto fail;
+	}
 	if (cfg->sealed) {
 		struct session_config sc = {
 		    .local_private = cfg->private_key,
@@ -1299,6 +1692,9 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		}
 	}
 	event_add(t->dev_ev, NULL);
+	if (t->dev.vnet)
+		log_info("%s: offloads on: TSO%s%s", t->dev.name, t->udp_gso ? ", UDP GSO" : "",
+			 t->udp_gro ? ", UDP GRO" : "");
 	log_info("%s: %s device%s, MTU %d, frames up to %zu bytes, %s", t->dev.name,
 		 cfg->mode == TUN_MODE_TAP ? "TAP" : "TUN", t->dev.created ? " (created)" : "", mtu,
 		 tunnel_frame_max(t), t->sess ? "sealed" : "plain");
@@ -1343,6 +1739,8 @@ void tunnel_free(struct tunnel *t)
 	free(t->msg);
 	free(t->dgram);
 	free(t->dev_buf);
+	free(t->gso_buf);
+	vnet_gro_free(&t->gro);
 	tun_close(&t->dev);
 	free(t);
 }
@@ -1421,6 +1819,7 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 	status_add_drop(st, "send_error", s->drop_send_error);
 	status_add_drop(st, "unknown_peer", s->drop_unknown_peer);
 	status_add_drop(st, "no_session", s->drop_no_session);
+	status_add_drop(st, "bad_offload", s->drop_bad_offload);
 	status_add_counter(st, "connections", s->connections);
 	status_add_counter(st, "reconnects", s->reconnects);
 	status_add_counter(st, "bad_connections", s->bad_connections);
@@ -1428,6 +1827,11 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 	status_add_counter(st, "keepalives_sent", s->keepalives_sent);
 	status_add_counter(st, "keepalives_received", s->keepalives_received);
 	status_add_counter(st, "dead_peer", s->dead_peer);
+	if (t->dev.vnet) {
+		status_add_counter(st, "offload_sent", s->tx_offload);
+		status_add_counter(st, "offload_segmented", s->tx_segmented);
+		status_add_counter(st, "offload_received", s->rx_offload);
+	}
 	if (t->sess) {
 		struct session_stats ss;
 

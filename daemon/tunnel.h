@@ -45,6 +45,11 @@ struct tunnel_config {
 	uint64_t keepalive_ms;
 	uint64_t dead_peer_ms;
 	bool plain_keepalive;
+	/* TUN/TAP offloads (lib/vnet.h): TSO packets read whole, cut into
+	 * segments or (plain_offload, or negotiated in sealed mode; TCP
+	 * only) carried whole in offload frames (doc/PROTOCOL.md). */
+	bool offload;
+	bool plain_offload;
 };
 
 /* Default TCP output buffer high-water mark: above it the device is no
@@ -78,6 +83,13 @@ struct tunnel_stats {
 	uint64_t keepalives_sent;
 	uint64_t keepalives_received;
 	uint64_t dead_peer; /* sessions restarted after the peer went silent */
+	/* Offloads: TSO packets sent whole in one offload frame, cut into
+	 * segments here, written to the device whole (from offload frames or
+	 * coalesced); offload frames or device reads with a bad header. */
+	uint64_t tx_offload;
+	uint64_t tx_segmented;
+	uint64_t rx_offload;
+	uint64_t drop_bad_offload;
 };
 
 struct tunnel;

@@ -52,12 +52,14 @@ static const struct {
     [CONF_KEY_USER] = {"User", CONF_SECTION_INTERFACE},
     [CONF_KEY_GROUP] = {"Group", CONF_SECTION_INTERFACE},
     [CONF_KEY_LOG_LEVEL] = {"LogLevel", CONF_SECTION_INTERFACE},
+    [CONF_KEY_OFFLOAD] = {"Offload", CONF_SECTION_INTERFACE},
     [CONF_KEY_PUBLIC_KEY] = {"PublicKey", CONF_SECTION_PEER},
     [CONF_KEY_PRESHARED_KEY_FILE] = {"PresharedKeyFile", CONF_SECTION_PEER},
     [CONF_KEY_ENDPOINT] = {"Endpoint", CONF_SECTION_PEER},
     [CONF_KEY_TRANSPORT] = {"Transport", CONF_SECTION_PEER},
     [CONF_KEY_KEEPALIVE] = {"Keepalive", CONF_SECTION_PEER},
     [CONF_KEY_PLAIN_KEEPALIVE] = {"PlainKeepalive", CONF_SECTION_PEER},
+    [CONF_KEY_PLAIN_OFFLOAD] = {"PlainOffload", CONF_SECTION_PEER},
     [CONF_KEY_DEAD_PEER_TIMEOUT] = {"DeadPeerTimeout", CONF_SECTION_PEER},
 };
 
@@ -396,6 +398,20 @@ static int conf_parse_value(struct conf *c, enum conf_key key, const char *value
 		}
 		c->plain_keepalive = i % 2;
 		break;
+	case CONF_KEY_OFFLOAD:
+		if ((i = conf_word(value, no_yes)) < 0) {
+			conf_errf(msg, size, "%s: '%s' is neither yes nor no", name, q);
+			return -EINVAL;
+		}
+		c->offload = i % 2;
+		break;
+	case CONF_KEY_PLAIN_OFFLOAD:
+		if ((i = conf_word(value, no_yes)) < 0) {
+			conf_errf(msg, size, "%s: '%s' is neither yes nor no", name, q);
+			return -EINVAL;
+		}
+		c->plain_offload = i % 2;
+		break;
 	default:
 		conf_errf(msg, size, "no such key");
 		return -EINVAL;
@@ -466,6 +482,12 @@ static void conf_move(struct conf *dst, struct conf *src, enum conf_key key)
 		break;
 	case CONF_KEY_PLAIN_KEEPALIVE:
 		dst->plain_keepalive = src->plain_keepalive;
+		break;
+	case CONF_KEY_OFFLOAD:
+		dst->offload = src->offload;
+		break;
+	case CONF_KEY_PLAIN_OFFLOAD:
+		dst->plain_offload = src->plain_offload;
 		break;
 	case CONF_KEY_DEAD_PEER_TIMEOUT:
 		dst->dead_peer_timeout = src->dead_peer_timeout;
@@ -728,6 +750,7 @@ void conf_init(struct conf *c)
 	memset(c, 0, sizeof(*c));
 	c->mode = TUN_MODE_TUN;
 	c->transport = CONF_TRANSPORT_TCP;
+	c->offload = true;
 	c->log_level = CONF_LOG_INFO;
 }
 
@@ -827,6 +850,17 @@ int conf_validate(const struct conf *c, const char *name, char *err, size_t errl
 		return conf_invalid(c, name, CONF_KEY_KEEPALIVE, err, errlen,
 				    "[Peer] Keepalive in plain mode needs PlainKeepalive = yes "
 				    "(simpletun would write keepalives to its device)");
+	if (c->plain_offload && priv)
+		return conf_invalid(c, name, CONF_KEY_PLAIN_OFFLOAD, err, errlen,
+				    "[Peer] PlainOffload is for plain mode (sealed mode "
+				    "negotiates offload frames itself)");
+	if (c->plain_offload && c->transport != CONF_TRANSPORT_TCP)
+		return conf_invalid(c, name, CONF_KEY_PLAIN_OFFLOAD, err, errlen,
+				    "[Peer] PlainOffload needs Transport = tcp (over UDP a "
+				    "64 KiB frame would be IP-fragmented)");
+	if (c->plain_offload && !c->offload)
+		return conf_invalid(c, name, CONF_KEY_PLAIN_OFFLOAD, err, errlen,
+				    "[Peer] PlainOffload needs [Interface] Offload = yes");
 	if ((c->set & CONF_SET_GROUP) && !(c->set & CONF_SET_USER))
 		return conf_invalid(c, name, CONF_KEY_GROUP, err, errlen,
 				    "[Interface] Group needs User");

@@ -83,6 +83,8 @@ enum conf_key {
 	CONF_KEY_KEEPALIVE,
 	CONF_KEY_PLAIN_KEEPALIVE,
 	CONF_KEY_DEAD_PEER_TIMEOUT,
+	CONF_KEY_OFFLOAD,
+	CONF_KEY_PLAIN_OFFLOAD,
 	CONF_KEY_COUNT,
 };
 
@@ -101,6 +103,8 @@ enum conf_key {
 #define CONF_SET_KEEPALIVE          (1u << CONF_KEY_KEEPALIVE)
 #define CONF_SET_PLAIN_KEEPALIVE    (1u << CONF_KEY_PLAIN_KEEPALIVE)
 #define CONF_SET_DEAD_PEER_TIMEOUT  (1u << CONF_KEY_DEAD_PEER_TIMEOUT)
+#define CONF_SET_OFFLOAD            (1u << CONF_KEY_OFFLOAD)
+#define CONF_SET_PLAIN_OFFLOAD      (1u << CONF_KEY_PLAIN_OFFLOAD)
 
 enum conf_transport {
 	CONF_TRANSPORT_TCP,
@@ -131,6 +135,8 @@ struct conf {
 	char *user;
 	char *group;
 	enum conf_log_level log_level; /* default CONF_LOG_INFO */
+	/* TUN/TAP offloads (IFF_VNET_HDR, TSO; lib/vnet.h), default true */
+	bool offload;
 	/* [Peer] */
 	char public_key[KEY_BASE64_SIZE]; /* canonical base64, "" when not given */
 	char *preshared_key_file;
@@ -139,6 +145,10 @@ struct conf {
 	unsigned keepalive;            /* seconds, 0 = off (default) */
 	bool plain_keepalive;          /* default false */
 	unsigned dead_peer_timeout;    /* seconds, 0 = off (default) */
+	/* Plain TCP: frames carry a virtio-net header and whole TSO packets
+	 * (doc/PROTOCOL.md "Offload frames"); both peers must agree.
+	 * Default false (simpletun's format). */
+	bool plain_offload;
 
 	/* CONF_SET_* bits: which keys were given (a field without its bit
 	 * holds the default). */

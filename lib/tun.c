@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "tun.h"
+#include "vnet.h"
 
 #define TUN_PATH "/dev/net/tun"
 
@@ -42,25 +43,62 @@ static int tun_attach(const char *name, short flags, struct ifreq *ifr)
 	return fd;
 }
 
-int tun_open(struct tun_device *dev, const char *name, enum tun_mode mode)
+/* Sets the header to 10 bytes, little-endian, and the offloads on. */
+static int tun_offload_on(int fd)
+{
+	int le = 1, sz = VNET_HDR_LEN;
+	unsigned long off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+
+	if (ioctl(fd, TUNSETVNETLE, &le) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 ||
+	    ioctl(fd, TUNSETOFFLOAD, off) < 0)
+		return -errno;
+	return 0;
+}
+
+int tun_open_offload(struct tun_device *dev, const char *name, enum tun_mode mode, bool offload)
 {
 	struct ifreq ifr;
 	bool existed = if_nametoindex(name) != 0;
-	int fd = tun_attach(name, tun_flags(mode), &ifr);
+	int fd = tun_attach(name, tun_flags(mode) | (offload ? IFF_VNET_HDR : 0), &ifr);
 
 	dev->fd = -1;
+	dev->vnet = false;
 	if (fd < 0)
 		return fd;
+	if (offload && tun_offload_on(fd) < 0) {
+		/* Attach again without the header: the flag is the device's,
+		 * set by each TUNSETIFF. */
+		close(fd);
+		fd = tun_attach(name, tun_flags(mode), &ifr);
+		if (fd < 0)
+			return fd;
+		offload = false;
+	}
+	/* A persistent device keeps the offloads the last holder set (one
+	 * that crashed did not clear them): without the header they must be
+	 * off, or the kernel would hand over 64 KiB packets. */
+	if (!offload)
+		ioctl(fd, TUNSETOFFLOAD, 0UL);
 	dev->fd = fd;
 	memcpy(dev->name, ifr.ifr_name, IFNAMSIZ);
 	dev->name[IFNAMSIZ - 1] = '\0';
 	dev->mode = mode;
 	dev->created = !existed;
+	dev->vnet = offload;
 	return 0;
+}
+
+int tun_open(struct tun_device *dev, const char *name, enum tun_mode mode)
+{
+	return tun_open_offload(dev, name, mode, false);
 }
 
 void tun_close(struct tun_device *dev)
 {
+	/* A persistent device outlives us: leave it without offloads for
+	 * whoever attaches next without the header (simpletun). */
+	if (dev->fd >= 0 && dev->vnet)
+		ioctl(dev->fd, TUNSETOFFLOAD, 0UL);
 	if (dev->fd >= 0)
 		close(dev->fd);
 	dev->fd = -1;

@@ -22,6 +22,7 @@ struct tun_device {
 	char name[IFNAMSIZ]; /* the kernel's name for the device */
 	enum tun_mode mode;
 	bool created; /* the device did not exist before tun_open() */
+	bool vnet;    /* every read and write starts with a virtio-net header */
 };
 
 /*
@@ -36,8 +37,23 @@ struct tun_device {
  */
 int tun_open(struct tun_device *dev, const char *name, enum tun_mode mode);
 
-/* Closes the descriptor (removing a device tun_open() created).  Safe to
- * call twice. */
+/*
+ * As tun_open(), and when @offload is set also turns on the offloads
+ * (kernel Documentation/networking/tuntap.rst, "Multiqueue tuntap
+ * interface" and drivers/net/tun.c): IFF_VNET_HDR, so every read and write
+ * starts with a VNET_HDR_LEN-byte little-endian virtio-net header
+ * (lib/vnet.h; TUNSETVNETLE, TUNSETVNETHDRSZ), and TUNSETOFFLOAD with
+ * TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN, so the kernel hands
+ * over TCP packets of up to 64 KiB with partial checksums and takes them
+ * back the same way.  dev->vnet tells whether that worked; a kernel that
+ * refuses the offloads leaves a plain device (not an error).  Without
+ * @offload, turns off offloads an earlier holder left on a persistent
+ * device.  Returns as tun_open().
+ */
+int tun_open_offload(struct tun_device *dev, const char *name, enum tun_mode mode, bool offload);
+
+/* Closes the descriptor (removing a device tun_open() created), turning
+ * the offloads off first (a persistent device stays).  Safe to call twice. */
 void tun_close(struct tun_device *dev);
 
 /* "No owner" for tun_create_persistent(). */

@@ -108,6 +108,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.line[CONF_KEY_MTU], 0);
 	ck_assert_int_eq(c.transport, CONF_TRANSPORT_TCP);
 	ck_assert_int_eq(c.log_level, CONF_LOG_INFO);
+	ck_assert(c.offload);
+	ck_assert(!c.plain_offload);
 }
 END_TEST
 
@@ -122,6 +124,7 @@ START_TEST(test_every_key)
 				       "User = culvert\n"
 				       "Group = nogroup\n"
 				       "LogLevel = trace\n"
+				       "Offload = no\n"
 				       "[Peer]\n"
 				       "PublicKey = " PUB_A "\n"
 				       "PresharedKeyFile = /etc/culvert/psk.key\n"
@@ -129,7 +132,8 @@ START_TEST(test_every_key)
 				       "Transport = udp\n"
 				       "Keepalive = 3600\n"
 				       "PlainKeepalive = no\n"
-				       "DeadPeerTimeout = 86400\n"),
+				       "DeadPeerTimeout = 86400\n"
+				       "PlainOffload = no\n"),
 			 0);
 	ck_assert_uint_eq(c.set, (1u << CONF_KEY_COUNT) - 1);
 	ck_assert_str_eq(c.device, "tap7");
@@ -148,7 +152,10 @@ START_TEST(test_every_key)
 	ck_assert(!c.plain_keepalive);
 	ck_assert_uint_eq(c.dead_peer_timeout, 86400);
 	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE], 2);
-	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 17);
+	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 18);
+	ck_assert(!c.offload);
+	ck_assert_uint_eq(c.line[CONF_KEY_OFFLOAD], 10);
+	ck_assert(!c.plain_offload);
 }
 END_TEST
 
@@ -403,6 +410,8 @@ START_TEST(test_bad_values)
 	     "t.conf:2: Keepalive: '2.5' is not a number of seconds from 0 to 3600"},
 	    {"[Peer]\nPlainKeepalive = maybe\n",
 	     "t.conf:2: PlainKeepalive: 'maybe' is neither yes nor no"},
+	    {"[Interface]\nOffload = auto\n", "t.conf:2: Offload: 'auto' is neither yes nor no"},
+	    {"[Peer]\nPlainOffload = 1\n", "t.conf:2: PlainOffload: '1' is neither yes nor no"},
 	    {"[Peer]\nDeadPeerTimeout = 86401\n",
 	     "t.conf:2: DeadPeerTimeout: '86401' is not a number of seconds from 0 to 86400"},
 	    /* A long value is cut short in the message. */
@@ -497,6 +506,26 @@ START_TEST(test_validate)
 	ck_assert_int_eq(load_validate(MINIMAL "Keepalive = 10\nPlainKeepalive = true\n"), 0);
 	conf_cleanup(&c);
 	ck_assert_int_eq(load_validate(MINIMAL "Keepalive = 0\n"), 0);
+	conf_cleanup(&c);
+	/* Offload frames: plain TCP with offloads only. */
+	ck_assert_int_eq(load_validate(MINIMAL "PlainOffload = yes\n"), 0);
+	ck_assert(c.offload && c.plain_offload);
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate(MINIMAL "PlainOffload = yes\nTransport = udp\n"), -EINVAL);
+	ck_assert_str_eq(err, "t.conf:5: [Peer] PlainOffload needs Transport = tcp (over UDP a "
+			      "64 KiB frame would be IP-fragmented)");
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate("[Interface]\nDevice = tun0\nOffload = no\n"
+				       "[Peer]\nEndpoint = a:1\nPlainOffload = yes\n"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "t.conf:6: [Peer] PlainOffload needs [Interface] Offload = yes");
+	conf_cleanup(&c);
+	ck_assert_int_eq(load_validate("[Interface]\nDevice = tun0\nPrivateKeyFile = /k\n"
+				       "[Peer]\nEndpoint = a:1\nPublicKey = " PUB_A "\n"
+				       "PlainOffload = yes\n"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "t.conf:7: [Peer] PlainOffload is for plain mode (sealed mode "
+			      "negotiates offload frames itself)");
 	conf_cleanup(&c);
 	ck_assert_int_eq(load_validate("[Interface]\nDevice = tun0\nGroup = g\n"
 				       "[Peer]\nEndpoint = a:1\n"),
