@@ -32,8 +32,8 @@
 #define VNET_HDR_LEN 10
 
 /* flags */
-#define VNET_F_NEEDS_CSUM  1 /* checksum from csum_start to the end missing */
-#define VNET_F_DATA_VALID  2 /* checksum already verified (receive only) */
+#define VNET_F_NEEDS_CSUM 1 /* checksum from csum_start to the end missing */
+#define VNET_F_DATA_VALID 2 /* checksum already verified (receive only) */
 /* gso_type */
 #define VNET_GSO_NONE  0
 #define VNET_GSO_TCPV4 1
@@ -108,8 +108,8 @@ unsigned vnet_gso_segments(const struct vnet_hdr *h, size_t len);
  * or @stride too small): nothing is written then.  @out must not overlap
  * @pkt.
  */
-int vnet_gso_split(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, bool tap,
-		   uint8_t *out, size_t stride, unsigned max_segs, uint16_t *seg_len);
+int vnet_gso_split(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, bool tap, uint8_t *out,
+		   size_t stride, unsigned max_segs, uint16_t *seg_len);
 
 /*
  * Coalesces a stream of received packets into as few device writes as
