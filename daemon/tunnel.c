@@ -36,8 +36,8 @@
  * at a 1500-byte MTU); also the most sendmmsg(2) takes at once. */
 #define TUNNEL_TX_MAX 1024
 /* With offloads: the largest read (a 64 KiB IPv6 TSO packet behind an
- * Ethernet header with two tags), bytes after the virtio-net header ... */
-#define TUNNEL_VNET_READ_MAX (65535 + 40 + TUN_TAP_HDR_LEN + 1)
+ * Ethernet header with two VLAN tags), bytes after the virtio-net header ... */
+#define TUNNEL_VNET_READ_MAX (65535 + 40 + 14 + 2 * 4)
 /* ... the room one read may need for its frames (a 64 KiB packet cut into
  * segments of 536 bytes needs 78 KiB), and the batch buffer. */
 #define TUNNEL_VNET_ROOM    (160 * 1024)
@@ -401,6 +401,11 @@ static int tunnel_dev_read_vnet(struct tunnel *t, uint8_t *slot, size_t room,
 		log_trace("%s: %zd-byte read with a bad virtio-net header dropped", t->dev.name, n);
 		return 1;
 	}
+	/* The kernel's hdr_len is only a hint (skb_headlen() on the forward
+	 * path); the segments' layout needs the real one: up to the end of
+	 * the TCP header, which vnet_check() found inside the packet. */
+	if (h.gso_type != VNET_GSO_NONE)
+		h.hdr_len = (uint16_t)(h.csum_start + (pkt[h.csum_start + 12] >> 4) * 4);
 	if (t->peer_offload && VNET_HDR_LEN + len <= t->offload_max) {
 		/* The whole packet in one frame, checksum and all left to
 		 * the peer's kernel; DATA_VALID means nothing on the way out. */

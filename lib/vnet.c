@@ -304,11 +304,14 @@ int vnet_csum_complete(const struct vnet_hdr *h, uint8_t *pkt, size_t len)
 
 unsigned vnet_gso_segments(const struct vnet_hdr *h, size_t len)
 {
-	/* The shortest TCP header gives the most payload: the count is exact
-	 * for a TCP header without options, an upper bound otherwise. */
+	/* hdr_len is only a hint: trusted when it can be the headers (csum_start
+	 * plus a TCP header of 20 to 60 bytes), otherwise the shortest TCP
+	 * header is assumed, which leaves the most payload. */
 	size_t hdrs = (size_t)h->csum_start + 20;
 	size_t n;
 
+	if (h->hdr_len > hdrs && h->hdr_len <= hdrs + 40)
+		hdrs = h->hdr_len;
 	if (h->gso_type == VNET_GSO_NONE || h->gso_size == 0 || len <= hdrs)
 		return 1;
 	n = (len - hdrs + h->gso_size - 1) / h->gso_size;

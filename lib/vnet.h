@@ -81,10 +81,14 @@ int vnet_check(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, bool ta
 int vnet_csum_complete(const struct vnet_hdr *h, uint8_t *pkt, size_t len);
 
 /*
- * Number of segments vnet_gso_split() makes of a @len-byte packet under @h,
- * for sizing @max_segs: exact when the TCP header has no options, an upper
- * bound otherwise (options leave less payload, and @h does not say how
- * long they are).  1 when it is not a GSO packet.
+ * Number of segments vnet_gso_split() makes of a @len-byte packet under @h:
+ * 1 when it is not a GSO packet.  Exact when hdr_len is the length of the
+ * headers (csum_start plus the TCP header), as vnet_gro_flush() writes it
+ * and as the kernel does for TCP sent from this host; when hdr_len cannot be
+ * that (below csum_start + 20 or above csum_start + 60: the kernel's hint
+ * on the forward path) the count assumes a TCP header without options and
+ * may be one too many.  Callers that read hdr_len from the kernel should
+ * set it to csum_start + the TCP data offset after vnet_check().
  */
 unsigned vnet_gso_segments(const struct vnet_hdr *h, size_t len);
 
@@ -102,10 +106,9 @@ unsigned vnet_gso_segments(const struct vnet_hdr *h, size_t len);
  * headers' length plus gso_size (csum_start + 60 + gso_size always is
  * enough; @len for a packet that is not GSO), and its length stored in
  * @seg_len[i]; every segment but the last is exactly headers + gso_size
- * bytes long.  Writes at most @max_segs segments (vnet_gso_segments() is
- * enough).  Returns the number written, or -EINVAL (a bad packet, or a
- * segment longer than 65535 bytes), -ENOSPC (more than @max_segs segments,
- * or @stride too small): nothing is written then.  @out must not overlap
+ * bytes long.  Writes at most @max_segs segments.  Returns the number written, or -EINVAL (a bad
+ * packet, or a segment longer than 65535 bytes), -ENOSPC (more than @max_segs segments, or @stride
+ * too small): nothing is written then.  @out must not overlap
  * @pkt.
  */
 int vnet_gso_split(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, bool tap, uint8_t *out,

@@ -594,7 +594,7 @@ static void split_and_check(struct spec *sp, uint16_t mss)
 	h = tso_hdr(sp, l4, mss);
 	ck_assert_int_eq(vnet_check(&h, pkt, len, sp->tap), 0);
 	nmax = vnet_gso_segments(&h, len);
-	ck_assert_uint_ge(nmax, (sp->payload + mss - 1) / mss);
+	ck_assert_uint_eq(nmax, (sp->payload + mss - 1) / mss);
 	ck_assert_uint_le(nmax, 256);
 	out = malloc(nmax * STRIDE);
 	n = vnet_gso_split(&h, pkt, len, sp->tap, out, STRIDE, nmax, seg_len);
@@ -653,6 +653,9 @@ START_TEST(test_split_odd_mss_single_and_tiny)
 
 	sp.payload = 5000;
 	split_and_check(&sp, 777);
+	/* An exact multiple of the MSS, with timestamps: counted exactly. */
+	sp.payload = 44 * 1448;
+	split_and_check(&sp, 1448);
 	/* Payload no bigger than the MSS: one segment, flags kept. */
 	sp.payload = 1448;
 	sp.flags = F_ACK | F_PSH | F_CWR;
@@ -818,6 +821,19 @@ START_TEST(test_segments_count)
 	ck_assert_uint_eq(vnet_gso_segments(&h, 40 + 5000), 5);
 	ck_assert_uint_eq(vnet_gso_segments(&h, 40), 1);
 	ck_assert_uint_eq(vnet_gso_segments(&h, 3), 1);
+	/* hdr_len 0 is a hint: counted as if the TCP header had no options. */
+	ck_assert_uint_eq(vnet_gso_segments(&h, 52 + 5000), 6);
+	/* hdr_len that can be the headers is trusted: exact with options. */
+	h.hdr_len = 52;
+	ck_assert_uint_eq(vnet_gso_segments(&h, 52 + 5000), 5);
+	ck_assert_uint_eq(vnet_gso_segments(&h, 52 + 5001), 6);
+	ck_assert_uint_eq(vnet_gso_segments(&h, 52), 1);
+	h.hdr_len = 80;
+	ck_assert_uint_eq(vnet_gso_segments(&h, 80 + 5000), 5);
+	/* Above csum_start + 60 it is not the headers (the forward path). */
+	h.hdr_len = 52 + 1000;
+	ck_assert_uint_eq(vnet_gso_segments(&h, 52 + 5000), 6);
+	h.hdr_len = 0;
 	h.gso_size = 0;
 	ck_assert_uint_eq(vnet_gso_segments(&h, 40 + 5000), 1);
 	h.gso_type = VNET_GSO_NONE;
@@ -887,6 +903,7 @@ static void roundtrip(bool v6, bool tap, int vlans)
 	ck_assert_uint_eq(h.gso_size, mss);
 	ck_assert_uint_eq(h.csum_start, l4);
 	ck_assert_uint_eq(h.csum_offset, 16);
+	ck_assert_uint_eq(vnet_gso_segments(&h, k.o[0].len), (unsigned)n);
 
 	/* The packet: the original's length, headers and payload; the
 	 * checksum field holds the folded pseudo-header sum. */
