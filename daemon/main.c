@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * culvertd: carries every packet of a TUN/TAP device to one peer over TCP or
- * UDP.  Start-up order (DESIGN.md section 4): read and validate the whole
+ * UDP.  Start-up order (doc/design.md section 4): read and validate the whole
  * configuration (file, then command-line overrides), open the device and
  * the sockets, drop privileges, then serve.
  */
@@ -641,7 +641,7 @@ int main(int argc, char **argv)
 	if (d.conf.private_key_file) {
 		struct rlimit no_core = {0, 0};
 
-		/* No core dump may ever hold the keys (DESIGN.md section 3). */
+		/* No core dump may ever hold the keys (doc/design.md section 3). */
 		setrlimit(RLIMIT_CORE, &no_core);
 		prctl(PR_SET_DUMPABLE, 0);
 		keys = sodium_malloc(3 * KEY_LEN);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Dropping root after set-up (DESIGN.md section 4), with libcap-ng.
+ * Dropping root after set-up (doc/design.md section 4), with libcap-ng.
  */
 #pragma once
 

@@ -120,7 +120,7 @@ struct tunnel {
 	struct event *retry_ev; /* TCP client reconnect timer */
 	unsigned backoff_ms;
 
-	/* Sealed mode (DESIGN.md section 3); sess is NULL in plain mode. */
+	/* Sealed mode (doc/design.md section 3); sess is NULL in plain mode. */
 	struct session *sess;
 	struct event *sess_ev;   /* the session's next deadline */
 	uint8_t *msg;            /* a decrypted packet or a handshake message */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One tunnel: a TUN/TAP device joined to one peer over a TCP connection or a
- * UDP socket, with the plain frame format (DESIGN.md sections 1 and 2).
+ * UDP socket, with the plain frame format (doc/design.md sections 1 and 2).
  */
 #pragma once
 
@@ -55,7 +55,7 @@ struct tunnel_config {
 /* Default TCP output buffer high-water mark: above it the device is no
  * longer read; reading resumes below a quarter of it. */
 #define TUNNEL_OUT_HIGH_DEFAULT (256 * 1024)
-/* Packets read from one fd per wakeup at most (DESIGN.md section 1). */
+/* Packets read from one fd per wakeup at most (doc/design.md section 1). */
 #define TUNNEL_BATCH 64
 /* TCP reconnect backoff: first delay and cap, milliseconds. */
 #define TUNNEL_BACKOFF_MIN_MS 200

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The plain frame format, byte-for-byte the one simpletun uses (DESIGN.md
+ * The plain frame format, byte-for-byte the one simpletun uses (doc/design.md
  * section 2; doc/PROTOCOL.md):
  *
  *	[length: 2 bytes, big-endian][payload: length bytes]

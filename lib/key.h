@@ -3,7 +3,7 @@
  * Static X25519 keys as culvert keeps them on disk: the 32 raw bytes in
  * standard base64 with padding (RFC 4648 section 4), 44 characters, exactly
  * as wg(8) writes them, so `culvertctl genkey` / `culvertctl pubkey` behave
- * like `wg genkey` / `wg pubkey` (DESIGN.md section 3).
+ * like `wg genkey` / `wg pubkey` (doc/design.md section 3).
  *
  * All functions return 0 or -errno and never print.  The caller must have
  * called sodium_init() first.  Private keys should live in sodium_malloc'd

@@ -51,7 +51,7 @@
 #define NOISE_PROTOCOL_NAME_MAX 64
 /*
  * A transport cipher refuses counters at or above this (2^60), the limit
- * DESIGN.md section 3 sets for one key: the sender must have rekeyed long
+ * doc/design.md section 3 sets for one key: the sender must have rekeyed long
  * before.  The same value as REPLAY_REJECT_AFTER_MESSAGES, so a counter the
  * sender may use is always one the receiver's replay window accepts.
  */
@@ -95,7 +95,7 @@ struct noise_handshake_config {
 	 * NULL here and given later with noise_handshake_set_psk() (an IK
 	 * responder only knows which peer, and so which PSK, after reading
 	 * the first message); the "psk" token fails with -EINVAL until it is
-	 * set.  A peer without a configured PSK uses 32 zero bytes (DESIGN.md
+	 * set.  A peer without a configured PSK uses 32 zero bytes (doc/design.md
 	 * section 3), passed explicitly, so that a forgotten PSK is an error
 	 * rather than a silent downgrade. */
 	const uint8_t *psk;

@@ -5,7 +5,7 @@
 #include "replay.h"
 
 _Static_assert((REPLAY_BLOCKS & (REPLAY_BLOCKS - 1)) == 0, "ring size must be a power of two");
-_Static_assert(REPLAY_WINDOW_SIZE >= 2048, "DESIGN.md section 3 asks for at least 2048");
+_Static_assert(REPLAY_WINDOW_SIZE >= 2048, "doc/design.md section 3 asks for at least 2048");
 
 #define REPLAY_RING_MASK (REPLAY_BLOCKS - 1)
 

@@ -27,12 +27,12 @@
  * Counters the window remembers below and including the highest one:
  * RFC 6479 section 2 keeps one block of the ring spare, so that moving to
  * a new block never clears bits still inside the window.  4032 here: above
- * the 2048 DESIGN.md section 3 asks for.
+ * the 2048 doc/design.md section 3 asks for.
  */
 #define REPLAY_WINDOW_SIZE ((REPLAY_BLOCKS - 1) * REPLAY_BLOCK_BITS)
 /*
  * Counters at or above this (2^60) are refused, whatever the window holds:
- * one key must never carry more messages (DESIGN.md section 3: rekey after
+ * one key must never carry more messages (doc/design.md section 3: rekey after
  * 2^60 messages).  It also keeps counter + 1 from overflowing below.
  */
 #define REPLAY_REJECT_AFTER_MESSAGES (UINT64_C(1) << 60)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One peer's sealed-mode session (DESIGN.md section 3): the handshake
+ * One peer's sealed-mode session (doc/design.md section 3): the handshake
  * messages, the transport messages, the three keypair slots and the timers,
  * in WireGuard's protocol shape (WireGuard paper, J. A. Donenfeld, NDSS
  * 2017, sections 5.4 and 6) over Noise_IKpsk2_25519_ChaChaPoly_BLAKE2b
@@ -96,7 +96,7 @@
  */
 #define SESSION_REKEY_AFTER_MESSAGES (NOISE_REJECT_AFTER_MESSAGES - (UINT64_C(1) << 32))
 
-/* Token bucket for handshake messages that passed mac1 (DESIGN.md "DoS"). */
+/* Token bucket for handshake messages that passed mac1 (doc/design.md "DoS"). */
 #define SESSION_HANDSHAKE_BURST       10
 #define SESSION_HANDSHAKES_PER_SECOND 10
 
@@ -217,7 +217,7 @@ int session_initiate(struct session *s, uint64_t now_ms, uint8_t *out, size_t ou
  * frame's payload over TCP).  Checks, in this order and so that the cheap
  * ones protect the costly ones: type, reserved bytes and exact length;
  * then mac1 for handshake messages, then the rate limit, then Noise
- * (WireGuard paper sections 5.3, 5.4; DESIGN.md "DoS").
+ * (WireGuard paper sections 5.3, 5.4; doc/design.md "DoS").
  *
  * On success returns 0 and sets *@action (see enum session_action) and
  * *@out_len: the packet's length for SESSION_DELIVER (@out_size must be at

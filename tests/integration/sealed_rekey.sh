@@ -15,7 +15,7 @@
 #   +-----------------------+                 +-----------------------+
 #
 # The old keypair keeps decrypting for a while after each handshake
-# (DESIGN.md section 3), so nothing in flight is refused at a key change:
+# (doc/design.md section 3), so nothing in flight is refused at a key change:
 # bad_tag and the other failure counters stay 0.
 source "$(dirname "$0")/lib.sh"
 
@@ -35,7 +35,7 @@ wait_log cli "session established with"
 ping_ok b 198.19.0.1
 
 # Pings every 0.2 s beside iperf3's full load, for information only: a
-# saturated tunnel drops at the device queue (DESIGN.md section 1), so a
+# saturated tunnel drops at the device queue (doc/design.md section 1), so a
 # lost ping here says nothing about the key changes.
 n b timeout $((secs + 30)) ping -c $((secs * 5)) -i 0.2 -W 2 198.19.0.1 >"$WORK/load-ping.out" 2>&1 &
 ping_pid=$!
