@@ -235,38 +235,30 @@ static int resolve(const char *what, const char *str, bool passive, struct socka
 	return rc;
 }
 
+/* Logs every counter (SIGUSR1, exit): the same names and values as the
+ * status socket, from the same tunnel_fill_status(), so none is missed. */
 static void log_stats(const struct tunnel *t)
 {
-	const struct tunnel_stats *s = tunnel_get_stats(t);
-	struct session_stats ss;
-	char sealed[640] = "";
+	static struct status st;
+	char line[4096];
+	size_t i, off;
 
-	if (tunnel_get_session_stats(t, &ss))
-		snprintf(sealed, sizeof(sealed),
-			 "; sealed: handshakes %" PRIu64 " rekeys %" PRIu64 " bad_mac1 %" PRIu64
-			 " bad_handshake %" PRIu64 " unknown_key %" PRIu64
-			 " replayed_initiation %" PRIu64 " rate_limited %" PRIu64
-			 " bad_tag %" PRIu64 " replayed %" PRIu64 " stale %" PRIu64
-			 " out_of_order %" PRIu64 " expired %" PRIu64 " unknown_index %" PRIu64
-			 " malformed %" PRIu64 " no_session %" PRIu64,
-			 ss.handshakes_completed, ss.rekeys, ss.rx_bad_mac1, ss.rx_bad_handshake,
-			 ss.rx_unknown_peer, ss.rx_replayed_initiation, ss.rx_rate_limited,
-			 ss.rx_bad_tag, ss.rx_replayed, ss.rx_stale, ss.rx_out_of_order,
-			 ss.rx_expired, ss.rx_unknown_index, ss.rx_malformed, s->drop_no_session);
-	log_warnx("%s: rx %" PRIu64 " packets %" PRIu64 " bytes, tx %" PRIu64 " packets %" PRIu64
-		  " bytes; drops: bad_frame %" PRIu64 " dev_write %" PRIu64 " backpressure %" PRIu64
-		  " no_peer %" PRIu64 " oversize %" PRIu64 " send_error %" PRIu64
-		  " unknown_peer %" PRIu64 "; device pauses %" PRIu64 "; connections %" PRIu64
-		  " reconnects %" PRIu64 " bad_connections %" PRIu64 "; keepalives_sent %" PRIu64
-		  " keepalives_received %" PRIu64 " dead_peer %" PRIu64 "; offload_sent %" PRIu64
-		  " offload_segmented %" PRIu64 " offload_received %" PRIu64 " bad_offload %" PRIu64
-		  "%s",
-		  tunnel_dev_name(t), s->rx_packets, s->rx_bytes, s->tx_packets, s->tx_bytes,
-		  s->drop_bad_frame, s->drop_dev_write, s->drop_backpressure, s->drop_no_peer,
-		  s->drop_oversize, s->drop_send_error, s->drop_unknown_peer, s->dev_pauses,
-		  s->connections, s->reconnects, s->bad_connections, s->keepalives_sent,
-		  s->keepalives_received, s->dead_peer, s->tx_offload, s->tx_segmented,
-		  s->rx_offload, s->drop_bad_offload, sealed);
+	status_init(&st);
+	tunnel_fill_status(t, &st);
+	off = (size_t)snprintf(line, sizeof(line),
+			       "%s: rx %" PRIu64 " packets %" PRIu64 " bytes, tx %" PRIu64
+			       " packets %" PRIu64 " bytes; drops:",
+			       tunnel_dev_name(t), st.rx_packets, st.rx_bytes, st.tx_packets,
+			       st.tx_bytes);
+	for (i = 0; i < st.n_drops && off < sizeof(line); i++)
+		off += (size_t)snprintf(line + off, sizeof(line) - off, " %s %" PRIu64,
+					st.drops[i].name, st.drops[i].value);
+	if (off < sizeof(line))
+		off += (size_t)snprintf(line + off, sizeof(line) - off, ";");
+	for (i = 0; i < st.n_counters && off < sizeof(line); i++)
+		off += (size_t)snprintf(line + off, sizeof(line) - off, " %s %" PRIu64,
+					st.counters[i].name, st.counters[i].value);
+	log_warnx("%s", line);
 }
 
 struct daemon {

@@ -14,10 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cookie.h"
 #include "endpoint.h"
 #include "frame.h"
 #include "key.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "session.h"
 #include "status.h"
 #include "tunnel.h"
@@ -47,6 +49,42 @@
  * UDP_MAX_SEGMENTS) and their bytes (one IP packet's worth). */
 #define TUNNEL_UDP_GSO_SEGS  64
 #define TUNNEL_UDP_GSO_BYTES 65000
+
+/* Sealed TCP listener: connections that have not yet completed a handshake
+ * are held apart from the established one, at most this many (the oldest
+ * makes room for a new one), each for at most this long (doc/design.md
+ * section 3 "DoS"). */
+#define TUNNEL_PENDING_MAX        8
+#define TUNNEL_PENDING_TIMEOUT_MS 5000
+/* Initiations that passed mac1, interface-wide: past this rate (after the
+ * burst) the tunnel is under load for TUNNEL_LOAD_HOLD_MS and an initiation
+ * over UDP needs a valid mac2, else it gets a cookie reply (WireGuard paper
+ * section 5.3).  One honest peer initiates every few seconds at most; the
+ * rate stays below RATELIMIT_PER_SECOND so that a flood trips the cookies
+ * before it drains the bucket of the address it claims. */
+#define TUNNEL_LOAD_PER_SECOND 10
+#define TUNNEL_LOAD_BURST      16
+#define TUNNEL_LOAD_HOLD_MS    1000
+/* A cookie reply makes us initiate again at once, at most this often;
+ * otherwise the retry waits for the session's own timer. */
+#define TUNNEL_COOKIE_RETRY_MS SESSION_REKEY_TIMEOUT_MS
+/* A datagram from the peer carries at most this many frames (culvert sends
+ * one a datagram): a datagram of tiny frames cannot cost thousands of
+ * device writes. */
+#define TUNNEL_DGRAM_FRAMES_MAX TUNNEL_BATCH
+
+/* A sealed TCP connection that has not completed a handshake yet: it may
+ * send one frame, an initiation, before its deadline. */
+struct tunnel_pending {
+	struct tunnel *t;
+	int fd; /* -1: free */
+	struct event *ev;
+	uint64_t deadline_ms;
+	size_t have; /* bytes of buf received */
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	uint8_t buf[FRAME_HDR_LEN + SESSION_INITIATION_LEN];
+};
 
 /* What one device drain made: frames, back to back from dev_buf. */
 struct tunnel_drain {
@@ -132,7 +170,16 @@ struct tunnel {
 	uint64_t handshake_us;   /* its round trip, once answered, µs */
 	uint64_t sessions;       /* keypairs that became current */
 	uint64_t seen_bad_mac1, seen_bad_handshake;
-	uint64_t warned_at[4]; /* ms of the last warning, by enum tunnel_warning */
+	uint64_t warned_at[5]; /* ms of the last warning, by enum tunnel_warning */
+	/* Handshake admission (doc/design.md section 3 "DoS"): mac1 and mac2
+	 * of initiations, cookie replies, a rate limit per source address,
+	 * the load meter; pending TCP connections. */
+	struct cookie_checker cookie;
+	struct ratelimit rl;
+	struct ratelimit_bucket load;
+	uint64_t under_load_until;
+	uint64_t cookie_retry_ms; /* our last initiation sent for a cookie */
+	struct tunnel_pending pending[TUNNEL_PENDING_MAX];
 
 	/* Liveness (keepalive, dead-peer detection); ms of the last frame
 	 * sent to and received from the peer, updated once per batch. */
@@ -324,7 +371,12 @@ static size_t tunnel_wrap(struct tunnel *t, uint8_t *slot, size_t n)
 	int rc;
 
 	if (!t->sess) {
-		frame_put_header(slot, n);
+		/* Only a packet of 65,526 bytes or more behind an offload
+		 * header can be too long: never send a stale length. */
+		if (frame_put_header(slot, n) < 0) {
+			t->stats.drop_oversize++;
+			return 0;
+		}
 		return FRAME_HDR_LEN + n;
 	}
 	now = tunnel_now_ms();
@@ -338,8 +390,12 @@ static size_t tunnel_wrap(struct tunnel *t, uint8_t *slot, size_t n)
 			tunnel_sess_initiate(t, now);
 		return 0;
 	}
-	if (t->frame_hdr)
-		frame_put_header(slot, mlen);
+	/* mlen <= n + SESSION_TRANSPORT_OVERHEAD <= SESSION_MAX_MESSAGE_LEN:
+	 * the prefix always fits (offload_max). */
+	if (t->frame_hdr && frame_put_header(slot, mlen) < 0) {
+		t->stats.drop_oversize++;
+		return 0;
+	}
 	return t->frame_hdr + mlen;
 }
 
@@ -522,6 +578,7 @@ enum tunnel_warning {
 	TUNNEL_WARN_AUTH,
 	TUNNEL_WARN_KEY,
 	TUNNEL_WARN_REPLAY,
+	TUNNEL_WARN_LOAD,
 };
 
 /* Handshake failures are what an operator needs to see (a wrong key, a
@@ -650,9 +707,71 @@ static void tunnel_sess_refused(struct tunnel *t, int rc, uint8_t type, const ch
 	} else if (rc == -ETIME) {
 		if (tunnel_warn_due(t, TUNNEL_WARN_REPLAY, now))
 			log_warnx("handshake from %s rejected: replayed initiation", from);
+	} else if (rc == -EBADMSG && type == SESSION_TYPE_COOKIE_REPLY) {
+		log_debug("cookie reply from %s does not open: dropped", from);
 	} else {
 		log_debug("handshake message from %s dropped: %s", from, strerror(-rc));
 	}
+}
+
+/* Says once in a while that handshakes are being flooded. */
+static void tunnel_warn_load(struct tunnel *t, const char *what, const char *from, uint64_t now)
+{
+	if (tunnel_warn_due(t, TUNNEL_WARN_LOAD, now))
+		log_warnx(
+		    "handshake initiations from %s %s (a flood? counted, see culvertctl show)",
+		    from, what);
+}
+
+/*
+ * Decides whether the initiation @msg (@len bytes) from @src may cost
+ * Diffie-Hellman (doc/design.md section 3 "DoS"; WireGuard paper section
+ * 5.3): mac1 first, one hash; under load, over UDP, a valid mac2 too, else
+ * the sender gets a cookie reply; then the rate limit of its source
+ * address.  Over a stream (@stream) TCP has proven the address, so no
+ * cookie is asked.  Messages that are not well-formed initiations pass to
+ * session_receive(), which refuses and counts them.  Returns true when
+ * the message may go on to the session.
+ */
+static bool tunnel_admit(struct tunnel *t, const uint8_t *msg, size_t len,
+			 const struct sockaddr_storage *src, socklen_t srclen, bool stream,
+			 const char *from, uint64_t now)
+{
+	bool load = now < t->under_load_until;
+	enum cookie_validity v;
+
+	if (len != SESSION_INITIATION_LEN || msg[0] != SESSION_TYPE_INITIATION)
+		return true;
+	v = cookie_checker_validate(&t->cookie, msg, len, load && !stream,
+				    (const struct sockaddr *)src, srclen, now);
+	if (v == COOKIE_BAD_MAC1) {
+		t->stats.hs_bad_mac1++;
+		if (tunnel_warn_due(t, TUNNEL_WARN_MAC1, now))
+			log_warnx("handshake from %s rejected: bad mac1 (does the peer have our "
+				  "public key?)",
+				  from);
+		return false;
+	}
+	if (!ratelimit_bucket_take(&t->load, now, TUNNEL_LOAD_PER_SECOND, TUNNEL_LOAD_BURST))
+		t->under_load_until = now + TUNNEL_LOAD_HOLD_MS;
+	if (load && !stream && v != COOKIE_MAC1_AND_COOKIE) {
+		uint8_t reply[COOKIE_REPLY_LEN];
+
+		/* 64 bytes for 148: a reply amplifies nothing. */
+		if (cookie_checker_reply(&t->cookie, msg, len, (const struct sockaddr *)src, srclen,
+					 now, reply) == 0 &&
+		    sendto(t->sock_fd, reply, sizeof(reply), MSG_DONTWAIT,
+			   (const struct sockaddr *)src, srclen) == (ssize_t)sizeof(reply))
+			t->stats.cookies_sent++;
+		tunnel_warn_load(t, "answered with cookies: under load", from, now);
+		return false;
+	}
+	if (!ratelimit_allow(&t->rl, (const struct sockaddr *)src, srclen, now)) {
+		t->stats.hs_rate_limited++;
+		tunnel_warn_load(t, "over the rate limit of their address", from, now);
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -671,14 +790,23 @@ static int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
 	size_t out_len;
 	int rc;
 
+	if (len > 0 && msg[0] == SESSION_TYPE_INITIATION) {
+		/* Only initiations can make us spend Diffie-Hellman on a
+		 * stranger's say: they pass the admission first. */
+		const struct sockaddr_storage *who = src ? src : &t->peer;
+
+		endpoint_format((const struct sockaddr *)who, from, sizeof(from));
+		if (!tunnel_admit(t, msg, len, who, src ? srclen : t->peer_len, !src, from, now))
+			return -EAGAIN;
+	}
 	rc = session_receive(t->sess, now, msg, len, t->msg, TUNNEL_DGRAM_MAX, &out_len, &action);
 	if (rc < 0) {
 		if (src)
 			endpoint_format((const struct sockaddr *)src, from, sizeof(from));
 		else
 			memcpy(from, t->peer_str, sizeof(from));
-		if (len > 0 &&
-		    (msg[0] == SESSION_TYPE_INITIATION || msg[0] == SESSION_TYPE_RESPONSE))
+		if (len > 0 && msg[0] >= SESSION_TYPE_INITIATION &&
+		    msg[0] <= SESSION_TYPE_COOKIE_REPLY)
 			tunnel_sess_refused(t, rc, msg[0], from, now);
 		else
 			log_trace("sealed message from %s dropped: %s", from, strerror(-rc));
@@ -690,6 +818,18 @@ static int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
 			tunnel_tcp_close(t);
 		}
 		return rc;
+	}
+	if (action == SESSION_COOKIE) {
+		/* Anyone who saw our initiation and knows the peer's public
+		 * key can make a cookie reply: it proves no liveness and moves
+		 * no endpoint.  It only earns a prompt retry, now and then. */
+		if (now - t->cookie_retry_ms >= TUNNEL_COOKIE_RETRY_MS) {
+			t->cookie_retry_ms = now;
+			log_debug("cookie reply from %s: the peer is under load; initiating again",
+				  t->peer_str);
+			tunnel_sess_initiate(t, now);
+		}
+		return 0;
 	}
 	t->last_rx_ms = now;
 	if (action == SESSION_KEEPALIVE || action == SESSION_OFFLOAD_OFFER)
@@ -727,6 +867,7 @@ static int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
 			tunnel_send_msg(t, t->msg, out_len);
 		break;
 	case SESSION_KEEPALIVE:
+	case SESSION_COOKIE:
 	case SESSION_NONE:
 		break;
 	}
@@ -842,12 +983,19 @@ static int tunnel_tcp_attach(struct tunnel *t, int fd)
 	if (t->stats.connections > 1)
 		t->stats.reconnects++;
 	t->last_rx_ms = t->last_tx_ms = tunnel_now_ms();
-	if (t->sess) {
-		/* A new stream starts a new session: counters over TCP must
-		 * run without gaps, and the old stream's are gone. */
+	if (t->sess && t->cfg.listen) {
+		/* A pending connection that completed a handshake took over
+		 * (tunnel_pending_read_cb): its keypair is the session's
+		 * "next"; the old stream's are gone, since counters over TCP
+		 * must run without gaps. */
+		session_new_stream(t->sess);
+		t->sessions = 0;
+		t->handshake_us = 0;
+		t->peer_offload = false;
+	} else if (t->sess) {
+		/* A new stream starts a new session. */
 		tunnel_sess_restart(t);
-		if (!t->cfg.listen)
-			tunnel_sess_initiate(t, tunnel_now_ms());
+		tunnel_sess_initiate(t, tunnel_now_ms());
 	}
 	return 0;
 }
@@ -954,8 +1102,10 @@ static void tunnel_tcp_read(struct tunnel *t, int fd)
 				tunnel_dev_write_offload(t, pkt, len);
 			else if (!t->sess)
 				tunnel_dev_write(t, pkt, len);
-			else if (tunnel_open(t, pkt, len, NULL, 0) == -EPROTO)
-				return; /* the stream is corrupt: closed */
+			else
+				tunnel_open(t, pkt, len, NULL, 0);
+			if (t->sock_fd != fd)
+				return; /* closed (a corrupt stream, a failed send) */
 		}
 		if (rc < 0) {
 			const uint8_t *hdr = t->reader.buf + t->reader.head;
@@ -981,6 +1131,152 @@ static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 	tunnel_dev_flush(t);
 }
 
+/* Closes a pending connection and frees its slot. */
+static void tunnel_pending_close(struct tunnel_pending *p)
+{
+	if (p->fd < 0)
+		return;
+	event_free(p->ev);
+	p->ev = NULL;
+	close(p->fd);
+	p->fd = -1;
+}
+
+/* Re-arms a pending connection's read event for what is left of its time. */
+static void tunnel_pending_wait(struct tunnel_pending *p, uint64_t now)
+{
+	uint64_t left = p->deadline_ms > now ? p->deadline_ms - now : 0;
+	struct timeval tv = {.tv_sec = (time_t)(left / 1000),
+			     .tv_usec = (suseconds_t)(left % 1000) * 1000};
+
+	event_add(p->ev, &tv);
+}
+
+/*
+ * Reads a pending connection's first frame, which must be a handshake
+ * initiation, and hands it to the session.  If it completes a handshake
+ * with the peer's key, this connection replaces the established one (which
+ * no stranger can disturb); anything else closes it.
+ */
+static void tunnel_pending_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel_pending *p = arg;
+	struct tunnel *t = p->t;
+	uint64_t now = tunnel_now_ms();
+	char who[ENDPOINT_STRLEN];
+	enum session_action action;
+	size_t need, out_len;
+	ssize_t n;
+	int rc;
+
+	endpoint_format((struct sockaddr *)&p->addr, who, sizeof(who));
+	if (what & EV_TIMEOUT) {
+		t->stats.pending_timeouts++;
+		log_debug("connection from %s: no handshake in %d ms; closed", who,
+			  TUNNEL_PENDING_TIMEOUT_MS);
+		tunnel_pending_close(p);
+		return;
+	}
+	/* Exactly the bytes of one frame: what follows stays in the socket. */
+	need = p->have < FRAME_HDR_LEN ? FRAME_HDR_LEN - p->have
+				       : FRAME_HDR_LEN + SESSION_INITIATION_LEN - p->have;
+	n = recv(fd, p->buf + p->have, need, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		tunnel_pending_wait(p, now);
+		return;
+	}
+	if (n <= 0) {
+		log_debug("connection from %s closed before a handshake", who);
+		tunnel_pending_close(p);
+		return;
+	}
+	p->have += (size_t)n;
+	if (p->have == FRAME_HDR_LEN && frame_get_length(p->buf) != SESSION_INITIATION_LEN) {
+		t->stats.pending_refused++;
+		log_debug("connection from %s: first frame of %zu bytes is no initiation; closed",
+			  who, frame_get_length(p->buf));
+		tunnel_pending_close(p);
+		return;
+	}
+	if (p->have < sizeof(p->buf)) {
+		tunnel_pending_wait(p, now);
+		return;
+	}
+	rc = -EAGAIN;
+	if (tunnel_admit(t, p->buf + FRAME_HDR_LEN, SESSION_INITIATION_LEN, &p->addr, p->addr_len,
+			 true, who, now))
+		rc = session_receive(t->sess, now, p->buf + FRAME_HDR_LEN, SESSION_INITIATION_LEN,
+				     t->msg, TUNNEL_DGRAM_MAX, &out_len, &action);
+	if (rc < 0 || action != SESSION_REPLY) {
+		t->stats.pending_refused++;
+		if (rc != -EAGAIN)
+			tunnel_sess_refused(t, rc, p->buf[FRAME_HDR_LEN], who, now);
+		tunnel_pending_close(p);
+		return;
+	}
+	/* The peer, proven by its key: this connection takes over. */
+	if (t->sock_fd >= 0) {
+		log_info("connection from %s completed a handshake: it replaces the one from %s",
+			 who, t->peer_str);
+		tunnel_tcp_close(t);
+	} else {
+		log_info("connection from %s", who);
+	}
+	event_free(p->ev);
+	p->ev = NULL;
+	p->fd = -1;
+	memcpy(&t->peer, &p->addr, p->addr_len);
+	t->peer_len = p->addr_len;
+	memcpy(t->peer_str, who, sizeof(who));
+	tunnel_tcp_setopts(fd);
+	if (tunnel_tcp_attach(t, fd) < 0)
+		return;
+	tunnel_send_msg(t, t->msg, out_len);
+	tunnel_sess_schedule(t, now);
+}
+
+/*
+ * Holds a new sealed connection apart until it completes a handshake, in
+ * a free slot or in the one of the oldest pending connection, which is
+ * dropped: a stranger's connections can crowd each other out, never the
+ * established one.
+ */
+static void tunnel_pending_add(struct tunnel *t, int fd, const struct sockaddr_storage *ss,
+			       socklen_t len, const char *who)
+{
+	struct tunnel_pending *p = NULL;
+	uint64_t now = tunnel_now_ms();
+	unsigned i;
+
+	for (i = 0; i < TUNNEL_PENDING_MAX && !p; i++)
+		if (t->pending[i].fd < 0)
+			p = &t->pending[i];
+	if (!p) {
+		p = &t->pending[0];
+		for (i = 1; i < TUNNEL_PENDING_MAX; i++)
+			if (t->pending[i].deadline_ms < p->deadline_ms)
+				p = &t->pending[i];
+		t->stats.pending_evicted++;
+		log_debug("%d connections await a handshake: the oldest makes room",
+			  TUNNEL_PENDING_MAX);
+		tunnel_pending_close(p);
+	}
+	p->ev = event_new(t->base, fd, EV_READ, tunnel_pending_read_cb, p);
+	if (!p->ev) {
+		log_warnx("out of memory for connection events");
+		close(fd);
+		return;
+	}
+	p->t = t;
+	p->fd = fd;
+	p->have = 0;
+	p->deadline_ms = now + TUNNEL_PENDING_TIMEOUT_MS;
+	memcpy(&p->addr, ss, len);
+	p->addr_len = len;
+	log_debug("connection from %s: awaiting its handshake", who);
+	tunnel_pending_wait(p, now);
+}
+
 static void tunnel_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct tunnel *t = arg;
@@ -995,9 +1291,17 @@ static void tunnel_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		return;
 	}
 	endpoint_format((struct sockaddr *)&ss, who, sizeof(who));
+	if (t->sess) {
+		/* Sealed: a connection counts only once it has completed a
+		 * handshake with the peer's key (doc/design.md section 3). */
+		tunnel_pending_add(t, fd, &ss, len, who);
+		return;
+	}
 	if (t->sock_fd >= 0) {
-		/* A peer that restarted without closing (power loss) must not
-		 * be locked out until TCP notices: the newest connection wins. */
+		/* Plain mode has no key to tell the peer from a stranger: a
+		 * peer that restarted without closing (power loss) must not
+		 * be locked out until TCP notices, so the newest connection
+		 * wins (--allow-from fences who may connect at all). */
 		log_info("connection from %s replaces the one from %s", who, t->peer_str);
 		tunnel_tcp_close(t);
 	} else {
@@ -1181,6 +1485,7 @@ static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 {
 	const uint8_t *pkt;
 	size_t off = 0, len;
+	int frames;
 
 	if (t->sess) {
 		tunnel_open(t, dgram, n, ss, sslen);
@@ -1195,9 +1500,10 @@ static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 		}
 		return;
 	}
-	if (frame_datagram_check(dgram, n, tunnel_frame_max(t)) < 0) {
+	frames = frame_datagram_check(dgram, n, tunnel_frame_max(t));
+	if (frames < 0 || frames > TUNNEL_DGRAM_FRAMES_MAX) {
 		t->stats.drop_bad_frame++;
-		log_trace("bad %zu-byte datagram dropped", n);
+		log_trace("bad %zu-byte datagram (%d frames) dropped", n, frames);
 		return;
 	}
 	if (!t->cfg.listen &&
@@ -1519,6 +1825,8 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	t->cfg = *cfg;
 	t->listen_fd = t->sock_fd = -1;
 	t->dev.fd = -1;
+	for (unsigned i = 0; i < TUNNEL_PENDING_MAX; i++)
+		t->pending[i].fd = -1;
 	t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
 	if (t->cfg.out_high == 0)
 		t->cfg.out_high = TUNNEL_OUT_HIGH_DEFAULT;
@@ -1613,6 +1921,11 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 
 		if (key_public_from_private(pub, cfg->private_key) == 0)
 			key_to_base64(t->public_key, pub);
+		cookie_checker_init(&t->cookie, pub);
+		if (ratelimit_init(&t->rl) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
 		rc = session_new(&t->sess, &sc);
 		if (rc < 0) {
 			snprintf(err, errlen, "sealed session: %s",
@@ -1723,6 +2036,8 @@ void tunnel_free(struct tunnel *t)
 		if (t->sock_fd >= 0)
 			close(t->sock_fd);
 	}
+	for (unsigned i = 0; i < TUNNEL_PENDING_MAX; i++)
+		tunnel_pending_close(&t->pending[i]);
 	if (t->listen_ev)
 		event_free(t->listen_ev);
 	if (t->listen_fd >= 0)
@@ -1739,6 +2054,8 @@ void tunnel_free(struct tunnel *t)
 	if (t->sess_ev)
 		event_free(t->sess_ev);
 	session_free(t->sess);
+	cookie_checker_cleanup(&t->cookie);
+	ratelimit_cleanup(&t->rl);
 	if (t->msg)
 		sodium_memzero(t->msg, TUNNEL_DGRAM_MAX);
 	free(t->msg);
@@ -1843,11 +2160,14 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		session_get_stats(t->sess, &ss);
 		status_add_counter(st, "handshakes", ss.handshakes_completed);
 		status_add_counter(st, "rekeys", ss.rekeys);
-		status_add_counter(st, "bad_mac1", ss.rx_bad_mac1);
+		status_add_counter(st, "bad_mac1", ss.rx_bad_mac1 + s->hs_bad_mac1);
 		status_add_counter(st, "bad_handshake", ss.rx_bad_handshake);
 		status_add_counter(st, "unknown_key", ss.rx_unknown_peer);
 		status_add_counter(st, "replayed_initiation", ss.rx_replayed_initiation);
-		status_add_counter(st, "rate_limited", ss.rx_rate_limited);
+		status_add_counter(st, "rate_limited", s->hs_rate_limited);
+		status_add_counter(st, "cookies_sent", s->cookies_sent);
+		status_add_counter(st, "cookies_received", ss.cookies_received);
+		status_add_counter(st, "bad_cookie", ss.rx_bad_cookie);
 		status_add_counter(st, "bad_tag", ss.rx_bad_tag);
 		status_add_counter(st, "replayed", ss.rx_replayed);
 		status_add_counter(st, "stale", ss.rx_stale);
@@ -1855,6 +2175,11 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		status_add_counter(st, "expired", ss.rx_expired);
 		status_add_counter(st, "unknown_index", ss.rx_unknown_index);
 		status_add_counter(st, "malformed", ss.rx_malformed);
+		if (t->cfg.transport == TUNNEL_TCP && t->cfg.listen) {
+			status_add_counter(st, "pending_timeouts", s->pending_timeouts);
+			status_add_counter(st, "pending_evicted", s->pending_evicted);
+			status_add_counter(st, "pending_refused", s->pending_refused);
+		}
 	}
 }
 

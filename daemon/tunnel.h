@@ -90,6 +90,18 @@ struct tunnel_stats {
 	uint64_t tx_segmented;
 	uint64_t rx_offload;
 	uint64_t drop_bad_offload;
+	/* Sealed mode, handshake admission (doc/design.md section 3 "DoS"):
+	 * initiations refused for a bad mac1 before the session saw them,
+	 * answered with a cookie reply under load, over their source's rate
+	 * limit; TCP connections dropped before completing a handshake: at
+	 * their deadline, to make room for a newer one, for a first message
+	 * that is no valid initiation. */
+	uint64_t hs_bad_mac1;
+	uint64_t cookies_sent;
+	uint64_t hs_rate_limited;
+	uint64_t pending_timeouts;
+	uint64_t pending_evicted;
+	uint64_t pending_refused;
 };
 
 struct tunnel;

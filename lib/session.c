@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include "cookie.h"
 #include "noise.h"
 #include "replay.h"
 #include "session.h"
@@ -16,17 +17,15 @@
 #define SESSION_NOISE2_LEN     (NOISE_PUBLIC_KEY_LEN + NOISE_TAG_LEN)
 #define SESSION_INIT_NOISE_OFF 8
 #define SESSION_RESP_NOISE_OFF 12
-#define SESSION_MAC1_KEY_LEN   32
-#define SESSION_MAC1_LABEL     "mac1----"
-/* The token bucket counts in thousandths of a token. */
-#define SESSION_TOKEN 1000
 
-_Static_assert(SESSION_INIT_NOISE_OFF + SESSION_NOISE1_LEN + SESSION_MAC1_LEN ==
+_Static_assert(SESSION_INIT_NOISE_OFF + SESSION_NOISE1_LEN + COOKIE_MACS_LEN ==
 		   SESSION_INITIATION_LEN,
 	       "initiation layout");
-_Static_assert(SESSION_RESP_NOISE_OFF + SESSION_NOISE2_LEN + SESSION_MAC1_LEN ==
+_Static_assert(SESSION_RESP_NOISE_OFF + SESSION_NOISE2_LEN + COOKIE_MACS_LEN ==
 		   SESSION_RESPONSE_LEN,
 	       "response layout");
+_Static_assert(SESSION_COOKIE_REPLY_LEN == COOKIE_REPLY_LEN, "cookie reply layout");
+_Static_assert(SESSION_MAC1_LEN == COOKIE_MAC_LEN, "mac1");
 _Static_assert(SESSION_REKEY_AFTER_MESSAGES < NOISE_REJECT_AFTER_MESSAGES,
 	       "rekey before the cipher refuses");
 
@@ -51,8 +50,10 @@ struct session {
 	uint8_t local_public[NOISE_PUBLIC_KEY_LEN];
 	uint8_t peer_public[NOISE_PUBLIC_KEY_LEN];
 	uint8_t psk[NOISE_PSK_LEN];
-	uint8_t mac1_key_rx[SESSION_MAC1_KEY_LEN]; /* from our public key */
-	uint8_t mac1_key_tx[SESSION_MAC1_KEY_LEN]; /* from the peer's */
+	/* mac1 of what we receive (mac2 is the caller's); mac1, mac2 and the
+	 * peer's cookie for what we send (lib/cookie.h). */
+	struct cookie_checker mac_rx;
+	struct cookie_maker mac_tx;
 	bool stream;
 	uint64_t rekey_after_ms;
 	uint64_t reject_after_ms;
@@ -69,6 +70,7 @@ struct session {
 	uint32_t hs_index;
 	uint64_t hs_sent_ms;
 	uint64_t hs_jitter_ms;
+	bool hs_cookie;  /* a cookie reply answered it: no second one */
 	bool attempting; /* a series started and has not completed */
 	uint64_t attempt_start_ms;
 
@@ -83,8 +85,10 @@ struct session {
 	bool ts_accepted;
 	uint8_t last_ts_accepted[TAI64N_LEN];
 
-	uint64_t bucket_tokens; /* in SESSION_TOKEN units */
-	uint64_t bucket_ms;
+	/* Ephemeral keys of the latest initiations processed, a ring. */
+	uint8_t seen[SESSION_SEEN_EPHEMERALS][NOISE_PUBLIC_KEY_LEN];
+	unsigned seen_next;
+	unsigned seen_len; /* entries filled, up to SESSION_SEEN_EPHEMERALS */
 
 	struct session_stats stats;
 };
@@ -158,51 +162,28 @@ static uint32_t session_new_index(const struct session *s)
 	return index;
 }
 
-static void session_mac1(uint8_t *mac, const uint8_t *msg, size_t len, const uint8_t *key)
+/* Checks the mac1 of the handshake message @msg (@len bytes), in constant time. */
+static bool session_mac1_ok(struct session *s, const uint8_t *msg, size_t len)
 {
-	crypto_generichash(mac, SESSION_MAC1_LEN, msg, len, key, SESSION_MAC1_KEY_LEN);
+	return cookie_checker_validate(&s->mac_rx, msg, len, false, NULL, 0, 0) != COOKIE_BAD_MAC1;
 }
 
-/* Checks the mac1 that ends @msg (@len bytes in all), in constant time. */
-static bool session_mac1_ok(const struct session *s, const uint8_t *msg, size_t len)
+/* True when an initiation with the ephemeral key @e was processed lately. */
+static bool session_seen(const struct session *s, const uint8_t *e)
 {
-	uint8_t mac[SESSION_MAC1_LEN];
-
-	session_mac1(mac, msg, len - SESSION_MAC1_LEN, s->mac1_key_rx);
-	return sodium_memcmp(mac, msg + len - SESSION_MAC1_LEN, SESSION_MAC1_LEN) == 0;
+	for (unsigned i = 0; i < s->seen_len; i++)
+		if (memcmp(s->seen[i], e, NOISE_PUBLIC_KEY_LEN) == 0)
+			return true;
+	return false;
 }
 
-/* BLAKE2b-256("mac1----" || public key), WireGuard paper section 5.4.4. */
-static void session_mac1_key(uint8_t *key, const uint8_t *pub)
+/* Remembers the ephemeral key @e of an initiation that cost Diffie-Hellman. */
+static void session_remember(struct session *s, const uint8_t *e)
 {
-	uint8_t in[sizeof(SESSION_MAC1_LABEL) - 1 + NOISE_PUBLIC_KEY_LEN];
-
-	memcpy(in, SESSION_MAC1_LABEL, sizeof(SESSION_MAC1_LABEL) - 1);
-	memcpy(in + sizeof(SESSION_MAC1_LABEL) - 1, pub, NOISE_PUBLIC_KEY_LEN);
-	crypto_generichash(key, SESSION_MAC1_KEY_LEN, in, sizeof(in), NULL, 0);
-}
-
-/* Token bucket: refill at SESSION_HANDSHAKES_PER_SECOND, take one token. */
-static bool session_bucket_take(struct session *s, uint64_t now_ms)
-{
-	const uint64_t cap = (uint64_t)SESSION_HANDSHAKE_BURST * SESSION_TOKEN;
-
-	if (now_ms > s->bucket_ms) {
-		uint64_t elapsed = now_ms - s->bucket_ms;
-
-		/* tokens/s * SESSION_TOKEN / 1000 ms = thousandths per ms */
-		if (elapsed >= cap)
-			s->bucket_tokens = cap;
-		else
-			s->bucket_tokens += elapsed * SESSION_HANDSHAKES_PER_SECOND;
-		if (s->bucket_tokens > cap)
-			s->bucket_tokens = cap;
-		s->bucket_ms = now_ms;
-	}
-	if (s->bucket_tokens < SESSION_TOKEN)
-		return false;
-	s->bucket_tokens -= SESSION_TOKEN;
-	return true;
+	memcpy(s->seen[s->seen_next], e, NOISE_PUBLIC_KEY_LEN);
+	s->seen_next = (s->seen_next + 1) % SESSION_SEEN_EPHEMERALS;
+	if (s->seen_len < SESSION_SEEN_EPHEMERALS)
+		s->seen_len++;
 }
 
 /* Our initiation is still worth answering: sent in the current series. */
@@ -217,6 +198,7 @@ static void session_drop_handshake(struct session *s)
 	noise_handshake_free(s->hs);
 	s->hs = NULL;
 	s->hs_index = 0;
+	s->hs_cookie = false;
 }
 
 /*
@@ -273,8 +255,8 @@ int session_new(struct session **out, const struct session_config *cfg)
 	if (crypto_scalarmult(dh, s->local_private, s->peer_public) != 0)
 		goto fail;
 	sodium_memzero(dh, sizeof(dh));
-	session_mac1_key(s->mac1_key_rx, s->local_public);
-	session_mac1_key(s->mac1_key_tx, s->peer_public);
+	cookie_checker_init(&s->mac_rx, s->local_public);
+	cookie_maker_init(&s->mac_tx, s->peer_public);
 	s->stream = cfg->stream;
 	s->rekey_after_ms = cfg->rekey_after_ms ? cfg->rekey_after_ms : SESSION_REKEY_AFTER_TIME_MS;
 	s->reject_after_ms =
@@ -283,7 +265,6 @@ int session_new(struct session **out, const struct session_config *cfg)
 	    cfg->rekey_timeout_ms ? cfg->rekey_timeout_ms : SESSION_REKEY_TIMEOUT_MS;
 	s->rekey_attempt_ms =
 	    cfg->rekey_attempt_ms ? cfg->rekey_attempt_ms : SESSION_REKEY_ATTEMPT_TIME_MS;
-	s->bucket_tokens = (uint64_t)SESSION_HANDSHAKE_BURST * SESSION_TOKEN;
 	*out = s;
 	return 0;
 fail:
@@ -297,6 +278,15 @@ void session_reset(struct session *s)
 	keypair_clear(&s->current);
 	keypair_clear(&s->previous);
 	keypair_clear(&s->next);
+	session_drop_handshake(s);
+	s->attempting = false;
+	s->traffic_pending = false;
+}
+
+void session_new_stream(struct session *s)
+{
+	keypair_clear(&s->current);
+	keypair_clear(&s->previous);
 	session_drop_handshake(s);
 	s->attempting = false;
 	s->traffic_pending = false;
@@ -418,8 +408,7 @@ int session_initiate(struct session *s, uint64_t now_ms, uint8_t *out, size_t ou
 		sodium_memzero(out, SESSION_INITIATION_LEN);
 		return ret;
 	}
-	session_mac1(out + SESSION_INITIATION_LEN - SESSION_MAC1_LEN, out,
-		     SESSION_INITIATION_LEN - SESSION_MAC1_LEN, s->mac1_key_tx);
+	cookie_maker_add_macs(&s->mac_tx, out, SESSION_INITIATION_LEN, now_ms);
 
 	session_drop_handshake(s);
 	s->hs = hs;
@@ -468,15 +457,18 @@ static int session_receive_initiation(struct session *s, uint64_t now_ms, const 
 		s->stats.rx_bad_mac1++;
 		return -EBADMSG;
 	}
-	if (!session_bucket_take(s, now_ms)) {
-		s->stats.rx_rate_limited++;
-		return -EBUSY;
+	/* An exact copy of an initiation costs no Diffie-Hellman: its
+	 * ephemeral key is the cleartext first field of the Noise message. */
+	if (session_seen(s, in + SESSION_INIT_NOISE_OFF)) {
+		s->stats.rx_replayed_initiation++;
+		return -ETIME;
 	}
 	session_expire(s, now_ms);
 	ret = noise_handshake_new(&hs, &hc);
 	if (ret < 0)
 		return ret;
 	s->stats.handshake_dh++;
+	session_remember(s, in + SESSION_INIT_NOISE_OFF);
 	ret = noise_handshake_read_message(hs, in + SESSION_INIT_NOISE_OFF, SESSION_NOISE1_LEN, ts,
 					   sizeof(ts), &n);
 	if (ret == 0 && n != TAI64N_LEN)
@@ -520,8 +512,7 @@ static int session_receive_initiation(struct session *s, uint64_t now_ms, const 
 		sodium_memzero(out, SESSION_RESPONSE_LEN);
 		goto out;
 	}
-	session_mac1(out + SESSION_RESPONSE_LEN - SESSION_MAC1_LEN, out,
-		     SESSION_RESPONSE_LEN - SESSION_MAC1_LEN, s->mac1_key_tx);
+	cookie_maker_add_macs(&s->mac_tx, out, SESSION_RESPONSE_LEN, now_ms);
 	kp.created_ms = now_ms;
 	kp.initiator = false;
 	replay_init(&kp.replay);
@@ -561,10 +552,9 @@ static int session_receive_response(struct session *s, uint64_t now_ms, const ui
 		s->stats.rx_unknown_index++;
 		return -ENOKEY;
 	}
-	if (!session_bucket_take(s, now_ms)) {
-		s->stats.rx_rate_limited++;
-		return -EBUSY;
-	}
+	/* No rate limit here: only the holder of our pending initiation's
+	 * random index gets this far, and a flood of initiations must not
+	 * starve our own handshake (doc/design.md section 3 "DoS"). */
 	s->stats.handshake_dh++;
 	/* Atomic (lib/noise.h): a forged response leaves our initiation
 	 * intact for the genuine one. */
@@ -593,6 +583,32 @@ static int session_receive_response(struct session *s, uint64_t now_ms, const ui
 	s->attempting = false;
 	session_install(s, &kp, now_ms);
 	*action = SESSION_ESTABLISHED;
+	return 0;
+}
+
+/* Type 3: the peer is under load and wants mac2 (paper section 5.4.7). */
+static int session_receive_cookie(struct session *s, uint64_t now_ms, const uint8_t *in,
+				  size_t in_len, enum session_action *action)
+{
+	int ret;
+
+	if (in_len != SESSION_COOKIE_REPLY_LEN) {
+		s->stats.rx_malformed++;
+		return -EPROTO;
+	}
+	session_expire(s, now_ms);
+	if (!session_attempt_live(s, now_ms) || get_be32(in + 4) != s->hs_index || s->hs_cookie) {
+		s->stats.rx_unknown_index++;
+		return -ENOKEY;
+	}
+	ret = cookie_maker_consume(&s->mac_tx, in, in_len, now_ms);
+	if (ret < 0) {
+		s->stats.rx_bad_cookie++;
+		return -EBADMSG;
+	}
+	s->hs_cookie = true;
+	s->stats.cookies_received++;
+	*action = SESSION_COOKIE;
 	return 0;
 }
 
@@ -710,6 +726,8 @@ int session_receive(struct session *s, uint64_t now_ms, const uint8_t *in, size_
 						  action);
 	case SESSION_TYPE_RESPONSE:
 		return session_receive_response(s, now_ms, in, in_len, action);
+	case SESSION_TYPE_COOKIE_REPLY:
+		return session_receive_cookie(s, now_ms, in, in_len, action);
 	case SESSION_TYPE_TRANSPORT:
 	case SESSION_TYPE_TRANSPORT_OFFLOAD:
 		return session_receive_transport(s, now_ms, in, in_len, out, out_size, out_len,

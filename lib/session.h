@@ -11,12 +11,17 @@
  *
  * Message layouts (all integers big-endian; "reserved" must be zero):
  *
- *   initiation, 132 bytes
+ *   initiation, 148 bytes
  *     0 type=1 | 1 reserved[3] | 4 sender_index | 8 ephemeral[32] |
- *     40 encrypted static[32+16] | 88 encrypted TAI64N[12+16] | 116 mac1[16]
- *   response, 76 bytes
+ *     40 encrypted static[32+16] | 88 encrypted TAI64N[12+16] | 116 mac1[16] |
+ *     132 mac2[16]
+ *   response, 92 bytes
  *     0 type=2 | 1 reserved[3] | 4 sender_index | 8 receiver_index |
- *     12 ephemeral[32] | 44 encrypted empty payload[16] | 60 mac1[16]
+ *     12 ephemeral[32] | 44 encrypted empty payload[16] | 60 mac1[16] |
+ *     76 mac2[16]
+ *   cookie reply, 64 bytes (lib/cookie.h)
+ *     0 type=3 | 1 reserved[3] | 4 receiver_index | 8 nonce[24] |
+ *     32 encrypted cookie[16+16]
  *   transport, 32..65535 bytes
  *     0 type=4 | 1 reserved[3] | 4 receiver_index | 8 counter (64 bits) |
  *     16 ChaCha20-Poly1305 ciphertext of the packet, tag[16] last
@@ -24,11 +29,12 @@
  *     4 zero bytes then the counter little-endian (Noise spec section 13.1,
  *     done by lib/noise.c).  An empty packet is a keepalive.
  *
- * mac1 = BLAKE2b(key = BLAKE2b-256("mac1----" || receiver's static public
- * key), data = every byte before mac1), 16 bytes (WireGuard paper section
- * 5.4.4); there is no mac2/cookie: handshake messages that pass mac1 go
- * through a token bucket instead (SESSION_HANDSHAKE_BURST,
- * SESSION_HANDSHAKES_PER_SECOND).
+ * mac1 and mac2 are WireGuard's (paper sections 5.4.4 and 5.4.7; lib/cookie.h):
+ * session_receive() checks mac1 of every handshake message before any
+ * Diffie-Hellman work, and refuses an initiation whose ephemeral key it has
+ * already seen (an exact replay) before any either.  mac2, the cookie reply
+ * and the rate limit per source address are the caller's, who knows the
+ * source and the load (daemon/tunnel.c; doc/design.md section 3 "DoS").
  *
  * Return convention: 0 or -errno, never both kinds in one function.  The
  * caller must have called sodium_init().  Not thread-safe: one session is
@@ -42,10 +48,11 @@
 
 #include "noise.h"
 
-/* Message types (byte 0), as WireGuard numbers them; 3 (cookie) is unused. */
-#define SESSION_TYPE_INITIATION 1
-#define SESSION_TYPE_RESPONSE   2
-#define SESSION_TYPE_TRANSPORT  4
+/* Message types (byte 0), as WireGuard numbers them. */
+#define SESSION_TYPE_INITIATION   1
+#define SESSION_TYPE_RESPONSE     2
+#define SESSION_TYPE_COOKIE_REPLY 3
+#define SESSION_TYPE_TRANSPORT    4
 /* culvert's extension: a transport message whose plaintext is a virtio-net
  * header and a packet (lib/vnet.h; doc/PROTOCOL.md "Offload frames").
  * Empty, it tells the peer that we take such messages. */
@@ -53,8 +60,9 @@
 
 /* Message sizes in bytes. */
 #define SESSION_MAC1_LEN             16
-#define SESSION_INITIATION_LEN       132
-#define SESSION_RESPONSE_LEN         76
+#define SESSION_INITIATION_LEN       148
+#define SESSION_RESPONSE_LEN         92
+#define SESSION_COOKIE_REPLY_LEN     64
 #define SESSION_TRANSPORT_HEADER_LEN 16
 /* Bytes a transport message adds to a packet: header and AEAD tag. */
 #define SESSION_TRANSPORT_OVERHEAD (SESSION_TRANSPORT_HEADER_LEN + NOISE_TAG_LEN)
@@ -96,9 +104,10 @@
  */
 #define SESSION_REKEY_AFTER_MESSAGES (NOISE_REJECT_AFTER_MESSAGES - (UINT64_C(1) << 32))
 
-/* Token bucket for handshake messages that passed mac1 (doc/design.md "DoS"). */
-#define SESSION_HANDSHAKE_BURST       10
-#define SESSION_HANDSHAKES_PER_SECOND 10
+/* Ephemeral keys of initiations already processed that are remembered, so a
+ * copy of one is refused before any Diffie-Hellman work (doc/design.md
+ * section 3 "DoS"). */
+#define SESSION_SEEN_EPHEMERALS 64
 
 struct session;
 
@@ -141,6 +150,10 @@ enum session_action {
 	/* An authenticated empty type 5 message: a keepalive that also says
 	 * the peer takes type 5 messages. */
 	SESSION_OFFLOAD_OFFER,
+	/* A cookie reply to our pending initiation: the peer is under load
+	 * and wants mac2.  The cookie is kept; send a new initiation now
+	 * (session_initiate() adds mac2).  At most once per initiation. */
+	SESSION_COOKIE,
 };
 
 /* Counters; every rejection reason of session_receive() has its own. */
@@ -152,9 +165,10 @@ struct session_stats {
 	uint64_t seal_no_key;         /* session_seal() returned -ENOKEY */
 	uint64_t packets_delivered;   /* SESSION_DELIVER */
 	uint64_t keepalives_received; /* SESSION_KEEPALIVE */
-	/* Handshake messages that passed mac1 and the rate limit and so reached
-	 * Diffie-Hellman: what an attacker can make us spend. */
+	/* Handshake messages that passed mac1 and the replay check and so
+	 * reached Diffie-Hellman: what an attacker can make us spend. */
 	uint64_t handshake_dh;
+	uint64_t cookies_received; /* SESSION_COOKIE */
 	/* A keypair became current: a response arrived (initiator), or the
 	 * first transport message under "next" (responder). */
 	uint64_t handshakes_completed;
@@ -163,10 +177,10 @@ struct session_stats {
 	/* Rejections. */
 	uint64_t rx_malformed;           /* -EPROTO: type, length, reserved */
 	uint64_t rx_bad_mac1;            /* -EBADMSG before any DH */
-	uint64_t rx_rate_limited;        /* -EBUSY */
+	uint64_t rx_bad_cookie;          /* -EBADMSG: a cookie reply that does not open */
 	uint64_t rx_bad_handshake;       /* -EBADMSG: Noise authentication */
 	uint64_t rx_unknown_peer;        /* -EACCES */
-	uint64_t rx_replayed_initiation; /* -ETIME */
+	uint64_t rx_replayed_initiation; /* -ETIME: seen ephemeral or old timestamp */
 	uint64_t rx_unknown_index;       /* -ENOKEY */
 	uint64_t rx_expired;             /* -EKEYEXPIRED */
 	uint64_t rx_bad_tag;             /* -EBADMSG: transport tag or counter */
@@ -191,10 +205,20 @@ void session_free(struct session *s);
 /*
  * Erases every keypair and any pending handshake, as when a TCP connection
  * is replaced: the counters of a new stream start again with a new
- * handshake.  Keeps the configuration, the statistics, the rate limiter and
- * the last accepted initiation timestamp (so old initiations stay refused).
+ * handshake.  Keeps the configuration, the statistics, the ephemeral keys
+ * seen and the last accepted initiation timestamp (so old initiations stay
+ * refused).
  */
 void session_reset(struct session *s);
+
+/*
+ * Starts a new stream (a TCP connection that took over from another after
+ * completing a handshake on it): erases every keypair but "next" (the one
+ * the initiation on the new stream just made) and any pending initiation
+ * of ours, since counters over a stream must run without gaps.  Keeps what
+ * session_reset() keeps.
+ */
+void session_new_stream(struct session *s);
 
 /*
  * Builds a handshake initiation (WireGuard paper section 5.4.2; Noise spec
@@ -204,7 +228,9 @@ void session_reset(struct session *s);
  * initiation is forgotten (a late response to it gets -ENOKEY): each retry
  * is a fresh handshake with a new ephemeral key and a new random sender
  * index.  The first call after a completed handshake or a give-up starts
- * a new series of attempts (SESSION_REKEY_ATTEMPT_TIME_MS).  The timestamp
+ * a new series of attempts (SESSION_REKEY_ATTEMPT_TIME_MS).  mac1 and mac2
+ * are added (lib/cookie.h: mac2 from the peer's latest cookie, if fresh,
+ * else zeros).  The timestamp
  * is strictly greater than any this session sent before, even within one
  * tai64n_now() granule.  Returns 0, -EMSGSIZE (@out too small), -ENOMEM,
  * or -errno from clock_gettime(2); on error nothing changed.
@@ -216,8 +242,11 @@ int session_initiate(struct session *s, uint64_t now_ms, uint8_t *out, size_t ou
  * Processes one received message @in (@in_len bytes: one datagram, or one
  * frame's payload over TCP).  Checks, in this order and so that the cheap
  * ones protect the costly ones: type, reserved bytes and exact length;
- * then mac1 for handshake messages, then the rate limit, then Noise
- * (WireGuard paper sections 5.3, 5.4; doc/design.md "DoS").
+ * then mac1 for handshake messages, then for an initiation that its
+ * ephemeral key is not one of the last SESSION_SEEN_EPHEMERALS processed,
+ * for a response or cookie reply that it answers our pending initiation,
+ * then Noise (WireGuard paper sections 5.3, 5.4; doc/design.md "DoS").
+ * mac2 is not checked here (lib/cookie.h: the caller does it under load).
  *
  * On success returns 0 and sets *@action (see enum session_action) and
  * *@out_len: the packet's length for SESSION_DELIVER (@out_size must be at
@@ -234,14 +263,16 @@ int session_initiate(struct session *s, uint64_t now_ms, uint8_t *out, size_t ou
  *                the next one for its keypair: close the connection;
  *   -EBADMSG     bad mac1, a handshake message failing Noise
  *                authentication (a wrong PSK shows here, at the
- *                initiator), a transport tag that does not verify (header,
- *                counter, ciphertext or tag altered), a counter >= 2^60;
- *   -EBUSY       a handshake message over the rate limit;
+ *                initiator), a cookie reply that does not open, a
+ *                transport tag that does not verify (header, counter,
+ *                ciphertext or tag altered), a counter >= 2^60;
  *   -EACCES      an initiation from a static key other than the peer's;
- *   -ETIME       an initiation whose timestamp is not newer than the last
- *                one accepted from the peer (a replay, paper section 5.1);
- *   -ENOKEY      a response to no pending initiation, or a transport
- *                message for no known keypair;
+ *   -ETIME       an initiation whose ephemeral key was seen before, or
+ *                whose timestamp is not newer than the last one accepted
+ *                from the peer (a replay, paper section 5.1);
+ *   -ENOKEY      a response or cookie reply to no pending initiation (or
+ *                a second cookie reply to one), or a transport message
+ *                for no known keypair;
  *   -EKEYEXPIRED a transport message for a keypair older than
  *                reject_after_ms (the keypair is erased now);
  *   -EALREADY    datagram mode: a counter already received (RFC 6479);

@@ -58,7 +58,7 @@
 #define STATUS_COUNTER_NAME_SIZE 32
 #define STATUS_NETNS_SIZE        64 /* a named network namespace */
 /* Entries in each of the two counter lists, at most. */
-#define STATUS_COUNTERS_MAX 32
+#define STATUS_COUNTERS_MAX 64
 /* A JSON document longer than this is refused without being parsed. */
 #define STATUS_JSON_MAX (64 * 1024)
 

@@ -113,9 +113,9 @@ unknown=$(counter_last srv unknown_index)
 rx=$(rx_packets)
 garbage=()
 for i in $(seq 50); do
-	# Type 1, three reserved zero bytes, then 128 random bytes: the
+	# Type 1, three reserved zero bytes, then 144 random bytes: the
 	# length of an initiation, so it gets as far as the mac1 check.
-	garbage+=("01000000$(head -c 128 /dev/urandom | od -An -v -tx1 | tr -d ' \n')")
+	garbage+=("01000000$(head -c 144 /dev/urandom | od -An -v -tx1 | tr -d ' \n')")
 done
 udp_send b 198.18.0.1 55555 "${garbage[@]}"
 wait_counter srv bad_mac1 $((mac1 + 50))
