@@ -40,6 +40,8 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
 
+_Static_assert(TUNNEL_ALLOW_FROM_MAX >= CONF_ALLOW_FROM_MAX, "AllowFrom fits the tunnel");
+
 /* Most command-line options that override the configuration file. */
 #define MAX_OVERRIDES 64
 
@@ -71,6 +73,9 @@ static void usage(FILE *out)
 	    "                          address (default port %d)\n"
 	    "  -C, --connect HOST:PORT go to the peer (IPv6 literals in brackets); over UDP\n"
 	    "                          it may be combined with --listen\n"
+	    "  -A, --allow-from PREFIX with --listen: only sources in PREFIX (198.18.0.0/15,\n"
+	    "                          2001:db8::/32, or one address) may connect or send;\n"
+	    "                          repeatable (plain mode has no other authentication)\n"
 	    "  -M, --mtu N             set the device MTU to N bytes (both ends must agree;\n"
 	    "                          frames longer than MTU, plus 18 for TAP, are invalid)\n"
 	    "      --no-offload        no TUN/TAP offloads: read and write packets one by\n"
@@ -111,7 +116,8 @@ static void usage(FILE *out)
 	    "Status: `culvertctl show` reads %s/DEVICE.sock (DEVICE@NETNS.sock in a\n"
 	    "named network namespace; $CULVERT_RUNDIR overrides the directory).\n"
 	    "Signals: SIGINT/SIGTERM stop cleanly, SIGHUP re-reads the configuration file\n"
-	    "(peer endpoint, keepalive, dead-peer timeout and log level take effect),\n"
+	    "(peer endpoint, allowed sources, keepalive, dead-peer timeout and log level\n"
+	    "take effect),\n"
 	    "SIGUSR1 logs the counters.\n"
 	    "Exit status: 0 clean exit, 1 runtime failure, 2 usage or configuration error.\n",
 	    CULVERTD_DEFAULT_PORT, TUNNEL_OUT_HIGH_DEFAULT, CULVERT_RUNSTATEDIR);
@@ -185,6 +191,9 @@ static int conf_build(struct conf *c, const struct cmdline *cl, char *err, size_
 		conf_unset(c, CONF_KEY_LISTEN);
 	if ((cl->cli_set & CONF_SET_LISTEN) && !(cl->cli_set & CONF_SET_ENDPOINT))
 		conf_unset(c, CONF_KEY_ENDPOINT);
+	/* --allow-from replaces the file's list; repeated, it adds up. */
+	if (cl->cli_set & CONF_SET_ALLOW_FROM)
+		conf_unset(c, CONF_KEY_ALLOW_FROM);
 	for (i = 0; i < cl->n_overrides; i++) {
 		char why[256];
 
@@ -353,6 +362,7 @@ static void daemon_reload(struct daemon *d)
 			log_warnx("SIGHUP: %s changed; that takes a restart",
 				  conf_key_name(fixed[i]));
 	log_set_level(conf_log_level(&next, d->cmdline));
+	tunnel_set_allow_from(d->tunnel, next.allow_from, next.n_allow_from);
 	tunnel_set_liveness(d->tunnel, (uint64_t)next.keepalive * 1000,
 			    (uint64_t)next.dead_peer_timeout * 1000);
 	if (next.endpoint) {
@@ -470,6 +480,7 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	    {"transport", required_argument, NULL, 't'},
 	    {"listen", required_argument, NULL, 'l'},
 	    {"connect", required_argument, NULL, 'C'},
+	    {"allow-from", required_argument, NULL, 'A'},
 	    {"mtu", required_argument, NULL, 'M'},
 	    {"out-buffer", required_argument, NULL, 'B'},
 	    {"private-key", required_argument, NULL, 'k'},
@@ -495,7 +506,8 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 
 	memset(cl, 0, sizeof(*cl));
 	cl->verbosity = INT_MIN;
-	while ((opt = getopt_long(argc, argv, "c:d:m:t:l:C:M:k:p:u:g:vqhV", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:d:m:t:l:C:A:M:k:p:u:g:vqhV", options, NULL)) !=
+	       -1) {
 		enum conf_key key;
 		const char *value = optarg;
 
@@ -548,6 +560,9 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case 'C':
 			key = CONF_KEY_ENDPOINT;
 			value = with_default_port(optarg);
+			break;
+		case 'A':
+			key = CONF_KEY_ALLOW_FROM;
 			break;
 		case 'M':
 			key = CONF_KEY_MTU;
@@ -694,6 +709,8 @@ int main(int argc, char **argv)
 	cfg.dead_peer_ms = (uint64_t)d.conf.dead_peer_timeout * 1000;
 	cfg.plain_keepalive = d.conf.plain_keepalive;
 	cfg.offload = d.conf.offload;
+	cfg.allow_from = d.conf.allow_from;
+	cfg.n_allow_from = d.conf.n_allow_from;
 	cfg.plain_offload = d.conf.plain_offload;
 
 	log_init("culvertd", conf_log_level(&d.conf, &cl), cl.use_syslog);

@@ -180,6 +180,9 @@ struct tunnel {
 	uint64_t under_load_until;
 	uint64_t cookie_retry_ms; /* our last initiation sent for a cookie */
 	struct tunnel_pending pending[TUNNEL_PENDING_MAX];
+	/* A listener's allowed sources; none: anyone. */
+	struct endpoint_prefix allow_from[TUNNEL_ALLOW_FROM_MAX];
+	unsigned n_allow_from;
 
 	/* Liveness (keepalive, dead-peer detection); ms of the last frame
 	 * sent to and received from the peer, updated once per batch. */
@@ -1277,6 +1280,33 @@ static void tunnel_pending_add(struct tunnel *t, int fd, const struct sockaddr_s
 	tunnel_pending_wait(p, now);
 }
 
+/* True when a listener may hear from @sa: no AllowFrom, or inside one. */
+static bool tunnel_allowed(const struct tunnel *t, const struct sockaddr_storage *sa)
+{
+	unsigned i;
+
+	if (!t->cfg.listen || t->n_allow_from == 0)
+		return true;
+	for (i = 0; i < t->n_allow_from; i++)
+		if (endpoint_prefix_match(&t->allow_from[i], (const struct sockaddr *)sa))
+			return true;
+	return false;
+}
+
+void tunnel_set_allow_from(struct tunnel *t, const struct endpoint_prefix *allow, unsigned n)
+{
+	if (n > TUNNEL_ALLOW_FROM_MAX)
+		n = TUNNEL_ALLOW_FROM_MAX;
+	if (n)
+		memcpy(t->allow_from, allow, n * sizeof(*allow));
+	t->n_allow_from = n;
+	if (t->cfg.transport == TUNNEL_TCP && t->sock_fd >= 0 && t->cfg.listen &&
+	    !tunnel_allowed(t, &t->peer)) {
+		log_info("connection from %s is outside AllowFrom now: closing it", t->peer_str);
+		tunnel_tcp_close(t);
+	}
+}
+
 static void tunnel_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct tunnel *t = arg;
@@ -1291,6 +1321,12 @@ static void tunnel_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		return;
 	}
 	endpoint_format((struct sockaddr *)&ss, who, sizeof(who));
+	if (!tunnel_allowed(t, &ss)) {
+		t->stats.drop_not_allowed++;
+		log_debug("connection from %s refused: not in AllowFrom", who);
+		close(fd);
+		return;
+	}
 	if (t->sess) {
 		/* Sealed: a connection counts only once it has completed a
 		 * handshake with the peer's key (doc/design.md section 3). */
@@ -1487,6 +1523,11 @@ static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 	size_t off = 0, len;
 	int frames;
 
+	if (!tunnel_allowed(t, ss)) {
+		t->stats.drop_not_allowed++;
+		log_trace("datagram from outside AllowFrom dropped");
+		return;
+	}
 	if (t->sess) {
 		tunnel_open(t, dgram, n, ss, sslen);
 		return;
@@ -1828,6 +1869,8 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	for (unsigned i = 0; i < TUNNEL_PENDING_MAX; i++)
 		t->pending[i].fd = -1;
 	t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
+	tunnel_set_allow_from(t, cfg->allow_from, cfg->n_allow_from);
+	t->cfg.allow_from = NULL; /* copied into allow_from */
 	if (t->cfg.out_high == 0)
 		t->cfg.out_high = TUNNEL_OUT_HIGH_DEFAULT;
 
@@ -2140,6 +2183,7 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 	status_add_drop(st, "oversize", s->drop_oversize);
 	status_add_drop(st, "send_error", s->drop_send_error);
 	status_add_drop(st, "unknown_peer", s->drop_unknown_peer);
+	status_add_drop(st, "not_allowed", s->drop_not_allowed);
 	status_add_drop(st, "no_session", s->drop_no_session);
 	status_add_drop(st, "bad_offload", s->drop_bad_offload);
 	status_add_counter(st, "connections", s->connections);

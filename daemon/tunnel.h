@@ -13,6 +13,10 @@
 #include "tun.h"
 
 struct event_base;
+struct endpoint_prefix;
+
+/* Prefixes a listener takes in allow_from, at most. */
+#define TUNNEL_ALLOW_FROM_MAX 32
 
 enum tunnel_transport {
 	TUNNEL_TCP,
@@ -30,6 +34,10 @@ struct tunnel_config {
 	 * length: wait for it). */
 	struct sockaddr_storage peer_addr;
 	socklen_t peer_addr_len;
+	/* Listener: only sources in one of these prefixes may connect or
+	 * send; none (0) lets anyone.  Copied. */
+	const struct endpoint_prefix *allow_from;
+	unsigned n_allow_from;
 	int mtu;         /* device MTU to set, bytes; 0 leaves it as it is */
 	size_t out_high; /* TCP output buffer high-water mark, bytes */
 	/* Sealed mode: keys of 32 bytes each (the tunnel copies them), psk
@@ -75,6 +83,7 @@ struct tunnel_stats {
 	uint64_t drop_oversize;     /* device packet larger than the frame maximum */
 	uint64_t drop_send_error;   /* the underlay refused a datagram */
 	uint64_t drop_unknown_peer; /* datagram from an address that is not the peer */
+	uint64_t drop_not_allowed;  /* connection or datagram from outside allow_from */
 	uint64_t drop_no_session;   /* sealed mode: no keypair to seal with yet */
 	uint64_t dev_pauses;        /* times device reading stopped for backpressure */
 	uint64_t connections;       /* TCP connections established */
@@ -127,6 +136,11 @@ const struct tunnel_stats *tunnel_get_stats(const struct tunnel *t);
 /* Copies the sealed session's counters into *@out; returns false (and
  * leaves *@out alone) in plain mode. */
 bool tunnel_get_session_stats(const struct tunnel *t, struct session_stats *out);
+
+/* Replaces the listener's allowed sources (SIGHUP): @n prefixes at @allow
+ * (copied; at most TUNNEL_ALLOW_FROM_MAX, the rest ignored), 0 for anyone.
+ * An established TCP connection from outside them is closed. */
+void tunnel_set_allow_from(struct tunnel *t, const struct endpoint_prefix *allow, unsigned n);
 
 /* Changes the liveness timers (SIGHUP): keepalive and dead-peer timeouts in
  * ms, 0 = off.  Takes effect at the next one-second tick. */

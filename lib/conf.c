@@ -53,6 +53,7 @@ static const struct {
     [CONF_KEY_GROUP] = {"Group", CONF_SECTION_INTERFACE},
     [CONF_KEY_LOG_LEVEL] = {"LogLevel", CONF_SECTION_INTERFACE},
     [CONF_KEY_OFFLOAD] = {"Offload", CONF_SECTION_INTERFACE},
+    [CONF_KEY_ALLOW_FROM] = {"AllowFrom", CONF_SECTION_INTERFACE},
     [CONF_KEY_PUBLIC_KEY] = {"PublicKey", CONF_SECTION_PEER},
     [CONF_KEY_PRESHARED_KEY_FILE] = {"PresharedKeyFile", CONF_SECTION_PEER},
     [CONF_KEY_ENDPOINT] = {"Endpoint", CONF_SECTION_PEER},
@@ -279,6 +280,42 @@ static int conf_set_string(char **field, const char *value)
  * "KEY: 'VALUE' is not ..." into @msg (@size bytes) and returns -EINVAL,
  * or -ENOMEM.
  */
+/* AllowFrom: a comma-separated list of prefixes, added to @c's. */
+static int conf_parse_prefixes(struct conf *c, const char *value, char *msg, size_t size)
+{
+	char q[CONF_QUOTE_MAX * 4 + 8], item[CONF_LINE_MAX + 1];
+	const char *p = value;
+
+	do {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		while (len && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len >= sizeof(item))
+			len = sizeof(item) - 1;
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (c->n_allow_from == CONF_ALLOW_FROM_MAX) {
+			conf_errf(msg, size, "AllowFrom: more than %d prefixes",
+				  CONF_ALLOW_FROM_MAX);
+			return -EINVAL;
+		}
+		if (endpoint_prefix_parse(item, &c->allow_from[c->n_allow_from]) < 0) {
+			conf_errf(msg, size,
+				  "AllowFrom: '%s' is not an address prefix (ADDR or ADDR/LEN, "
+				  "no host bits set after LEN)",
+				  conf_quote(q, sizeof(q), item));
+			return -EINVAL;
+		}
+		c->n_allow_from++;
+		p = end ? end + 1 : NULL;
+	} while (p);
+	return 0;
+}
+
 static int conf_parse_value(struct conf *c, enum conf_key key, const char *value, char *msg,
 			    size_t size)
 {
@@ -412,6 +449,11 @@ static int conf_parse_value(struct conf *c, enum conf_key key, const char *value
 		}
 		c->plain_offload = i % 2;
 		break;
+	case CONF_KEY_ALLOW_FROM:
+		rc = conf_parse_prefixes(c, value, msg, size);
+		if (rc < 0)
+			return rc;
+		break;
 	default:
 		conf_errf(msg, size, "no such key");
 		return -EINVAL;
@@ -491,6 +533,10 @@ static void conf_move(struct conf *dst, struct conf *src, enum conf_key key)
 		break;
 	case CONF_KEY_DEAD_PEER_TIMEOUT:
 		dst->dead_peer_timeout = src->dead_peer_timeout;
+		break;
+	case CONF_KEY_ALLOW_FROM:
+		memcpy(dst->allow_from, src->allow_from, sizeof(dst->allow_from));
+		dst->n_allow_from = src->n_allow_from;
 		break;
 	default:
 		return;
@@ -698,7 +744,7 @@ static int conf_handler(void *arg, const char *section, const char *name, const 
 				conf_quote(q, sizeof(q), name), conf_section_names[p->section]);
 		return 0;
 	}
-	if (p->c->set & (1u << key)) {
+	if ((p->c->set & (1u << key)) && key != CONF_KEY_ALLOW_FROM) {
 		conf_parse_fail(p, -EINVAL, p->lineno, "duplicate key %s (first given on line %u)",
 				conf_keys[key].name, p->c->line[key]);
 		return 0;
@@ -864,6 +910,9 @@ int conf_validate(const struct conf *c, const char *name, char *err, size_t errl
 	if ((c->set & CONF_SET_GROUP) && !(c->set & CONF_SET_USER))
 		return conf_invalid(c, name, CONF_KEY_GROUP, err, errlen,
 				    "[Interface] Group needs User");
+	if ((c->set & CONF_SET_ALLOW_FROM) && !listen)
+		return conf_invalid(c, name, CONF_KEY_ALLOW_FROM, err, errlen,
+				    "[Interface] AllowFrom needs Listen (it fences the listener)");
 	return 0;
 }
 
@@ -878,6 +927,11 @@ int conf_set(struct conf *c, enum conf_key key, const char *value, char *err, si
 		return -EINVAL;
 	}
 	conf_init(&tmp);
+	if (key == CONF_KEY_ALLOW_FROM) {
+		/* Repeated on the command line, the prefixes add up. */
+		memcpy(tmp.allow_from, c->allow_from, sizeof(tmp.allow_from));
+		tmp.n_allow_from = c->n_allow_from;
+	}
 	rc = conf_parse_value(&tmp, key, value, msg, sizeof(msg));
 	if (rc == 0)
 		conf_move(c, &tmp, key);

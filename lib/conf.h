@@ -10,6 +10,8 @@
  *   MTU = 1400                  68..65517
  *   PrivateKeyFile = /path      sealed mode (with [Peer] PublicKey)
  *   Listen = [ADDR]:PORT | :PORT
+ *   AllowFrom = PREFIX, ...     with Listen: only these sources may connect
+ *                               or send (repeatable; CONF_ALLOW_FROM_MAX)
  *   User = culvert              drop to this user after set-up
  *   Group = culvert             (needs User)
  *   LogLevel = warn | info | debug | trace    default info
@@ -50,6 +52,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "endpoint.h"
 #include "key.h"
 #include "tun.h"
 
@@ -65,6 +68,8 @@
 #define CONF_MTU_MAX               (65535 - TUN_TAP_HDR_LEN)
 #define CONF_KEEPALIVE_MAX         3600
 #define CONF_DEAD_PEER_TIMEOUT_MAX 86400
+/* Prefixes AllowFrom takes, in all its lines together. */
+#define CONF_ALLOW_FROM_MAX 32
 
 /* One bit of struct conf's @set and one slot of its @line per key. */
 enum conf_key {
@@ -85,6 +90,7 @@ enum conf_key {
 	CONF_KEY_DEAD_PEER_TIMEOUT,
 	CONF_KEY_OFFLOAD,
 	CONF_KEY_PLAIN_OFFLOAD,
+	CONF_KEY_ALLOW_FROM,
 	CONF_KEY_COUNT,
 };
 
@@ -105,6 +111,7 @@ enum conf_key {
 #define CONF_SET_DEAD_PEER_TIMEOUT  (1u << CONF_KEY_DEAD_PEER_TIMEOUT)
 #define CONF_SET_OFFLOAD            (1u << CONF_KEY_OFFLOAD)
 #define CONF_SET_PLAIN_OFFLOAD      (1u << CONF_KEY_PLAIN_OFFLOAD)
+#define CONF_SET_ALLOW_FROM         (1u << CONF_KEY_ALLOW_FROM)
 
 enum conf_transport {
 	CONF_TRANSPORT_TCP,
@@ -137,6 +144,11 @@ struct conf {
 	enum conf_log_level log_level; /* default CONF_LOG_INFO */
 	/* TUN/TAP offloads (IFF_VNET_HDR, TSO; lib/vnet.h), default true */
 	bool offload;
+	/* The listener's sources: none given, anyone; else only addresses in
+	 * one of these prefixes.  The only key that may be repeated: its
+	 * lines add up ("AllowFrom = A, B" is the same as two lines). */
+	struct endpoint_prefix allow_from[CONF_ALLOW_FROM_MAX];
+	unsigned n_allow_from;
 	/* [Peer] */
 	char public_key[KEY_BASE64_SIZE]; /* canonical base64, "" when not given */
 	char *preshared_key_file;
@@ -194,7 +206,10 @@ int conf_load_stream(struct conf *c, const char *name, FILE *f, char *err, size_
  *   FILE:LINE: text after [Peer]
  *   FILE:LINE: unknown key 'Foo' in [Interface]
  *   FILE:LINE: key 'MTU' is outside any section (put it under [Interface])
- *   FILE:LINE: duplicate key MTU (first given on line N)
+ *   FILE:LINE: duplicate key MTU (first given on line N)   (not AllowFrom)
+ *   FILE:LINE: AllowFrom: '198.18.0.1/8' is not an address prefix (ADDR or
+ *              ADDR/LEN, no host bits set after LEN)
+ *   FILE:LINE: AllowFrom: more than 32 prefixes
  *   FILE:LINE: MTU: '9x' is not a number from 68 to 65517   (and the like)
  *   FILE:LINE: cannot parse the line (expected [Section], Key = Value or a comment)
  *   FILE:LINE: line longer than 197 characters
@@ -219,14 +234,16 @@ int conf_load_string(struct conf *c, const char *name, const char *text, char *e
  *   FILE:LINE: [Peer] Keepalive in plain mode needs PlainKeepalive = yes
  *              (simpletun would write keepalives to its device)
  *   FILE:LINE: [Interface] Group needs User
+ *   FILE:LINE: [Interface] AllowFrom needs Listen (it fences the listener)
  * LINE is the line of the key named first; "FILE:" alone when it is 0.
  */
 int conf_validate(const struct conf *c, const char *name, char *err, size_t errlen);
 
 /*
  * Sets @key from the string @value with the same checks as in a file (for
- * a command-line override): the field is replaced, its CONF_SET_* bit set
- * and its line made 0.  On error @c is unchanged.  Returns 0, -EINVAL
+ * a command-line override): the field is replaced (AllowFrom: the prefixes
+ * are added to those @c holds; conf_unset() first to replace them), its
+ * CONF_SET_* bit set and its line made 0.  On error @c is unchanged.  Returns 0, -EINVAL
  * ("MTU: '9x' is not a number from 68 to 65517") or -ENOMEM.
  */
 int conf_set(struct conf *c, enum conf_key key, const char *value, char *err, size_t errlen);

@@ -158,8 +158,7 @@ void cookie_maker_add_macs(struct cookie_maker *m, uint8_t *msg, size_t len, uin
 		memset(msg + mac2_off, 0, COOKIE_MAC_LEN);
 }
 
-int cookie_maker_consume(struct cookie_maker *m, const uint8_t *reply, size_t len,
-			 uint64_t now_ms)
+int cookie_maker_consume(struct cookie_maker *m, const uint8_t *reply, size_t len, uint64_t now_ms)
 {
 	uint8_t cookie[COOKIE_LEN];
 	unsigned long long n;

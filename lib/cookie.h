@@ -143,8 +143,7 @@ void cookie_maker_add_macs(struct cookie_maker *m, uint8_t *msg, size_t len, uin
  * or -EBADMSG when it does not authenticate (forged, or an answer to an
  * older message of ours).
  */
-int cookie_maker_consume(struct cookie_maker *m, const uint8_t *reply, size_t len,
-			 uint64_t now_ms);
+int cookie_maker_consume(struct cookie_maker *m, const uint8_t *reply, size_t len, uint64_t now_ms);
 
 /* True when @m holds a cookie younger than COOKIE_MAX_AGE_MS. */
 bool cookie_maker_has_cookie(const struct cookie_maker *m, uint64_t now_ms);

@@ -159,3 +159,86 @@ socklen_t endpoint_len(const struct sockaddr *sa)
 		return sizeof(struct sockaddr_in6);
 	return 0;
 }
+
+int endpoint_prefix_parse(const char *str, struct endpoint_prefix *p)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const char *slash = strchr(str, '/');
+	size_t alen = slash ? (size_t)(slash - str) : strlen(str);
+	struct endpoint_prefix q = {0};
+	unsigned max, bits, i;
+
+	if (alen == 0 || alen >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, str, alen);
+	buf[alen] = '\0';
+	if (inet_pton(AF_INET, buf, q.addr) == 1) {
+		q.family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, q.addr) == 1) {
+		q.family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	q.len = max;
+	if (slash) {
+		const char *s = slash + 1;
+
+		if (!*s || (s[0] == '0' && s[1]) || strlen(s) > 3)
+			return -EINVAL;
+		for (q.len = 0; *s; s++) {
+			if (*s < '0' || *s > '9')
+				return -EINVAL;
+			q.len = q.len * 10 + (unsigned)(*s - '0');
+		}
+		if (q.len > max)
+			return -EINVAL;
+	}
+	for (bits = q.len, i = 0; i<max / 8; i++, bits = bits> 8 ? bits - 8 : 0) {
+		uint8_t host = bits >= 8 ? 0 : (uint8_t)(0xff >> bits);
+
+		if (q.addr[i] & host)
+			return -EINVAL;
+	}
+	*p = q;
+	return 0;
+}
+
+const char *endpoint_prefix_format(const struct endpoint_prefix *p, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(p->family, p->addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, size, "%s/%u", a, p->len);
+	return buf;
+}
+
+bool endpoint_prefix_match(const struct endpoint_prefix *p, const struct sockaddr *sa)
+{
+	const uint8_t *addr;
+	unsigned bits = p->len, i;
+	int family = sa->sa_family;
+
+	if (family == AF_INET) {
+		addr = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (family == AF_INET6) {
+		const struct in6_addr *a6 =
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+
+		addr = a6->s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			family = AF_INET;
+			addr += 12;
+		}
+	} else {
+		return false;
+	}
+	if (family != p->family)
+		return false;
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (addr[i] != p->addr[i])
+			return false;
+	return bits == 0 || ((addr[i] ^ p->addr[i]) & (uint8_t)(0xff << (8 - bits))) == 0;
+}

@@ -48,8 +48,7 @@ bool ratelimit_bucket_take(struct ratelimit_bucket *b, uint64_t now_ms, unsigned
 }
 
 /* The key of @src: family and /32 or /64; false for other families. */
-static bool ratelimit_key(const struct sockaddr *src, socklen_t len, uint8_t *family,
-			  uint8_t *addr)
+static bool ratelimit_key(const struct sockaddr *src, socklen_t len, uint8_t *family, uint8_t *addr)
 {
 	memset(addr, 0, 8);
 	if (src->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {

@@ -125,6 +125,7 @@ START_TEST(test_every_key)
 				       "Group = nogroup\n"
 				       "LogLevel = trace\n"
 				       "Offload = no\n"
+				       "AllowFrom = 2001:db8::/32\n"
 				       "[Peer]\n"
 				       "PublicKey = " PUB_A "\n"
 				       "PresharedKeyFile = /etc/culvert/psk.key\n"
@@ -152,9 +153,11 @@ START_TEST(test_every_key)
 	ck_assert(!c.plain_keepalive);
 	ck_assert_uint_eq(c.dead_peer_timeout, 86400);
 	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE], 2);
-	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 18);
+	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 19);
 	ck_assert(!c.offload);
 	ck_assert_uint_eq(c.line[CONF_KEY_OFFLOAD], 10);
+	ck_assert_uint_eq(c.n_allow_from, 1);
+	ck_assert_uint_eq(c.line[CONF_KEY_ALLOW_FROM], 11);
 	ck_assert(!c.plain_offload);
 }
 END_TEST
@@ -601,6 +604,56 @@ START_TEST(test_set_unset)
 }
 END_TEST
 
+/* AllowFrom: repeatable, comma lists add up, strict prefixes, needs Listen,
+ * and on the command line (conf_set) it adds to what is there. */
+START_TEST(test_allow_from)
+{
+	char buf[ENDPOINT_PREFIX_STRLEN];
+
+	ck_assert_int_eq(load_validate("[Interface]\nDevice = tun0\nListen = :1\n"
+				       "AllowFrom = 198.18.0.0/15, 2001:db8::/32\n"
+				       "AllowFrom = 198.19.0.7\n"),
+			 0);
+	ck_assert_uint_eq(c.n_allow_from, 3);
+	ck_assert_uint_eq(c.line[CONF_KEY_ALLOW_FROM], 5);
+	ck_assert_str_eq(endpoint_prefix_format(&c.allow_from[1], buf, sizeof(buf)),
+			 "2001:db8::/32");
+	ck_assert_str_eq(endpoint_prefix_format(&c.allow_from[2], buf, sizeof(buf)),
+			 "198.19.0.7/32");
+	ck_assert_int_eq(conf_set(&c, CONF_KEY_ALLOW_FROM, "198.18.0.1/8", err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_str_eq(err, "AllowFrom: '198.18.0.1/8' is not an address prefix (ADDR or "
+			      "ADDR/LEN, no host bits set after LEN)");
+	ck_assert_uint_eq(c.n_allow_from, 3);
+	conf_unset(&c, CONF_KEY_ALLOW_FROM);
+	ck_assert_uint_eq(c.n_allow_from, 0);
+	ck_assert_int_eq(conf_set(&c, CONF_KEY_ALLOW_FROM, "198.18.0.2", err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_set(&c, CONF_KEY_ALLOW_FROM, "198.18.0.3", err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.n_allow_from, 2);
+	conf_cleanup(&c);
+	load_fails("[Interface]\nAllowFrom = 198.18.0.0/15,\n",
+		   "t.conf:2: AllowFrom: '' is not an address prefix (ADDR or ADDR/LEN, no host "
+		   "bits set after LEN)");
+	load_fails("[Peer]\nAllowFrom = 198.18.0.0/15\n",
+		   "t.conf:2: unknown key 'AllowFrom' in [Peer]");
+	ck_assert_int_eq(load_validate("[Interface]\nDevice = tun0\nAllowFrom = 198.18.0.0/15\n"
+				       "[Peer]\nEndpoint = a:1\n"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "t.conf:3: [Interface] AllowFrom needs Listen (it fences the "
+			      "listener)");
+	conf_cleanup(&c);
+	{
+		char text[2048] = "[Interface]\nAllowFrom = 198.18.0.1";
+
+		for (int i = 2; i <= CONF_ALLOW_FROM_MAX + 1; i++)
+			snprintf(text + strlen(text), sizeof(text) - strlen(text),
+				 "\nAllowFrom = 198.18.0.%d", i);
+		strcat(text, "\n");
+		load_fails(text, "t.conf:34: AllowFrom: more than 32 prefixes");
+	}
+}
+END_TEST
+
 START_TEST(test_files)
 {
 	static const char good[] = "[Interface]\nDevice = tun0\nListen = :55555\n";
@@ -698,6 +751,7 @@ int main(void)
 	tcase_add_test(tc, test_validate);
 	tcase_add_test(tc, test_error_leaves_conf_alone);
 	tcase_add_test(tc, test_set_unset);
+	tcase_add_test(tc, test_allow_from);
 	tcase_add_test(tc, test_files);
 	tcase_add_test(tc, test_examples);
 	suite_add_tcase(s, tc);
