@@ -81,6 +81,49 @@ static bool control_in_use(const struct sockaddr_un *sun)
 	return live;
 }
 
+/*
+ * Refuses a directory for the socket that someone else could change under
+ * us: it must be a real directory (not a symlink), owned by root or by us,
+ * and writable by nobody else.  Returns 0 or -errno with a reason in @err.
+ */
+static int control_check_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash) {
+		snprintf(dir, sizeof(dir), ".");
+	} else if (slash == dir) {
+		dir[1] = '\0';
+	} else {
+		*slash = '\0';
+	}
+	if (lstat(dir, &st) < 0) {
+		snprintf(err, errlen, "status socket directory %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "status socket directory %s: not a directory (a symlink?)",
+			 dir);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen, "status socket directory %s: owned by uid %u, not by root",
+			 dir, (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen,
+			 "status socket directory %s: writable by group or others (mode %04o)", dir,
+			 (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
 int control_open(struct control **out, struct event_base *base, const char *path, uid_t uid,
 		 gid_t gid, control_render_fn render, void *arg, char *err, size_t errlen)
 {
@@ -94,6 +137,9 @@ int control_open(struct control **out, struct event_base *base, const char *path
 		return -ENAMETOOLONG;
 	}
 	strcpy(sun.sun_path, path);
+	rc = control_check_dir(path, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (control_in_use(&sun)) {
 		snprintf(err, errlen, "status socket %s: another culvertd serves it", path);
 		return -EADDRINUSE;
@@ -118,7 +164,9 @@ int control_open(struct control **out, struct event_base *base, const char *path
 	umask(old_umask);
 	if (rc < 0)
 		goto fail_errno;
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0)
+	/* Never through a symlink: the name is ours, in a directory only we
+	 * may write, but lchown() keeps it so whatever happens to it. */
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && lchown(path, uid, gid) < 0)
 		goto fail_errno;
 	if (listen(c->fd, 8) < 0)
 		goto fail_errno;

@@ -22,8 +22,10 @@ typedef char *(*control_render_fn)(void *arg);
 /*
  * Listens on @path (at most 107 bytes), replacing a stale socket there but
  * never a live one (another culvertd answering on it: -EADDRINUSE).  The
- * socket gets mode 0600 and owner @uid:@gid (the user culvertd will run as;
- * -1 keeps ours).  Returns the control in *@out, or -errno with a reason in
+ * directory of @path must be a directory (not a symlink) owned by root or
+ * by us and writable by nobody else (-ENOTDIR, -EPERM).  The socket gets
+ * mode 0600 and owner @uid:@gid (the user culvertd will run as; -1 keeps
+ * ours), set without following a symlink.  Returns the control in *@out, or -errno with a reason in
  * @err (@errlen bytes).
  */
 int control_open(struct control **out, struct event_base *base, const char *path, uid_t uid,
