@@ -111,3 +111,19 @@ int frame_datagram_next(const uint8_t *dgram, size_t len, size_t *off, const uin
 	*off += FRAME_HDR_LEN + *plen;
 	return 1;
 }
+
+size_t frame_payload_min(bool tap)
+{
+	return tap ? 14 : 20;
+}
+
+int frame_payload_check(const uint8_t *p, size_t len, bool tap)
+{
+	if (len < frame_payload_min(tap))
+		return -EINVAL;
+	if (tap)
+		return 0;
+	if ((p[0] >> 4) == 4)
+		return 0;
+	return (p[0] >> 4) == 6 && len >= 40 ? 0 : -EINVAL;
+}

@@ -107,3 +107,20 @@ int frame_datagram_check(const uint8_t *dgram, size_t len, size_t max_len);
  */
 int frame_datagram_next(const uint8_t *dgram, size_t len, size_t *off, const uint8_t **payload,
 			size_t *plen);
+
+/*
+ * Shortest payload a device can take, in bytes: an IPv4 header (20 bytes,
+ * RFC 791 section 3.1) on TUN, an Ethernet header (14 bytes, IEEE 802.3) on
+ * TAP (@tap).
+ */
+size_t frame_payload_min(bool tap);
+
+/*
+ * Checks the payload @p of @len bytes of a plain frame from the peer before
+ * it is written to the device: on TUN an IP version of 4 with at least 20
+ * bytes or 6 with at least 40 (RFC 8200 section 3; tun_get_user() takes no
+ * other version), on TAP at least frame_payload_min(true) bytes.  Length
+ * fields inside are not checked (the kernel trims or drops what disagrees).
+ * Returns 0 or -EINVAL.
+ */
+int frame_payload_check(const uint8_t *p, size_t len, bool tap);

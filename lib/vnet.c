@@ -17,10 +17,13 @@
 #define TCP_ECE 0x40
 #define TCP_CWR 0x80
 
-/* Offset of the checksum in the TCP header. */
+/* Offset of the checksum in the TCP and the UDP header. */
 #define TCP_CSUM_OFF 16
+#define UDP_CSUM_OFF 6
+#define UDP_HLEN     8
 
 #define ETH_HLEN      14
+#define ETH_ZLEN      60 /* shortest frame: minFrameSize (IEEE 802.3) less the FCS */
 #define VLAN_HLEN     4
 #define ETH_P_IP      0x0800
 #define ETH_P_IPV6    0x86dd
@@ -156,6 +159,31 @@ void vnet_hdr_put(uint8_t *p, const struct vnet_hdr *h)
 }
 
 /*
+ * Reads the ethertype of the Ethernet frame @pkt (@len bytes), looking behind
+ * at most two 802.1Q/802.1ad tags (IEEE 802.1Q clause 9).  Stores it in
+ * *@type and the offset of what follows in *@off; returns 0, or -EINVAL when
+ * the frame is shorter than its Ethernet header and tags.
+ */
+static int vnet_ethertype(const uint8_t *pkt, size_t len, size_t *off, uint16_t *type)
+{
+	size_t o = ETH_HLEN;
+	uint16_t t;
+
+	if (len < ETH_HLEN)
+		return -EINVAL;
+	t = get16(pkt + 12);
+	for (int tags = 0; tags < 2 && (t == ETH_P_8021Q || t == ETH_P_8021AD); tags++) {
+		if (len - o < VLAN_HLEN)
+			return -EINVAL;
+		t = get16(pkt + o + 2);
+		o += VLAN_HLEN;
+	}
+	*off = o;
+	*type = t;
+	return 0;
+}
+
+/*
  * Finds the IP header of @pkt: at offset 0 (TUN), or behind an Ethernet
  * header and at most two 802.1Q/802.1ad tags (TAP).  Stores its offset in
  * *@l3 and whether it is IPv6 in *@v6; returns 0, or -EINVAL when the packet
@@ -169,17 +197,8 @@ static int vnet_l3(const uint8_t *pkt, size_t len, bool tap, size_t *l3, bool *v
 	if (tap) {
 		uint16_t type;
 
-		if (len < ETH_HLEN)
+		if (vnet_ethertype(pkt, len, &off, &type) < 0)
 			return -EINVAL;
-		type = get16(pkt + 12);
-		off = ETH_HLEN;
-		for (int tags = 0; tags < 2 && (type == ETH_P_8021Q || type == ETH_P_8021AD);
-		     tags++) {
-			if (len - off < VLAN_HLEN)
-				return -EINVAL;
-			type = get16(pkt + off + 2);
-			off += VLAN_HLEN;
-		}
 		if (type != ETH_P_IP && type != ETH_P_IPV6)
 			return -EINVAL;
 		*v6 = type == ETH_P_IPV6;
@@ -197,12 +216,13 @@ static int vnet_l3(const uint8_t *pkt, size_t len, bool tap, size_t *l3, bool *v
 }
 
 /*
- * Finds the TCP header behind the IPv6 header at @l3, skipping hop-by-hop
- * and destination options (which leave the pseudo-header as it is; a
- * routing header would not, so it is refused with the rest).  Returns 0 with
- * *@l4 set, or -EINVAL.
+ * Finds the upper-layer header behind the IPv6 header at @l3, skipping
+ * hop-by-hop and destination options (which leave the pseudo-header as it
+ * is; a routing header would not, so it ends the walk like any other).
+ * Returns 0 with its offset in *@l4 and its protocol in *@proto, or -EINVAL
+ * when the headers run past the packet.
  */
-static int vnet_ip6_l4(const uint8_t *pkt, size_t len, size_t l3, size_t *l4)
+static int vnet_ip6_l4(const uint8_t *pkt, size_t len, size_t l3, size_t *l4, uint8_t *proto)
 {
 	size_t off = l3 + IP6_HLEN;
 	uint8_t nh;
@@ -221,9 +241,8 @@ static int vnet_ip6_l4(const uint8_t *pkt, size_t len, size_t l3, size_t *l4)
 		nh = pkt[off];
 		off += ext;
 	}
-	if (nh != IPPROTO_TCP)
-		return -EINVAL;
 	*l4 = off;
+	*proto = nh;
 	return 0;
 }
 
@@ -247,7 +266,9 @@ static int vnet_gso_parse(const struct vnet_hdr *h, const uint8_t *pkt, size_t l
 	if (type != (t->v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4))
 		return -EINVAL;
 	if (t->v6) {
-		if (vnet_ip6_l4(pkt, len, t->l3, &t->l4) < 0)
+		uint8_t proto;
+
+		if (vnet_ip6_l4(pkt, len, t->l3, &t->l4, &proto) < 0 || proto != IPPROTO_TCP)
 			return -EINVAL;
 	} else {
 		const uint8_t *ip = pkt + t->l3;
@@ -288,6 +309,149 @@ int vnet_check(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, bool ta
 	if (h->gso_type == VNET_GSO_NONE)
 		return 0;
 	return vnet_gso_parse(h, pkt, len, tap, &t);
+}
+
+/*
+ * Checks the IP header at @l3 of the frame @pkt (@len bytes) for
+ * vnet_check_peer(): version @v6 ? 6 : 4; IPv4 with an IHL of at least 5
+ * and the header inside the frame; the IPv4 total length or the IPv6 payload
+ * length (plus 40) exactly the @len - @l3 bytes that follow, or, with @pad
+ * (a TAP frame of at most ETH_ZLEN bytes plus its tags), shorter: Ethernet
+ * padding.  Returns 0 or -EINVAL.
+ */
+static int vnet_peer_ip(const uint8_t *pkt, size_t len, size_t l3, bool v6, bool pad)
+{
+	const uint8_t *ip = pkt + l3;
+	size_t rest = len - l3, hl, iplen;
+
+	if (v6) {
+		if (rest < IP6_HLEN || (ip[0] >> 4) != 6)
+			return -EINVAL;
+		hl = IP6_HLEN;
+		iplen = IP6_HLEN + (size_t)get16(ip + 4);
+	} else {
+		if (rest < 20 || (ip[0] >> 4) != 4)
+			return -EINVAL;
+		hl = (size_t)(ip[0] & 0x0f) * 4;
+		iplen = get16(ip + 2);
+		if (hl < 20 || hl > rest || iplen < hl)
+			return -EINVAL;
+	}
+	if (iplen == rest)
+		return 0;
+	return pad && iplen < rest && len <= ETH_ZLEN + (l3 - ETH_HLEN) ? 0 : -EINVAL;
+}
+
+/*
+ * Checks the L4 header that the checksum of a VNET_F_NEEDS_CSUM packet from
+ * the peer starts at: found behind the IP header at @l3 (IPv4: not a
+ * fragment; IPv6: behind hop-by-hop and destination options), TCP with
+ * csum_offset 16 and its header (data offset 5 to 15 words) inside the
+ * packet, or UDP with csum_offset 6 and its length field exactly the rest of
+ * the packet (the caller refuses it with GSO); csum_start exactly there.
+ * Stores the protocol in *@proto and the L4 offset in *@l4.  Returns 0 or
+ * -EINVAL.
+ */
+static int vnet_peer_l4(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, size_t l3,
+			bool v6, uint8_t *proto, size_t *l4)
+{
+	const uint8_t *ip = pkt + l3;
+	size_t rest, doff;
+
+	if (v6) {
+		if (vnet_ip6_l4(pkt, len, l3, l4, proto) < 0)
+			return -EINVAL;
+	} else {
+		/* A fragment: MF or an offset.  Its checksum covers the
+		 * whole datagram, not this piece. */
+		if (get16(ip + 6) & 0x3fff)
+			return -EINVAL;
+		*proto = ip[9];
+		*l4 = l3 + (size_t)(ip[0] & 0x0f) * 4;
+	}
+	if (h->csum_start != *l4 || *l4 > len)
+		return -EINVAL;
+	rest = len - *l4;
+	if (*proto == IPPROTO_TCP) {
+		if (h->csum_offset != TCP_CSUM_OFF || rest < 20)
+			return -EINVAL;
+		doff = (size_t)(pkt[*l4 + 12] >> 4) * 4;
+		return doff >= 20 && doff <= rest ? 0 : -EINVAL;
+	}
+	if (*proto == IPPROTO_UDP) {
+		if (h->csum_offset != UDP_CSUM_OFF || rest < UDP_HLEN)
+			return -EINVAL;
+		return get16(pkt + *l4 + 4) == rest ? 0 : -EINVAL;
+	}
+	return -EINVAL;
+}
+
+int vnet_check_peer(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, bool tap)
+{
+	unsigned type = h->gso_type & ~VNET_GSO_ECN;
+	bool gso = h->gso_type != VNET_GSO_NONE;
+	bool csum = h->flags & VNET_F_NEEDS_CSUM;
+	size_t l3 = 0, l4, hlen, payload;
+	uint16_t ethertype = 0;
+	uint8_t proto;
+	bool v6;
+
+	/* Only NEEDS_CSUM: a sender must not set DATA_VALID (VIRTIO 1.2
+	 * section 5.1.6.2.1), a checksum only a receiver can vouch for;
+	 * the rest are unknown. */
+	if (h->flags & ~VNET_F_NEEDS_CSUM)
+		return -EINVAL;
+	if (h->hdr_len > len)
+		return -EINVAL;
+	/* The fields an unused feature leaves zero
+	 * (virtio_net_hdr_from_skb() memsets the header). */
+	if (!csum && (h->csum_start || h->csum_offset))
+		return -EINVAL;
+	if (!gso && h->gso_size)
+		return -EINVAL;
+	/* Every TSO packet is CHECKSUM_PARTIAL: the kernel hands none over
+	 * without NEEDS_CSUM. */
+	if (gso && (!csum || (type != VNET_GSO_TCPV4 && type != VNET_GSO_TCPV6)))
+		return -EINVAL;
+	if (tap) {
+		if (vnet_ethertype(pkt, len, &l3, &ethertype) < 0)
+			return -EINVAL;
+		/* ARP and the rest go untouched, but nothing may be asked
+		 * of the kernel for them. */
+		if (ethertype != ETH_P_IP && ethertype != ETH_P_IPV6)
+			return gso || csum ? -EINVAL : 0;
+		v6 = ethertype == ETH_P_IPV6;
+	} else {
+		/* vnet_peer_ip() refuses any other version, as
+		 * tun_get_user() does. */
+		if (len == 0)
+			return -EINVAL;
+		v6 = (pkt[0] >> 4) == 6;
+	}
+	if (vnet_peer_ip(pkt, len, l3, v6, tap && !gso && !csum) < 0)
+		return -EINVAL;
+	if (!csum)
+		return 0;
+	if (vnet_peer_l4(h, pkt, len, l3, v6, &proto, &l4) < 0)
+		return -EINVAL;
+	if (!gso)
+		return 0;
+	if (proto != IPPROTO_TCP || type != (v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4))
+		return -EINVAL;
+	/* TCP never sends a SYN or an RST as several segments. */
+	if (pkt[l4 + 13] & (TCP_SYN | TCP_RST))
+		return -EINVAL;
+	hlen = l4 + (size_t)(pkt[l4 + 12] >> 4) * 4;
+	payload = len - hlen;
+	/* Nothing to cut; 0xffff is GSO_BY_FRAGS, which
+	 * virtio_net_hdr_to_skb() refuses. */
+	if (payload == 0 || h->gso_size == 0xffff)
+		return -EINVAL;
+	/* Each segment repeats the hlen header bytes: with gso_size at least
+	 * that, the segments add up to less than twice the packet. */
+	if (h->gso_size < VNET_GSO_SIZE_MIN || h->gso_size < hlen)
+		return -EINVAL;
+	return 0;
 }
 
 int vnet_csum_complete(const struct vnet_hdr *h, uint8_t *pkt, size_t len)

@@ -57,6 +57,15 @@ void vnet_hdr_get(const uint8_t *p, struct vnet_hdr *h);
 void vnet_hdr_put(uint8_t *p, const struct vnet_hdr *h);
 
 /*
+ * Smallest gso_size, in bytes, vnet_check_peer() lets through: Linux's
+ * tcp_min_snd_mss default (Documentation/networking/ip-sysctl.rst), the MSS
+ * below which it goes whatever the other end advertises only by its own TCP
+ * options (a connection whose peer advertised so small an MSS: its packets
+ * are cut by the sender instead, see vnet_check_peer()).
+ */
+#define VNET_GSO_SIZE_MIN 48
+
+/*
  * Checks that the header @h describes the packet @pkt of @len bytes: known
  * flags and gso_type, hdr_len within @len, a TCP header where it says
  * (csum_start is the L4 offset, csum_offset 16, gso_size not 0, the IP
@@ -65,11 +74,56 @@ void vnet_hdr_put(uint8_t *p, const struct vnet_hdr *h);
  * is set.  hdr_len is only a hint (the kernel stores skb_headlen() there,
  * which on the forward path may be the IP header alone or the whole first
  * segment), so it need not match the headers.  @tap: an Ethernet header
- * leads the packet.  Returns 0 or -EINVAL.  Used on headers that came from
- * the peer before one is given to the kernel, and on the kernel's before
- * vnet_gso_split().
+ * leads the packet.  Returns 0 or -EINVAL.  Used on the kernel's headers
+ * (device reads) before vnet_gso_split(); what comes from a peer needs the
+ * stricter vnet_check_peer().
  */
 int vnet_check(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, bool tap);
+
+/*
+ * Checks a header @h and packet @pkt (@len bytes) that came from the peer in
+ * an offload frame, before they are written to the device (tun_get_user()
+ * and virtio_net_hdr_to_skb() in the kernel accept much more): only what a
+ * Linux sender on a device with culvert's offloads (lib/tun.c: TUN_F_CSUM,
+ * TSO4, TSO6, TSO_ECN) hands over passes.  @tap: the packet is an Ethernet
+ * frame.  All offsets and lengths are bytes from the start of @pkt (the
+ * Ethernet header on TAP, the IP header on TUN); multi-byte packet fields are
+ * big-endian.  The rules (doc/PROTOCOL.md, "Offload frames"):
+ *
+ *  - flags: NEEDS_CSUM or nothing; DATA_VALID is refused (a sender must not
+ *    set it, VIRTIO 1.2 section 5.1.6.2.1), as is any unknown flag;
+ *  - hdr_len at most @len (it is a hint, see vnet_check()); without
+ *    NEEDS_CSUM csum_start and csum_offset 0; without GSO gso_size 0;
+ *  - TUN: IP version 4 or 6; TAP: an Ethernet header, at most two VLAN
+ *    tags; an ethertype other than IPv4 or IPv6 passes as it is with a
+ *    header of zeros only;
+ *  - IPv4: IHL at least 5, the header inside the packet, total length
+ *    exactly the bytes from the IP header to the end (RFC 791 section 3.1);
+ *    IPv6: payload length exactly those bytes less 40 (RFC 8200 section 3);
+ *    a TAP frame without NEEDS_CSUM or GSO of at most 60 bytes plus its VLAN
+ *    tags may be longer than its IP packet (Ethernet padding);
+ *  - NEEDS_CSUM: csum_start exactly at the L4 header (behind IPv4 options,
+ *    or IPv6 hop-by-hop and destination options; never in a fragment), which
+ *    is TCP with csum_offset 16 and its whole header inside the packet, or,
+ *    without GSO, UDP with csum_offset 6 and a length field exactly the rest
+ *    of the packet; the field holds the pseudo-header sum the receiver's
+ *    kernel finishes (RFC 1071), as checksum-offloads.rst describes;
+ *  - GSO: gso_type TCPV4 for IPv4 or TCPV6 for IPv6, VNET_GSO_ECN allowed,
+ *    nothing else (no UDP); NEEDS_CSUM set; no SYN or RST in the TCP
+ *    header; at least one byte of payload; gso_size neither 0xffff
+ *    (GSO_BY_FRAGS) nor below VNET_GSO_SIZE_MIN nor below the header bytes
+ *    each segment repeats (csum_start plus the TCP header): with n =
+ *    ceil(P / gso_size) segments of a P-byte payload behind H header bytes,
+ *    n * H + P < (P / gso_size + 1) * H + P <= 2P + H, so the kernel's
+ *    segments add up to less than twice the packet
+ *    (segmentation-offloads.rst), and at most 65535 / 48 = 1366 of them.
+ *
+ * Returns 0, or -EINVAL when any rule is broken (the caller drops the frame
+ * and counts it as bad_offload).  Reads no byte outside @pkt[0..@len).  A
+ * sender calls it on what it means to send whole, and cuts (or finishes the
+ * checksum of) what would fail, so nothing genuine is lost.
+ */
+int vnet_check_peer(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, bool tap);
 
 /*
  * Finishes the partial checksum of the packet @pkt (@len bytes) in place:

@@ -313,6 +313,36 @@ START_TEST(test_datagram_invalid)
 }
 END_TEST
 
+/* Plain payloads from the peer: at least an IPv4 header on TUN (and IPv4
+ * or IPv6 at that), at least an Ethernet header on TAP. */
+START_TEST(test_payload_min)
+{
+	uint8_t p[64];
+
+	ck_assert_uint_eq(frame_payload_min(false), 20);
+	ck_assert_uint_eq(frame_payload_min(true), 14);
+	memset(p, 0, sizeof(p));
+	p[0] = 0x45;
+	ck_assert_int_eq(frame_payload_check(p, 20, false), 0);
+	ck_assert_int_eq(frame_payload_check(p, 19, false), -EINVAL);
+	ck_assert_int_eq(frame_payload_check(p, 1, false), -EINVAL);
+	ck_assert_int_eq(frame_payload_check(p, 0, false), -EINVAL);
+	p[0] = 0x60;
+	ck_assert_int_eq(frame_payload_check(p, 40, false), 0);
+	ck_assert_int_eq(frame_payload_check(p, 39, false), -EINVAL);
+	ck_assert_int_eq(frame_payload_check(p, 20, false), -EINVAL);
+	/* Every other version: tun_get_user() would refuse the write. */
+	for (unsigned v = 0; v < 16; v++) {
+		p[0] = (uint8_t)(v << 4 | 5);
+		ck_assert_int_eq(frame_payload_check(p, 64, false), v == 4 || v == 6 ? 0 : -EINVAL);
+		/* On TAP the first byte is a MAC address byte. */
+		ck_assert_int_eq(frame_payload_check(p, 14, true), 0);
+	}
+	ck_assert_int_eq(frame_payload_check(p, 13, true), -EINVAL);
+	ck_assert_int_eq(frame_payload_check(p, 0, true), -EINVAL);
+}
+END_TEST
+
 static Suite *frame_suite(void)
 {
 	Suite *s = suite_create("frame");
@@ -336,6 +366,10 @@ static Suite *frame_suite(void)
 	tc = tcase_create("datagram");
 	tcase_add_test(tc, test_datagram_valid);
 	tcase_add_test(tc, test_datagram_invalid);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("payload");
+	tcase_add_test(tc, test_payload_min);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -918,6 +918,7 @@ static void roundtrip(bool v6, bool tap, int vlans)
 
 	/* Cut again: the same segments, byte for byte. */
 	ck_assert_int_eq(vnet_check(&h, k.o[0].pkt, k.o[0].len, tap), 0);
+	ck_assert_int_eq(vnet_check_peer(&h, k.o[0].pkt, k.o[0].len, tap), 0);
 	again = malloc(64 * STRIDE);
 	m = vnet_gso_split(&h, k.o[0].pkt, k.o[0].len, tap, again, STRIDE, 64, again_len);
 	ck_assert_int_eq(m, n);
@@ -1581,6 +1582,661 @@ START_TEST(test_gro_init_limits)
 }
 END_TEST
 
+/* ---- vnet_check_peer ---- */
+
+/* Bytes of all the segments vnet_gso_split() makes of @pkt under @h, which
+ * must split; their count in *@segs. */
+static size_t split_bytes(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, bool tap,
+			  int *segs)
+{
+	size_t stride = (size_t)h->csum_start + 60 + h->gso_size, total = 0;
+	unsigned max = vnet_gso_segments(h, len) + 1;
+	uint8_t *out = malloc(stride * max);
+	uint16_t *sl = malloc(max * sizeof(*sl));
+	int n;
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_nonnull(sl);
+	n = vnet_gso_split(h, pkt, len, tap, out, stride, max, sl);
+	ck_assert_int_gt(n, 0);
+	for (int i = 0; i < n; i++)
+		total += sl[i];
+	if (segs)
+		*segs = n;
+	free(out);
+	free(sl);
+	return total;
+}
+
+/* Puts 8 bytes of hop-by-hop options (PadN) between the IPv6 header at @l3
+ * and the L4 header at *@l4 of the packet of *@len bytes. */
+static void add_hop_by_hop(uint8_t *pkt, size_t *len, size_t l3, size_t *l4)
+{
+	memmove(pkt + *l4 + 8, pkt + *l4, *len - *l4);
+	pkt[*l4] = pkt[l3 + 6];
+	pkt[*l4 + 1] = 0;
+	pkt[*l4 + 2] = 1;
+	pkt[*l4 + 3] = 4;
+	memset(pkt + *l4 + 4, 0, 4);
+	pkt[l3 + 6] = 0;
+	*len += 8;
+	*l4 += 8;
+	wr16(pkt + l3 + 4, (uint16_t)(*len - l3 - 40));
+}
+
+/* The header the kernel gives a packet whose L4 checksum it left to the
+ * device (CHECKSUM_PARTIAL, not GSO). */
+static struct vnet_hdr csum_hdr(size_t l4, uint8_t proto)
+{
+	struct vnet_hdr h = {
+	    .flags = VNET_F_NEEDS_CSUM,
+	    .csum_start = (uint16_t)l4,
+	    .csum_offset = proto == 6 ? 16 : 6,
+	};
+	return h;
+}
+
+/* What a Linux sender hands over passes: TSO packets over IPv4 and IPv6, on
+ * TUN and on TAP with 0, 1 or 2 VLAN tags, with and without ECN and with any
+ * hdr_len hint; partial TCP and UDP checksums; complete packets behind a
+ * header of zeros. */
+START_TEST(test_peer_accepts_genuine)
+{
+	static uint8_t pkt[70000];
+	static const struct vnet_hdr zero;
+
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (int link = 0; link < 4; link++) {
+			bool tap = link > 0;
+			struct spec sp = spec_default(v6, tap);
+			struct vnet_hdr h;
+			size_t l3, l4, len;
+
+			sp.vlans = tap ? link - 1 : 0;
+			sp.payload = 60000;
+			sp.partial = true;
+			len = build(pkt, &sp, &l3, &l4);
+			h = tso_hdr(&sp, l4, v6 ? 1428 : 1448);
+			ck_assert_int_eq(vnet_check_peer(&h, pkt, len, tap), 0);
+			h.gso_type |= VNET_GSO_ECN;
+			ck_assert_int_eq(vnet_check_peer(&h, pkt, len, tap), 0);
+			/* An older culvert passes the kernel's hint on. */
+			h.hdr_len = 0;
+			ck_assert_int_eq(vnet_check_peer(&h, pkt, len, tap), 0);
+			h.hdr_len = (uint16_t)len;
+			ck_assert_int_eq(vnet_check_peer(&h, pkt, len, tap), 0);
+			/* FIN and PSH belong on the last segment: fine. */
+			pkt[l4 + 13] |= F_FIN | F_PSH;
+			ck_assert_int_eq(vnet_check_peer(&h, pkt, len, tap), 0);
+
+			/* One segment's worth under a GSO header: the kernel
+			 * takes it as a plain partial-checksum packet. */
+			sp.payload = 1000;
+			len = build(pkt, &sp, &l3, &l4);
+			h = tso_hdr(&sp, l4, 1448);
+			ck_assert_int_eq(vnet_check_peer(&h, pkt, len, tap), 0);
+
+			for (int udp = 0; udp < 2; udp++) {
+				sp.proto = udp ? 17 : 6;
+				sp.flags = udp ? 0 : F_SYN; /* a SYN needs no GSO */
+				sp.payload = 1001;
+				sp.partial = true;
+				len = build(pkt, &sp, &l3, &l4);
+				h = csum_hdr(l4, sp.proto);
+				ck_assert_int_eq(vnet_check_peer(&h, pkt, len, tap), 0);
+				sp.partial = false;
+				len = build(pkt, &sp, &l3, &l4);
+				ck_assert_int_eq(vnet_check_peer(&zero, pkt, len, tap), 0);
+				/* With no payload at all. */
+				sp.payload = 0;
+				len = build(pkt, &sp, &l3, &l4);
+				ck_assert_int_eq(vnet_check_peer(&zero, pkt, len, tap), 0);
+			}
+		}
+	}
+}
+END_TEST
+
+/* IPv4 options and IPv6 hop-by-hop options in front of the L4 header. */
+START_TEST(test_peer_accepts_options)
+{
+	static uint8_t pkt[8192];
+	struct spec sp = spec_default(false, false);
+	struct vnet_hdr h;
+	size_t l3, l4, len;
+
+	sp.ip4opt = 40;
+	sp.optlen = 40;
+	sp.payload = 5000;
+	sp.partial = true;
+	len = build(pkt, &sp, &l3, &l4);
+	ck_assert_uint_eq(l4, 60);
+	h = tso_hdr(&sp, l4, 1400);
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), 0);
+	h.csum_start = 20;
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+
+	for (int udp = 0; udp < 2; udp++) {
+		sp = spec_default(true, true);
+		sp.proto = udp ? 17 : 6;
+		sp.payload = 5000;
+		sp.partial = true;
+		len = build(pkt, &sp, &l3, &l4);
+		add_hop_by_hop(pkt, &len, l3, &l4);
+		h = udp ? csum_hdr(l4, 17) : tso_hdr(&sp, l4, 1420);
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len, true), 0);
+		/* csum_start at the extension header, not the L4 header. */
+		h.csum_start = (uint16_t)(l4 - 8);
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len, true), -EINVAL);
+		/* A routing header: not walked, so not found. */
+		h.csum_start = (uint16_t)l4;
+		pkt[l3 + 6] = 43;
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len, true), -EINVAL);
+	}
+}
+END_TEST
+
+/* What culvert itself sends passes: the coalescer's output, and each
+ * segment vnet_gso_split() cuts, behind a header of zeros. */
+START_TEST(test_peer_accepts_culvert_output)
+{
+	static const struct vnet_hdr zero;
+
+	for (int v = 0; v < 4; v++) {
+		bool v6 = v & 1, tap = v & 2;
+		struct spec sp = spec_default(v6, tap);
+		struct vnet_gro g;
+		struct sink k = {.n = 0};
+		struct vnet_hdr h;
+		uint16_t seg_len[64];
+		uint8_t *segs;
+		int n;
+
+		sp.vlans = tap ? 1 : 0;
+		sp.payload = 20000;
+		n = make_segments(&sp, 1348, &segs, seg_len, 64);
+		ck_assert_int_eq(n, 15);
+		ck_assert_int_eq(vnet_gro_init(&g, GRO_MAX, tap), 0);
+		for (int i = 0; i < n; i++) {
+			const uint8_t *s = segs + (size_t)i * STRIDE;
+
+			ck_assert_int_eq(vnet_check_peer(&zero, s, seg_len[i], tap), 0);
+			vnet_gro_add(&g, s, seg_len[i], sink_cb, &k);
+		}
+		vnet_gro_flush(&g, sink_cb, &k);
+		ck_assert_uint_eq(k.n, 1);
+		vnet_hdr_get(k.o[0].hdr, &h);
+		ck_assert_uint_ne(h.gso_type, VNET_GSO_NONE);
+		ck_assert_int_eq(vnet_check_peer(&h, k.o[0].pkt, k.o[0].len, tap), 0);
+		sink_free(&k);
+		vnet_gro_free(&g);
+		free(segs);
+	}
+}
+END_TEST
+
+/*
+ * The floor on gso_size: VNET_GSO_SIZE_MIN, or the header bytes each
+ * segment repeats when they are more; at the floor the segments add up to
+ * less than twice the packet, below it they would not.
+ */
+START_TEST(test_peer_gso_size_floor)
+{
+	static uint8_t pkt[70000];
+	static const struct {
+		bool v6, tap;
+		int vlans;
+		size_t ip4opt, optlen, floor;
+	} cases[] = {
+	    {false, false, 0, 0, 0, 48},    /* 40 header bytes: the constant */
+	    {false, false, 0, 0, 8, 48},    /* 48 */
+	    {false, false, 0, 0, 12, 52},   /* timestamps: 52 */
+	    {true, false, 0, 0, 0, 60},     /* IPv6: 60 */
+	    {false, false, 0, 40, 40, 120}, /* every option there is */
+	    {true, true, 2, 0, 32, 114},    /* QinQ, IPv6, 32 option bytes */
+	};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct spec sp = spec_default(cases[c].v6, cases[c].tap);
+		struct vnet_hdr h;
+		size_t l3, l4, len, total;
+		int n;
+
+		sp.vlans = cases[c].vlans;
+		sp.ip4opt = cases[c].ip4opt;
+		sp.optlen = cases[c].optlen;
+		sp.payload = 60000;
+		sp.partial = true;
+		len = build(pkt, &sp, &l3, &l4);
+		h = tso_hdr(&sp, l4, (uint16_t)cases[c].floor);
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len, sp.tap), 0);
+		total = split_bytes(&h, pkt, len, sp.tap, &n);
+		ck_assert_int_ge(n, 60000 / (int)cases[c].floor);
+		ck_assert_uint_lt(total, 2 * len);
+		h.gso_size = (uint16_t)(cases[c].floor - 1);
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len, sp.tap), -EINVAL);
+		/* The kernel would take it (vnet_check() does too), and make
+		 * twice the bytes or more out of it with the smallest MSS. */
+		h.gso_size = 8;
+		ck_assert_int_eq(vnet_check(&h, pkt, len, sp.tap), 0);
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len, sp.tap), -EINVAL);
+		ck_assert_uint_ge(split_bytes(&h, pkt, len, sp.tap, NULL), 2 * len);
+		h.gso_size = 1;
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len, sp.tap), -EINVAL);
+		h.gso_size = 0;
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len, sp.tap), -EINVAL);
+		/* GSO_BY_FRAGS. */
+		h.gso_size = 0xffff;
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len, sp.tap), -EINVAL);
+		h.gso_size = 0xfffe;
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len, sp.tap), 0);
+	}
+}
+END_TEST
+
+/* The header's own fields: flags, types, and what must be zero. */
+START_TEST(test_peer_rejects_header_fields)
+{
+	static uint8_t pkt[8192];
+	struct spec sp = spec_default(false, false);
+	struct vnet_hdr ok, h;
+	size_t l3, l4, len;
+
+	sp.payload = 5000;
+	sp.partial = true;
+	len = build(pkt, &sp, &l3, &l4);
+	ok = tso_hdr(&sp, l4, 1448);
+	ck_assert_int_eq(vnet_check_peer(&ok, pkt, len, false), 0);
+
+	/* DATA_VALID, alone or with NEEDS_CSUM; RSC_INFO and other flags. */
+	for (unsigned f = 2; f < 256; f++) {
+		h = ok;
+		h.flags = (uint8_t)f;
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+	}
+	/* GSO without NEEDS_CSUM (vnet_check() takes it), with the checksum
+	 * offsets left or zeroed. */
+	h = ok;
+	h.flags = 0;
+	ck_assert_int_eq(vnet_check(&h, pkt, len, false), 0);
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+	h.csum_start = 0;
+	h.csum_offset = 0;
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+	/* Every gso_type but TCPV4 (and with ECN). */
+	for (unsigned t = 1; t < 256; t++) {
+		h = ok;
+		h.gso_type = (uint8_t)t;
+		ck_assert_int_eq(
+		    vnet_check_peer(&h, pkt, len, false),
+		    t == VNET_GSO_TCPV4 || t == (VNET_GSO_TCPV4 | VNET_GSO_ECN) ? 0 : -EINVAL);
+	}
+	/* hdr_len past the packet. */
+	h = ok;
+	h.hdr_len = (uint16_t)(len + 1);
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+	h.hdr_len = (uint16_t)len;
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), 0);
+
+	/* A complete packet: the header must be all zeros but hdr_len. */
+	sp.payload = 1000;
+	sp.partial = false;
+	len = build(pkt, &sp, &l3, &l4);
+	memset(&ok, 0, sizeof(ok));
+	ck_assert_int_eq(vnet_check_peer(&ok, pkt, len, false), 0);
+	h = ok;
+	h.csum_start = (uint16_t)l4;
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+	h = ok;
+	h.csum_offset = 16;
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+	h = ok;
+	h.gso_size = 1448;
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+	h = ok;
+	h.hdr_len = 40;
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), 0);
+	h.hdr_len = (uint16_t)(len + 1);
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+}
+END_TEST
+
+/* What the TCP header of a TSO packet may not be. */
+START_TEST(test_peer_rejects_gso_packets)
+{
+	static uint8_t pkt[8192], copy[8192];
+	struct spec sp = spec_default(true, false);
+	struct vnet_hdr ok, h;
+	size_t l3, l4, len;
+
+	sp.payload = 5000;
+	sp.partial = true;
+	len = build(pkt, &sp, &l3, &l4);
+	memcpy(copy, pkt, len);
+	ok = tso_hdr(&sp, l4, 1428);
+	ck_assert_int_eq(vnet_check_peer(&ok, pkt, len, false), 0);
+
+	/* SYN, RST, and both with the usual flags. */
+	static const uint8_t bad[] = {F_SYN, F_RST, F_SYN | F_ACK, F_RST | F_ACK, F_SYN | F_FIN};
+	for (size_t i = 0; i < sizeof(bad); i++) {
+		pkt[l4 + 13] = bad[i];
+		ck_assert_int_eq(vnet_check_peer(&ok, pkt, len, false), -EINVAL);
+		/* Fine without GSO. */
+		h = csum_hdr(l4, 6);
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), 0);
+	}
+	memcpy(pkt, copy, len);
+	/* No payload: nothing to cut. */
+	ck_assert_int_eq(vnet_check_peer(&ok, pkt, l4 + 32, false), -EINVAL);
+	wr16(pkt + l3 + 4, 32);
+	ck_assert_int_eq(vnet_check_peer(&ok, pkt, l4 + 32, false), -EINVAL);
+	h = csum_hdr(l4, 6);
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, l4 + 32, false), 0);
+	memcpy(pkt, copy, len);
+	/* The IP version of the other GSO type. */
+	h = ok;
+	h.gso_type = VNET_GSO_TCPV4;
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+	/* UDP under a TCP GSO type, with either checksum offset. */
+	sp.proto = 17;
+	len = build(pkt, &sp, &l3, &l4);
+	h = ok;
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+	h.csum_offset = 6;
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+	h = csum_hdr(l4, 17);
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), 0);
+}
+END_TEST
+
+/* NEEDS_CSUM without GSO: the offsets, the protocol, the L4 header. */
+START_TEST(test_peer_rejects_csum)
+{
+	static uint8_t pkt[4096], copy[4096];
+
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (int udp = 0; udp < 2; udp++) {
+			struct spec sp = spec_default(v6, false);
+			uint8_t proto = udp ? 17 : 6;
+			struct vnet_hdr ok, h;
+			size_t l3, l4, len;
+
+			sp.proto = proto;
+			sp.payload = 999;
+			sp.partial = true;
+			len = build(pkt, &sp, &l3, &l4);
+			memcpy(copy, pkt, len);
+			ok = csum_hdr(l4, proto);
+			ck_assert_int_eq(vnet_check_peer(&ok, pkt, len, false), 0);
+			/* csum_start anywhere but the L4 header. */
+			for (int d = -(int)l4; d < 40; d++) {
+				if (d == 0)
+					continue;
+				h = ok;
+				h.csum_start = (uint16_t)((int)l4 + d);
+				ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+			}
+			/* csum_offset anything but the protocol's. */
+			for (unsigned o = 0; o < 64; o++) {
+				h = ok;
+				h.csum_offset = (uint16_t)o;
+				ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false),
+						 o == (udp ? 6u : 16u) ? 0 : -EINVAL);
+			}
+			/* Another protocol with inet checksums (ICMP: 1 or 58). */
+			pkt[v6 ? l3 + 6 : l3 + 9] = v6 ? 58 : 1;
+			for (unsigned o = 0; o < 20; o += 2) {
+				h = ok;
+				h.csum_offset = (uint16_t)o;
+				ck_assert_int_eq(vnet_check_peer(&h, pkt, len, false), -EINVAL);
+			}
+			memcpy(pkt, copy, len);
+			if (udp) {
+				/* The UDP length disagrees with the packet. */
+				wr16(pkt + l4 + 4, (uint16_t)(len - l4 - 1));
+				ck_assert_int_eq(vnet_check_peer(&ok, pkt, len, false), -EINVAL);
+				wr16(pkt + l4 + 4, (uint16_t)(len - l4 + 1));
+				ck_assert_int_eq(vnet_check_peer(&ok, pkt, len, false), -EINVAL);
+			} else {
+				/* A data offset below 5 words or past the end. */
+				pkt[l4 + 12] = 0x40;
+				ck_assert_int_eq(vnet_check_peer(&ok, pkt, len, false), -EINVAL);
+				pkt[l4 + 12] = copy[l4 + 12];
+				/* 60 bytes of TCP header in a 50-byte segment. */
+				wr16(pkt + l3 + (v6 ? 4 : 2),
+				     (uint16_t)(l4 + 50 - l3 - (v6 ? 40 : 0)));
+				ck_assert_int_eq(vnet_check_peer(&ok, pkt, l4 + 50, false), 0);
+				pkt[l4 + 12] = 0xf0;
+				ck_assert_int_eq(vnet_check_peer(&ok, pkt, l4 + 50, false),
+						 -EINVAL);
+			}
+			memcpy(pkt, copy, len);
+			if (!v6) {
+				/* Fragments: MF, or an offset. */
+				pkt[l3 + 6] |= 0x20;
+				ck_assert_int_eq(vnet_check_peer(&ok, pkt, len, false), -EINVAL);
+				pkt[l3 + 6] = 0x40;
+				pkt[l3 + 7] = 1;
+				ck_assert_int_eq(vnet_check_peer(&ok, pkt, len, false), -EINVAL);
+			} else {
+				/* A fragment header. */
+				pkt[l3 + 6] = 44;
+				ck_assert_int_eq(vnet_check_peer(&ok, pkt, len, false), -EINVAL);
+			}
+			memcpy(pkt, copy, len);
+			ck_assert_int_eq(vnet_check_peer(&ok, pkt, len, false), 0);
+		}
+	}
+}
+END_TEST
+
+/* The IP header and its length field against the frame. */
+START_TEST(test_peer_rejects_ip_lengths)
+{
+	static uint8_t pkt[4096], copy[4096];
+	static const struct vnet_hdr zero;
+
+	for (int v = 0; v < 6; v++) {
+		bool v6 = v & 1, tap = v >= 2;
+		struct spec sp = spec_default(v6, tap);
+		struct vnet_hdr tso;
+		size_t l3, l4, len, lenoff;
+
+		sp.vlans = tap ? v / 2 - 1 : 0;
+		sp.payload = 3000;
+		sp.partial = true;
+		len = build(pkt, &sp, &l3, &l4);
+		memcpy(copy, pkt, len);
+		tso = tso_hdr(&sp, l4, 1400);
+		lenoff = l3 + (v6 ? 4 : 2);
+		ck_assert_int_eq(vnet_check_peer(&tso, pkt, len, tap), 0);
+		ck_assert_int_eq(vnet_check_peer(&zero, pkt, len, tap), 0);
+		/* The length field one off either way, or the frame. */
+		for (int d = -1; d <= 1; d += 2) {
+			wr16(pkt + lenoff, (uint16_t)(rd16(copy + lenoff) + d));
+			ck_assert_int_eq(vnet_check_peer(&tso, pkt, len, tap), -EINVAL);
+			ck_assert_int_eq(vnet_check_peer(&zero, pkt, len, tap), -EINVAL);
+			memcpy(pkt, copy, len);
+			ck_assert_int_eq(vnet_check_peer(&tso, pkt, len + (size_t)d, tap), -EINVAL);
+			ck_assert_int_eq(vnet_check_peer(&zero, pkt, len + (size_t)d, tap),
+					 -EINVAL);
+		}
+		/* Not IP, or the other version. */
+		pkt[l3] = (uint8_t)((v6 ? 0x40 : 0x60) | (pkt[l3] & 0x0f));
+		ck_assert_int_eq(vnet_check_peer(&tso, pkt, len, tap), -EINVAL);
+		ck_assert_int_eq(vnet_check_peer(&zero, pkt, len, tap), -EINVAL);
+		pkt[l3] = (uint8_t)(0x50 | (pkt[l3] & 0x0f));
+		ck_assert_int_eq(vnet_check_peer(&zero, pkt, len, tap), -EINVAL);
+		memcpy(pkt, copy, len);
+		/* Cut inside the IP header. */
+		for (size_t n = 0; n < l3 + (v6 ? 40 : 20); n++)
+			ck_assert_int_eq(vnet_check_peer(&zero, pkt, n, tap), -EINVAL);
+		if (!v6) {
+			/* An IHL below 5, or beyond the packet. */
+			for (unsigned ihl = 0; ihl < 5; ihl++) {
+				pkt[l3] = (uint8_t)(0x40 | ihl);
+				ck_assert_int_eq(vnet_check_peer(&zero, pkt, len, tap), -EINVAL);
+			}
+			pkt[l3] = 0x4f;
+			wr16(pkt + l3 + 2, 40);
+			ck_assert_int_eq(vnet_check_peer(&zero, pkt, l3 + 40, tap), -EINVAL);
+			memcpy(pkt, copy, len);
+		}
+		ck_assert_int_eq(vnet_check_peer(&tso, pkt, len, tap), 0);
+	}
+}
+END_TEST
+
+/* TAP: frames that are not IP, and Ethernet padding. */
+START_TEST(test_peer_tap_frames)
+{
+	static const struct vnet_hdr zero;
+	uint8_t pkt[256];
+	struct vnet_hdr h;
+	size_t l3, l4, len;
+
+	/* ARP (42 bytes): fine with a header of zeros, nothing else. */
+	memset(pkt, 0, sizeof(pkt));
+	memset(pkt, 0xff, 6);
+	wr16(pkt + 12, 0x0806);
+	ck_assert_int_eq(vnet_check_peer(&zero, pkt, 42, true), 0);
+	ck_assert_int_eq(vnet_check_peer(&zero, pkt, 14, true), 0);
+	ck_assert_int_eq(vnet_check_peer(&zero, pkt, 13, true), -EINVAL);
+	ck_assert_int_eq(vnet_check_peer(&zero, pkt, 0, true), -EINVAL);
+	h = csum_hdr(14, 6);
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, 42, true), -EINVAL);
+	h = zero;
+	h.gso_type = VNET_GSO_TCPV4;
+	h.gso_size = 1448;
+	ck_assert_int_eq(vnet_check_peer(&h, pkt, 42, true), -EINVAL);
+	/* A tag cut short. */
+	wr16(pkt + 12, 0x8100);
+	ck_assert_int_eq(vnet_check_peer(&zero, pkt, 16, true), -EINVAL);
+	ck_assert_int_eq(vnet_check_peer(&zero, pkt, 18, true), 0);
+
+	/* A bare TCP ACK (54 bytes) padded to 60, and with tags to 64 or
+	 * 68: a bridge forwards such frames as they came. */
+	for (int vlans = 0; vlans < 3; vlans++) {
+		struct spec sp = spec_default(false, true);
+		size_t max = 60 + 4 * (size_t)vlans;
+
+		sp.vlans = vlans;
+		sp.optlen = 0;
+		sp.payload = 0;
+		memset(pkt, 0, sizeof(pkt));
+		len = build(pkt, &sp, &l3, &l4);
+		ck_assert_uint_eq(len, 54 + 4 * (size_t)vlans);
+		for (size_t n = len; n <= max; n++)
+			ck_assert_int_eq(vnet_check_peer(&zero, pkt, n, true), 0);
+		ck_assert_int_eq(vnet_check_peer(&zero, pkt, max + 1, true), -EINVAL);
+		/* Not with a checksum to finish: it would cover the pad. */
+		sp.partial = true;
+		len = build(pkt, &sp, &l3, &l4);
+		h = csum_hdr(l4, 6);
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len, true), 0);
+		ck_assert_int_eq(vnet_check_peer(&h, pkt, len + 1, true), -EINVAL);
+		/* Never on TUN. */
+		ck_assert_int_eq(vnet_check_peer(&zero, pkt + l3, len - l3, false), 0);
+		ck_assert_int_eq(vnet_check_peer(&zero, pkt + l3, len - l3 + 1, false), -EINVAL);
+	}
+}
+END_TEST
+
+/*
+ * Genuine packets with random damage to their headers: whatever
+ * vnet_check_peer() lets through, vnet_check() lets through too, a TSO
+ * packet splits into less than twice its bytes, and nothing is read out of
+ * bounds (ASan).
+ */
+START_TEST(test_peer_mutations)
+{
+	static uint8_t good[8192], pkt[8192];
+	uint32_t seed = 0x2545f491;
+	unsigned passed = 0, gso_passed = 0;
+
+	for (int round = 0; round < 4000; round++) {
+		bool tap = round & 1, v6 = round & 2;
+		struct spec sp = spec_default(v6, tap);
+		struct vnet_hdr h;
+		uint8_t hb[VNET_HDR_LEN];
+		size_t l3, l4, len;
+		int kind = (round >> 2) % 3;
+
+		sp.vlans = tap ? (round >> 3) % 3 : 0;
+		sp.proto = kind == 2 ? 17 : 6;
+		sp.payload = 200 + rnd(&seed) % 3000;
+		sp.partial = kind != 0 || round % 5;
+		len = build(good, &sp, &l3, &l4);
+		if (kind == 0)
+			h = sp.partial ? tso_hdr(&sp, l4, (uint16_t)(100 + rnd(&seed) % 1400))
+				       : (struct vnet_hdr){0};
+		else
+			h = csum_hdr(l4, sp.proto);
+		for (int tries = 0; tries < 8; tries++) {
+			size_t plen = len;
+
+			memcpy(pkt, good, len);
+			vnet_hdr_put(hb, &h);
+			/* One to three bytes of the header or the packet's
+			 * headers changed; sometimes the length too. */
+			for (int m = 0, nm = 1 + (int)(rnd(&seed) % 3); m < nm; m++) {
+				uint32_t r = rnd(&seed);
+
+				if (r & 1)
+					hb[(r >> 1) % VNET_HDR_LEN] = (uint8_t)(r >> 8);
+				else
+					pkt[(r >> 1) % (l4 + 40)] = (uint8_t)(r >> 8);
+			}
+			if (rnd(&seed) % 4 == 0)
+				plen = rnd(&seed) % (len + 8);
+			vnet_hdr_get(hb, &h);
+			if (vnet_check_peer(&h, pkt, plen, tap) < 0)
+				continue;
+			passed++;
+			ck_assert_int_eq(vnet_check(&h, pkt, plen, tap), 0);
+			if (h.gso_type != VNET_GSO_NONE) {
+				gso_passed++;
+				ck_assert_uint_lt(split_bytes(&h, pkt, plen, tap, NULL), 2 * plen);
+			}
+		}
+	}
+	/* The damage was not always fatal: both kinds were tried. */
+	ck_assert_uint_gt(passed, 500);
+	ck_assert_uint_gt(gso_passed, 100);
+}
+END_TEST
+
+/* Random bytes, each in a buffer of exactly its length (ASan sees any read
+ * past it, none at all for length 0): vnet_check_peer() never lets through
+ * what vnet_check() would not. */
+START_TEST(test_peer_garbage)
+{
+	uint32_t seed = 777;
+
+	for (int round = 0; round < 20000; round++) {
+		uint8_t hb[VNET_HDR_LEN];
+		size_t len = rnd(&seed) % 129;
+		uint8_t *pkt = len ? malloc(len) : NULL;
+		bool tap = round & 1;
+		struct vnet_hdr h;
+
+		for (size_t i = 0; i < len; i++)
+			pkt[i] = (uint8_t)rnd(&seed);
+		for (int i = 0; i < VNET_HDR_LEN; i++)
+			hb[i] = (uint8_t)rnd(&seed);
+		vnet_hdr_get(hb, &h);
+		if (round % 2)
+			h.flags &= VNET_F_NEEDS_CSUM;
+		/* A header of zeros reaches the packet whatever it is. */
+		if (round % 3 == 0)
+			memset(&h, 0, sizeof(h));
+		if (vnet_check_peer(&h, pkt, len, tap) == 0)
+			ck_assert_int_eq(vnet_check(&h, pkt, len, tap), 0);
+		free(pkt);
+	}
+}
+END_TEST
+
 static Suite *vnet_suite(void)
 {
 	Suite *s = suite_create("vnet");
@@ -1591,6 +2247,21 @@ static Suite *vnet_suite(void)
 	tcase_add_test(tc, test_csum_complete_bounds);
 	tcase_add_test(tc, test_check_accepts_and_rejects);
 	tcase_add_test(tc, test_check_tap_and_ipv6);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("peer");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_peer_accepts_genuine);
+	tcase_add_test(tc, test_peer_accepts_options);
+	tcase_add_test(tc, test_peer_accepts_culvert_output);
+	tcase_add_test(tc, test_peer_gso_size_floor);
+	tcase_add_test(tc, test_peer_rejects_header_fields);
+	tcase_add_test(tc, test_peer_rejects_gso_packets);
+	tcase_add_test(tc, test_peer_rejects_csum);
+	tcase_add_test(tc, test_peer_rejects_ip_lengths);
+	tcase_add_test(tc, test_peer_tap_frames);
+	tcase_add_test(tc, test_peer_mutations);
+	tcase_add_test(tc, test_peer_garbage);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("split");
