@@ -318,6 +318,11 @@ static void tunnel_gro_write(void *ctx, const uint8_t *hdr, const uint8_t *pkt, 
  * on a device with offloads (tunnel_dev_flush() ends the batch). */
 static void tunnel_dev_write(struct tunnel *t, const uint8_t *pkt, size_t len)
 {
+	if (frame_payload_check(pkt, len, t->dev.mode == TUN_MODE_TAP) < 0) {
+		t->stats.drop_bad_frame++;
+		log_trace("%zu-byte packet from the peer dropped: no IP packet or frame", len);
+		return;
+	}
 	if (t->dev.vnet)
 		vnet_gro_add(&t->gro, pkt, len, tunnel_gro_write, t);
 	else
@@ -345,8 +350,8 @@ static void tunnel_dev_write_offload(struct tunnel *t, const uint8_t *buf, size_
 		return;
 	}
 	vnet_hdr_get(buf, &h);
-	if (vnet_check(&h, buf + VNET_HDR_LEN, len - VNET_HDR_LEN, t->dev.mode == TUN_MODE_TAP) <
-	    0) {
+	if (vnet_check_peer(&h, buf + VNET_HDR_LEN, len - VNET_HDR_LEN,
+			    t->dev.mode == TUN_MODE_TAP) < 0) {
 		t->stats.drop_bad_offload++;
 		log_trace("offload frame with a bad virtio-net header dropped (%zu bytes)", len);
 		return;
@@ -465,10 +470,13 @@ static int tunnel_dev_read_vnet(struct tunnel *t, uint8_t *slot, size_t room,
 	 * the TCP header, which vnet_check() found inside the packet. */
 	if (h.gso_type != VNET_GSO_NONE)
 		h.hdr_len = (uint16_t)(h.csum_start + (pkt[h.csum_start + 12] >> 4) * 4);
-	if (t->peer_offload && VNET_HDR_LEN + len <= t->offload_max) {
-		/* The whole packet in one frame, checksum and all left to
-		 * the peer's kernel; DATA_VALID means nothing on the way out. */
-		h.flags &= VNET_F_NEEDS_CSUM;
+	/* DATA_VALID means nothing on the way out. */
+	h.flags &= VNET_F_NEEDS_CSUM;
+	/* The whole packet in one frame, checksum and all left to the peer's
+	 * kernel, when the peer will take it (vnet_check_peer(): e.g. not a
+	 * gso_size below 48); otherwise it is cut like for any other peer. */
+	if (t->peer_offload && VNET_HDR_LEN + len <= t->offload_max &&
+	    vnet_check_peer(&h, pkt, len, tap) == 0) {
 		vnet_hdr_put(hdr, &h);
 		flen = tunnel_wrap(t, slot, VNET_HDR_LEN + len);
 		if (flen > 0) {
@@ -1542,7 +1550,15 @@ static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 		return;
 	}
 	frames = frame_datagram_check(dgram, n, tunnel_frame_max(t));
-	if (frames < 0 || frames > TUNNEL_DGRAM_FRAMES_MAX) {
+	if (frames > TUNNEL_DGRAM_FRAMES_MAX)
+		frames = -E2BIG;
+	/* Every packet must be one before any is written, or the datagram
+	 * teaches the listener a peer: all of it is valid or none. */
+	while (frames > 0 && frame_datagram_next(dgram, n, &off, &pkt, &len))
+		if (frame_payload_check(pkt, len, t->dev.mode == TUN_MODE_TAP) < 0)
+			frames = -EBADMSG;
+	off = 0;
+	if (frames < 0) {
 		t->stats.drop_bad_frame++;
 		log_trace("bad %zu-byte datagram (%d frames) dropped", n, frames);
 		return;

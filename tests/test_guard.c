@@ -119,8 +119,8 @@ START_TEST(test_against_model)
 		now += randombytes_uniform(8);
 		sin.sin_addr.s_addr = htonl(0xc6120000 + src);
 		got = ratelimit_allow(&rl, SA(sin), now);
-		want = ratelimit_bucket_take(&model[src], now, RATELIMIT_PER_SECOND,
-					     RATELIMIT_BURST);
+		want =
+		    ratelimit_bucket_take(&model[src], now, RATELIMIT_PER_SECOND, RATELIMIT_BURST);
 		/* A source whose set is busy is refused: never more than the
 		 * model allows. */
 		if (got != want)
@@ -253,13 +253,23 @@ END_TEST
 START_TEST(test_prefix_parse)
 {
 	static const char *const good[] = {
-	    "198.18.0.0/15", "198.18.0.1", "0.0.0.0/0", "2001:db8::/32", "2001:db8::1",
-	    "::/0",          "198.18.0.1/32", "2001:db8::1/128",
+	    "198.18.0.0/15", "198.18.0.1", "0.0.0.0/0",     "2001:db8::/32",
+	    "2001:db8::1",   "::/0",       "198.18.0.1/32", "2001:db8::1/128",
 	};
 	static const char *const bad[] = {
-	    "",           "/15",          "198.18.0.1/15", "198.18.0.0/33", "198.18.0.0/",
-	    "198.18.0.0/015", "198.18.0.0/-1", "198.18.0.0/1x", "2001:db8::/129",
-	    "2001:db8::1/32", "[2001:db8::]/32", "host.example", "198.18.0.0 /15",
+	    "",
+	    "/15",
+	    "198.18.0.1/15",
+	    "198.18.0.0/33",
+	    "198.18.0.0/",
+	    "198.18.0.0/015",
+	    "198.18.0.0/-1",
+	    "198.18.0.0/1x",
+	    "2001:db8::/129",
+	    "2001:db8::1/32",
+	    "[2001:db8::]/32",
+	    "host.example",
+	    "198.18.0.0 /15",
 	    "198.18.0.0/1500",
 	};
 	struct endpoint_prefix p;
