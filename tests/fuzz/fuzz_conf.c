@@ -6,29 +6,11 @@
  * input goes through both entries: as a stream (so NUL bytes reach the
  * reader) and as a string (up to its first NUL), then through validation.
  *
- * Built two ways from the same file:
- *
- *   - a normal program (every build), whose main() runs the files named on
- *     its command line once each, as libFuzzer does with file arguments.
- *     tests/meson.build runs it as the unit test "fuzz_conf" over
- *     the examples in doc/examples and the inputs in tests/fuzz/corpus;
- *
- *   - a libFuzzer target, when the build's c_args hold
- *     -fsanitize=fuzzer-no-link (tests/meson.build then links this program
- *     alone with -fsanitize=fuzzer and leaves our main() out):
- *
- *       CC=clang meson setup build-fuzz -Db_sanitize=address,undefined \
- *             -Dc_args=-fsanitize=fuzzer-no-link
- *       ninja -C build-fuzz tests/fuzz_conf
- *       mkdir -p /tmp/conf-corpus
- *       build-fuzz/tests/fuzz_conf -max_total_time=60 -max_len=4096 \
- *             -dict=tests/fuzz/conf.dict /tmp/conf-corpus \
- *             tests/fuzz/corpus doc/examples
- *
- *     (Debian 12: apt-get install clang libclang-rt-14-dev.)  New inputs go
- *     to the first directory; a crash leaves crash-<sha1> in the current
- *     directory, to be rerun with build-fuzz/tests/fuzz_conf crash-<sha1>
- *     and then added to tests/fuzz/corpus/ once fixed.
+ * Built as every target in this directory is (tests/fuzz/fuzz.h,
+ * tests/fuzz/README): a libFuzzer program in a build whose c_args hold
+ * -fsanitize=fuzzer-no-link, else a program that replays its corpus
+ * (tests/fuzz/corpus/conf and doc/examples: the unit test "fuzz_conf").
+ * conf.dict holds the format's words.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -38,8 +20,7 @@
 #include <sodium.h>
 
 #include "conf.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 /* Aborts unless @err holds a non-empty single line (when @rc < 0) that
  * starts with @name. */
@@ -105,44 +86,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(text);
 	return 0;
 }
-
-#ifndef CONF_FUZZ_LIBFUZZER
-/* Without libFuzzer: runs each file named on the command line once. */
-int main(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		uint8_t *buf = NULL;
-		size_t len = 0, cap = 0, n;
-		FILE *f = fopen(argv[i], "rb");
-
-		if (!f) {
-			perror(argv[i]);
-			return 1;
-		}
-		do {
-			if (len == cap) {
-				uint8_t *nbuf = realloc(buf, cap = cap ? 2 * cap : 4096);
-
-				if (!nbuf) {
-					fprintf(stderr, "%s: out of memory\n", argv[i]);
-					return 1;
-				}
-				buf = nbuf;
-			}
-			n = fread(buf + len, 1, cap - len, f);
-			len += n;
-		} while (n > 0);
-		if (ferror(f)) {
-			perror(argv[i]);
-			return 1;
-		}
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, len);
-		free(buf);
-		printf("%s: ok (%zu bytes)\n", argv[i], len);
-	}
-	return 0;
-}
-#endif
