@@ -28,6 +28,7 @@
 #include "key.h"
 #include "log.h"
 #include "netns.h"
+#include "netwatch.h"
 #include "notify.h"
 #include "privdrop.h"
 #include "session.h"
@@ -273,6 +274,7 @@ struct daemon {
 	struct event_base *base;
 	struct tunnel *tunnel;
 	struct control *control;
+	struct netwatch *netwatch; /* TCP client: underlay changes */
 	const struct cmdline *cmdline;
 	struct conf conf;              /* as applied */
 	char netns[STATUS_NETNS_SIZE]; /* our named network namespace, or "" */
@@ -395,6 +397,14 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("%s: stopping on %s", tunnel_dev_name(d->tunnel), strsignal((int)sig));
 	event_base_loopbreak(d->base);
+}
+
+/* A link came up or an address was added: the underlay may be back. */
+static void daemon_underlay_changed(void *arg)
+{
+	struct daemon *d = arg;
+
+	tunnel_underlay_changed(d->tunnel);
 }
 
 /* Renders the status document for the status socket. */
@@ -720,6 +730,16 @@ int main(int argc, char **argv)
 		return is_usage ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	daemon_open_control(&d, drop ? target.uid : (uid_t)-1, drop ? target.gid : (gid_t)-1);
+	/* A TCP client in backoff reconnects as soon as the underlay changes
+	 * instead of waiting out its timer; without the watch it still does,
+	 * later. */
+	if (cfg.transport == TUNNEL_TCP && !cfg.listen) {
+		int rc = netwatch_open(d.base, daemon_underlay_changed, &d, &d.netwatch);
+
+		if (rc < 0)
+			log_warnx("netlink watch: %s; reconnecting on the backoff timer only",
+				  strerror(-rc));
+	}
 
 	/* Everything privileged is done: the device and the sockets are open. */
 	if (drop && geteuid() == 0) {
@@ -754,6 +774,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
 		event_free(sigev[i]);
 	control_close(d.control);
+	netwatch_close(d.netwatch);
 	tunnel_free(d.tunnel);
 	event_base_free(d.base);
 	conf_cleanup(&d.conf);

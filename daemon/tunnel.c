@@ -1867,3 +1867,19 @@ bool tunnel_failed(const struct tunnel *t)
 {
 	return t->failed;
 }
+
+void tunnel_underlay_changed(struct tunnel *t)
+{
+	if (t->cfg.listen || t->cfg.transport != TUNNEL_TCP)
+		return;
+	if (t->sock_fd >= 0 && !t->connecting)
+		return; /* connected: TCP carries on by itself */
+	if (t->sock_fd < 0 && !evtimer_pending(t->retry_ev, NULL))
+		return;
+	log_info("underlay changed: reconnecting to %s now", t->peer_str);
+	/* Closing an attempt under way schedules a retry: not needed. */
+	tunnel_tcp_close(t);
+	event_del(t->retry_ev);
+	t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
+	tunnel_connect_start(t);
+}

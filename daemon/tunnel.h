@@ -140,3 +140,11 @@ const char *tunnel_dev_name(const struct tunnel *t);
 /* Returns true once a fatal runtime error stopped the loop (the device went
  * away); the reason was logged. */
 bool tunnel_failed(const struct tunnel *t);
+
+/*
+ * The underlay changed (a link came up, an address was added; netwatch.h):
+ * a TCP client waiting out its reconnect backoff, or still waiting for an
+ * earlier connect() to finish, starts over now with the backoff reset.
+ * Anything else is left as it is.
+ */
+void tunnel_underlay_changed(struct tunnel *t);
