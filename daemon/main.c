@@ -407,6 +407,25 @@ static void daemon_underlay_changed(void *arg)
 	tunnel_underlay_changed(d->tunnel);
 }
 
+/* The peer seems lost (a TCP reconnect, a dead peer over UDP): the
+ * endpoint's name is resolved again, since it may now point elsewhere.
+ * getaddrinfo() blocks the loop, as on SIGHUP; nothing flows meanwhile. */
+static void daemon_peer_lost(void *arg)
+{
+	struct daemon *d = arg;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char err[512];
+
+	if (!d->conf.endpoint)
+		return;
+	if (resolve("Endpoint", d->conf.endpoint, false, &ss, &len, err, sizeof(err)) < 0) {
+		log_debug("%s; keeping the old endpoint", err);
+		return;
+	}
+	tunnel_set_endpoint(d->tunnel, &ss, len);
+}
+
 /* Renders the status document for the status socket. */
 static char *daemon_render_status(void *arg)
 {
@@ -730,6 +749,7 @@ int main(int argc, char **argv)
 		return is_usage ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	daemon_open_control(&d, drop ? target.uid : (uid_t)-1, drop ? target.gid : (gid_t)-1);
+	tunnel_set_lost_cb(d.tunnel, daemon_peer_lost, &d);
 	/* A TCP client in backoff reconnects as soon as the underlay changes
 	 * instead of waiting out its timer; without the watch it still does,
 	 * later. */

@@ -144,6 +144,11 @@ struct tunnel {
 	struct tunnel_stats stats;
 	uint64_t started_ms;
 	char public_key[KEY_BASE64_SIZE]; /* ours, sealed mode; "" plain */
+
+	/* tunnel_set_lost_cb(): before a TCP client reconnects, after a
+	 * dead peer over UDP. */
+	void (*lost_cb)(void *arg);
+	void *lost_arg;
 };
 
 static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -1032,7 +1037,14 @@ static void tunnel_connect_done_cb(evutil_socket_t fd, short what, void *arg)
 
 static void tunnel_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
-	tunnel_connect_start(arg);
+	struct tunnel *t = arg;
+
+	/* The callback may move the endpoint, which connects there (or
+	 * schedules the retry when that failed at once). */
+	if (t->lost_cb)
+		t->lost_cb(t->lost_arg);
+	if (t->sock_fd < 0 && !evtimer_pending(t->retry_ev, NULL))
+		tunnel_connect_start(t);
 }
 
 /* Starts a non-blocking connect() to the configured peer. */
@@ -1370,6 +1382,9 @@ static void tunnel_dead_peer(struct tunnel *t, uint64_t now)
 		tunnel_sess_restart(t);
 		tunnel_sess_initiate(t, now);
 	}
+	/* A TCP client calls it before its reconnect. */
+	if (t->lost_cb && t->cfg.transport == TUNNEL_UDP)
+		t->lost_cb(t->lost_arg);
 }
 
 /* Once a second: keepalive due? peer dead? */
@@ -1882,4 +1897,10 @@ void tunnel_underlay_changed(struct tunnel *t)
 	event_del(t->retry_ev);
 	t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
 	tunnel_connect_start(t);
+}
+
+void tunnel_set_lost_cb(struct tunnel *t, void (*cb)(void *arg), void *arg)
+{
+	t->lost_cb = cb;
+	t->lost_arg = arg;
 }
