@@ -7,17 +7,20 @@
 # kernels lack: a table of the test's own in the namespace, which goes
 # with it.
 
-# loss_set ROLE PERCENT: drops PERCENT % of what ROLE sends on veth0 (its
-# underlay), at random; 0 removes the rule.
+# loss_set ROLE PERCENT: drops PERCENT % of what ROLE receives on veth0
+# (its underlay), at random; 0 removes the rule.  On the receiving side, as
+# a wire loses packets: a drop in the sender's output hook would fail its
+# send(2) with EPERM instead.  nftables sees an skb, which with TSO or UDP
+# GSO is a burst of up to 64 wire packets, lost together.
 loss_set() {
 	local role=$1 pct=$2
 	n "$role" nft delete table inet culvert_faults 2>/dev/null || true
 	[ "$pct" -gt 0 ] || return 0
 	n "$role" nft -f - <<-EOF
 		table inet culvert_faults {
-			chain out {
-				type filter hook output priority 0; policy accept;
-				oifname "veth0" numgen random mod 100 < $pct counter drop
+			chain in {
+				type filter hook prerouting priority -300; policy accept;
+				iifname "veth0" numgen random mod 100 < $pct counter drop
 			}
 		}
 	EOF
