@@ -149,6 +149,7 @@ struct tunnel {
 	 * dead peer over UDP. */
 	void (*lost_cb)(void *arg);
 	void *lost_arg;
+	uint64_t underlay_kick_ms; /* tunnel_underlay_changed() acted, ms */
 };
 
 static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -1885,12 +1886,20 @@ bool tunnel_failed(const struct tunnel *t)
 
 void tunnel_underlay_changed(struct tunnel *t)
 {
+	uint64_t now = tunnel_now_ms();
+
 	if (t->cfg.listen || t->cfg.transport != TUNNEL_TCP)
 		return;
 	if (t->sock_fd >= 0 && !t->connecting)
 		return; /* connected: TCP carries on by itself */
 	if (t->sock_fd < 0 && !evtimer_pending(t->retry_ev, NULL))
 		return;
+	/* A host where links come and go all the time (containers) must not
+	 * turn the backoff into a reconnect per event: one a second at most,
+	 * and the reset backoff brings the next attempts soon anyway. */
+	if (now - t->underlay_kick_ms < 1000)
+		return;
+	t->underlay_kick_ms = now;
 	log_info("underlay changed: reconnecting to %s now", t->peer_str);
 	/* Closing an attempt under way schedules a retry: not needed. */
 	tunnel_tcp_close(t);

@@ -144,8 +144,8 @@ bool tunnel_failed(const struct tunnel *t);
 /*
  * The underlay changed (a link came up, an address was added; netwatch.h):
  * a TCP client waiting out its reconnect backoff, or still waiting for an
- * earlier connect() to finish, starts over now with the backoff reset.
- * Anything else is left as it is.
+ * earlier connect() to finish, starts over now with the backoff reset (at
+ * most once a second).  Anything else is left as it is.
  */
 void tunnel_underlay_changed(struct tunnel *t);
 
