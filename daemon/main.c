@@ -28,6 +28,7 @@
 #include "key.h"
 #include "log.h"
 #include "netns.h"
+#include "netwatch.h"
 #include "notify.h"
 #include "privdrop.h"
 #include "session.h"
@@ -274,6 +275,7 @@ struct daemon {
 	struct event_base *base;
 	struct tunnel *tunnel;
 	struct control *control;
+	struct netwatch *netwatch; /* TCP client: underlay changes */
 	const struct cmdline *cmdline;
 	struct conf conf;              /* as applied */
 	char netns[STATUS_NETNS_SIZE]; /* our named network namespace, or "" */
@@ -397,6 +399,33 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("%s: stopping on %s", tunnel_dev_name(d->tunnel), strsignal((int)sig));
 	event_base_loopbreak(d->base);
+}
+
+/* A link came up or an address was added: the underlay may be back. */
+static void daemon_underlay_changed(void *arg)
+{
+	struct daemon *d = arg;
+
+	tunnel_underlay_changed(d->tunnel);
+}
+
+/* The peer seems lost (a TCP reconnect, a dead peer over UDP): the
+ * endpoint's name is resolved again, since it may now point elsewhere.
+ * getaddrinfo() blocks the loop, as on SIGHUP; nothing flows meanwhile. */
+static void daemon_peer_lost(void *arg)
+{
+	struct daemon *d = arg;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char err[512];
+
+	if (!d->conf.endpoint)
+		return;
+	if (resolve("Endpoint", d->conf.endpoint, false, &ss, &len, err, sizeof(err)) < 0) {
+		log_debug("%s; keeping the old endpoint", err);
+		return;
+	}
+	tunnel_set_endpoint(d->tunnel, &ss, len);
 }
 
 /* Renders the status document for the status socket. */
@@ -729,6 +758,17 @@ int main(int argc, char **argv)
 		return is_usage ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	daemon_open_control(&d, drop ? target.uid : (uid_t)-1, drop ? target.gid : (gid_t)-1);
+	tunnel_set_lost_cb(d.tunnel, daemon_peer_lost, &d);
+	/* A TCP client in backoff reconnects as soon as the underlay changes
+	 * instead of waiting out its timer; without the watch it still does,
+	 * later. */
+	if (cfg.transport == TUNNEL_TCP && !cfg.listen) {
+		int rc = netwatch_open(d.base, daemon_underlay_changed, &d, &d.netwatch);
+
+		if (rc < 0)
+			log_warnx("netlink watch: %s; reconnecting on the backoff timer only",
+				  strerror(-rc));
+	}
 
 	/* Everything privileged is done: the device and the sockets are open. */
 	if (drop && geteuid() == 0) {
@@ -763,6 +803,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
 		event_free(sigev[i]);
 	control_close(d.control);
+	netwatch_close(d.netwatch);
 	tunnel_free(d.tunnel);
 	event_base_free(d.base);
 	conf_cleanup(&d.conf);

@@ -194,6 +194,12 @@ struct tunnel {
 	struct tunnel_stats stats;
 	uint64_t started_ms;
 	char public_key[KEY_BASE64_SIZE]; /* ours, sealed mode; "" plain */
+
+	/* tunnel_set_lost_cb(): before a TCP client reconnects, after a
+	 * dead peer over UDP. */
+	void (*lost_cb)(void *arg);
+	void *lost_arg;
+	uint64_t underlay_kick_ms; /* tunnel_underlay_changed() acted, ms */
 };
 
 static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -1380,7 +1386,14 @@ static void tunnel_connect_done_cb(evutil_socket_t fd, short what, void *arg)
 
 static void tunnel_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
-	tunnel_connect_start(arg);
+	struct tunnel *t = arg;
+
+	/* The callback may move the endpoint, which connects there (or
+	 * schedules the retry when that failed at once). */
+	if (t->lost_cb)
+		t->lost_cb(t->lost_arg);
+	if (t->sock_fd < 0 && !evtimer_pending(t->retry_ev, NULL))
+		tunnel_connect_start(t);
 }
 
 /* Starts a non-blocking connect() to the configured peer. */
@@ -1733,6 +1746,9 @@ static void tunnel_dead_peer(struct tunnel *t, uint64_t now)
 		tunnel_sess_restart(t);
 		tunnel_sess_initiate(t, now);
 	}
+	/* A TCP client calls it before its reconnect. */
+	if (t->lost_cb && t->cfg.transport == TUNNEL_UDP)
+		t->lost_cb(t->lost_arg);
 }
 
 /* Once a second: keepalive due? peer dead? */
@@ -2251,4 +2267,34 @@ const char *tunnel_dev_name(const struct tunnel *t)
 bool tunnel_failed(const struct tunnel *t)
 {
 	return t->failed;
+}
+
+void tunnel_underlay_changed(struct tunnel *t)
+{
+	uint64_t now = tunnel_now_ms();
+
+	if (t->cfg.listen || t->cfg.transport != TUNNEL_TCP)
+		return;
+	if (t->sock_fd >= 0 && !t->connecting)
+		return; /* connected: TCP carries on by itself */
+	if (t->sock_fd < 0 && !evtimer_pending(t->retry_ev, NULL))
+		return;
+	/* A host where links come and go all the time (containers) must not
+	 * turn the backoff into a reconnect per event: one a second at most,
+	 * and the reset backoff brings the next attempts soon anyway. */
+	if (now - t->underlay_kick_ms < 1000)
+		return;
+	t->underlay_kick_ms = now;
+	log_info("underlay changed: reconnecting to %s now", t->peer_str);
+	/* Closing an attempt under way schedules a retry: not needed. */
+	tunnel_tcp_close(t);
+	event_del(t->retry_ev);
+	t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
+	tunnel_connect_start(t);
+}
+
+void tunnel_set_lost_cb(struct tunnel *t, void (*cb)(void *arg), void *arg)
+{
+	t->lost_cb = cb;
+	t->lost_arg = arg;
 }

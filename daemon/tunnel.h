@@ -166,3 +166,21 @@ const char *tunnel_dev_name(const struct tunnel *t);
 /* Returns true once a fatal runtime error stopped the loop (the device went
  * away); the reason was logged. */
 bool tunnel_failed(const struct tunnel *t);
+
+/*
+ * The underlay changed (a link came up, an address was added; netwatch.h):
+ * a TCP client waiting out its reconnect backoff, or still waiting for an
+ * earlier connect() to finish, starts over now with the backoff reset (at
+ * most once a second).  Anything else is left as it is.
+ */
+void tunnel_underlay_changed(struct tunnel *t);
+
+/*
+ * Calls @cb(@arg) when the peer seems lost and the tunnel is about to look
+ * for it again: before every reconnect of a TCP client (from the event
+ * loop, no connection open), and over UDP after a dead-peer restart.  The
+ * callback may call tunnel_set_endpoint() (main.c resolves the endpoint's
+ * name again there, so a peer whose name now points elsewhere is found).
+ * NULL @cb turns it off.
+ */
+void tunnel_set_lost_cb(struct tunnel *t, void (*cb)(void *arg), void *arg);
