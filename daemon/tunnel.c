@@ -73,8 +73,9 @@
  * device writes. */
 #define TUNNEL_DGRAM_FRAMES_MAX TUNNEL_BATCH
 
-/* A sealed TCP connection that has not completed a handshake yet: it may
- * send one frame, an initiation, before its deadline. */
+/* A TCP connection on probation beside the established one: before its
+ * deadline its first frame must prove it, in sealed mode an initiation
+ * that completes a handshake, in plain mode any valid packet. */
 struct tunnel_pending {
 	struct tunnel *t;
 	int fd; /* -1: free */
@@ -83,7 +84,7 @@ struct tunnel_pending {
 	size_t have; /* bytes of buf received */
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
-	uint8_t buf[FRAME_HDR_LEN + SESSION_INITIATION_LEN];
+	uint8_t *buf; /* one whole frame: pending_cap bytes, made at first use */
 };
 
 /* What one device drain made: frames, back to back from dev_buf. */
@@ -180,6 +181,7 @@ struct tunnel {
 	uint64_t under_load_until;
 	uint64_t cookie_retry_ms; /* our last initiation sent for a cookie */
 	struct tunnel_pending pending[TUNNEL_PENDING_MAX];
+	size_t pending_cap; /* bytes of each pending buf: the largest first frame */
 	/* A listener's allowed sources; none: anyone. */
 	struct endpoint_prefix allow_from[TUNNEL_ALLOW_FROM_MAX];
 	unsigned n_allow_from;
@@ -1148,7 +1150,7 @@ static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 	tunnel_dev_flush(t);
 }
 
-/* Closes a pending connection and frees its slot. */
+/* Closes a pending connection; its slot (and buffer) stays for the next. */
 static void tunnel_pending_close(struct tunnel_pending *p)
 {
 	if (p->fd < 0)
@@ -1169,72 +1171,16 @@ static void tunnel_pending_wait(struct tunnel_pending *p, uint64_t now)
 	event_add(p->ev, &tv);
 }
 
-/*
- * Reads a pending connection's first frame, which must be a handshake
- * initiation, and hands it to the session.  If it completes a handshake
- * with the peer's key, this connection replaces the established one (which
- * no stranger can disturb); anything else closes it.
- */
-static void tunnel_pending_read_cb(evutil_socket_t fd, short what, void *arg)
+/* The pending connection @p has proven itself: it replaces the established
+ * one (if any) and is served from now on.  Returns its fd, or -1 if it
+ * could not be attached (closed). */
+static int tunnel_pending_promote(struct tunnel *t, struct tunnel_pending *p, const char *who)
 {
-	struct tunnel_pending *p = arg;
-	struct tunnel *t = p->t;
-	uint64_t now = tunnel_now_ms();
-	char who[ENDPOINT_STRLEN];
-	enum session_action action;
-	size_t need, out_len;
-	ssize_t n;
-	int rc;
+	int fd = p->fd;
 
-	endpoint_format((struct sockaddr *)&p->addr, who, sizeof(who));
-	if (what & EV_TIMEOUT) {
-		t->stats.pending_timeouts++;
-		log_debug("connection from %s: no handshake in %d ms; closed", who,
-			  TUNNEL_PENDING_TIMEOUT_MS);
-		tunnel_pending_close(p);
-		return;
-	}
-	/* Exactly the bytes of one frame: what follows stays in the socket. */
-	need = p->have < FRAME_HDR_LEN ? FRAME_HDR_LEN - p->have
-				       : FRAME_HDR_LEN + SESSION_INITIATION_LEN - p->have;
-	n = recv(fd, p->buf + p->have, need, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-		tunnel_pending_wait(p, now);
-		return;
-	}
-	if (n <= 0) {
-		log_debug("connection from %s closed before a handshake", who);
-		tunnel_pending_close(p);
-		return;
-	}
-	p->have += (size_t)n;
-	if (p->have == FRAME_HDR_LEN && frame_get_length(p->buf) != SESSION_INITIATION_LEN) {
-		t->stats.pending_refused++;
-		log_debug("connection from %s: first frame of %zu bytes is no initiation; closed",
-			  who, frame_get_length(p->buf));
-		tunnel_pending_close(p);
-		return;
-	}
-	if (p->have < sizeof(p->buf)) {
-		tunnel_pending_wait(p, now);
-		return;
-	}
-	rc = -EAGAIN;
-	if (tunnel_admit(t, p->buf + FRAME_HDR_LEN, SESSION_INITIATION_LEN, &p->addr, p->addr_len,
-			 true, who, now))
-		rc = session_receive(t->sess, now, p->buf + FRAME_HDR_LEN, SESSION_INITIATION_LEN,
-				     t->msg, TUNNEL_DGRAM_MAX, &out_len, &action);
-	if (rc < 0 || action != SESSION_REPLY) {
-		t->stats.pending_refused++;
-		if (rc != -EAGAIN)
-			tunnel_sess_refused(t, rc, p->buf[FRAME_HDR_LEN], who, now);
-		tunnel_pending_close(p);
-		return;
-	}
-	/* The peer, proven by its key: this connection takes over. */
 	if (t->sock_fd >= 0) {
-		log_info("connection from %s completed a handshake: it replaces the one from %s",
-			 who, t->peer_str);
+		log_info("connection from %s %s: it replaces the one from %s", who,
+			 t->sess ? "completed a handshake" : "sent a valid frame", t->peer_str);
 		tunnel_tcp_close(t);
 	} else {
 		log_info("connection from %s", who);
@@ -1244,19 +1190,144 @@ static void tunnel_pending_read_cb(evutil_socket_t fd, short what, void *arg)
 	p->fd = -1;
 	memcpy(&t->peer, &p->addr, p->addr_len);
 	t->peer_len = p->addr_len;
-	memcpy(t->peer_str, who, sizeof(who));
+	snprintf(t->peer_str, sizeof(t->peer_str), "%s", who);
 	tunnel_tcp_setopts(fd);
-	if (tunnel_tcp_attach(t, fd) < 0)
+	return tunnel_tcp_attach(t, fd) < 0 ? -1 : fd;
+}
+
+/* Sealed: the first frame (@len bytes at @msg) must be an initiation that
+ * completes a handshake with the peer's key; then the connection takes
+ * over and gets the response. */
+static void tunnel_pending_sealed(struct tunnel *t, struct tunnel_pending *p, const uint8_t *msg,
+				  size_t len, const char *who, uint64_t now)
+{
+	enum session_action action = SESSION_NONE;
+	size_t out_len = 0;
+	int rc = -EAGAIN;
+
+	if (tunnel_admit(t, msg, len, &p->addr, p->addr_len, true, who, now))
+		rc = session_receive(t->sess, now, msg, len, t->msg, TUNNEL_DGRAM_MAX, &out_len,
+				     &action);
+	if (rc < 0 || action != SESSION_REPLY) {
+		t->stats.pending_refused++;
+		if (rc != -EAGAIN)
+			tunnel_sess_refused(t, rc, msg[0], who, now);
+		tunnel_pending_close(p);
+		return;
+	}
+	if (tunnel_pending_promote(t, p, who) < 0)
 		return;
 	tunnel_send_msg(t, t->msg, out_len);
 	tunnel_sess_schedule(t, now);
 }
 
+/* Plain: the first frame (@len bytes at @pkt) must hold a packet the device
+ * would take (or, with PlainOffload, an offload frame that passes
+ * vnet_check_peer(); an empty frame with PlainKeepalive); then the
+ * connection takes over and the packet is delivered. */
+static void tunnel_pending_plain(struct tunnel *t, struct tunnel_pending *p, const uint8_t *pkt,
+				 size_t len, const char *who)
+{
+	bool tap = t->dev.mode == TUN_MODE_TAP;
+	bool ok;
+
+	if (len == 0) {
+		ok = t->reader.allow_empty;
+	} else if (t->cfg.plain_offload) {
+		struct vnet_hdr h;
+
+		ok = len > VNET_HDR_LEN;
+		if (ok) {
+			vnet_hdr_get(pkt, &h);
+			ok = vnet_check_peer(&h, pkt + VNET_HDR_LEN, len - VNET_HDR_LEN, tap) == 0;
+		}
+	} else {
+		ok = frame_payload_check(pkt, len, tap) == 0;
+	}
+	if (!ok) {
+		t->stats.pending_refused++;
+		log_debug("connection from %s: its first frame (%zu bytes) holds no valid packet; "
+			  "closed",
+			  who, len);
+		tunnel_pending_close(p);
+		return;
+	}
+	if (tunnel_pending_promote(t, p, who) < 0)
+		return;
+	t->last_rx_ms = tunnel_now_ms();
+	if (len == 0)
+		t->stats.keepalives_received++;
+	else if (t->cfg.plain_offload)
+		tunnel_dev_write_offload(t, pkt, len);
+	else
+		tunnel_dev_write(t, pkt, len);
+	tunnel_dev_flush(t);
+}
+
 /*
- * Holds a new sealed connection apart until it completes a handshake, in
- * a free slot or in the one of the oldest pending connection, which is
- * dropped: a stranger's connections can crowd each other out, never the
- * established one.
+ * Reads a pending connection's first frame, exactly its bytes (what follows
+ * stays in the socket for the established reader), and hands it to
+ * tunnel_pending_sealed() or tunnel_pending_plain().  A length no first
+ * frame may have, the deadline, or the peer closing ends it.
+ */
+static void tunnel_pending_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel_pending *p = arg;
+	struct tunnel *t = p->t;
+	uint64_t now = tunnel_now_ms();
+	char who[ENDPOINT_STRLEN];
+	size_t need, flen;
+	ssize_t n;
+
+	endpoint_format((struct sockaddr *)&p->addr, who, sizeof(who));
+	if (what & EV_TIMEOUT) {
+		t->stats.pending_timeouts++;
+		log_debug("connection from %s: no %s in %d ms; closed", who,
+			  t->sess ? "handshake" : "valid frame", TUNNEL_PENDING_TIMEOUT_MS);
+		tunnel_pending_close(p);
+		return;
+	}
+	flen = p->have < FRAME_HDR_LEN ? 0 : frame_get_length(p->buf);
+	need = p->have < FRAME_HDR_LEN ? FRAME_HDR_LEN - p->have : FRAME_HDR_LEN + flen - p->have;
+	n = need ? recv(fd, p->buf + p->have, need, MSG_DONTWAIT) : 0;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		tunnel_pending_wait(p, now);
+		return;
+	}
+	if (n <= 0 && need) {
+		log_debug("connection from %s closed on probation", who);
+		tunnel_pending_close(p);
+		return;
+	}
+	p->have += (size_t)n;
+	if (p->have < FRAME_HDR_LEN) {
+		tunnel_pending_wait(p, now);
+		return;
+	}
+	flen = frame_get_length(p->buf);
+	if (t->sess
+		? flen != SESSION_INITIATION_LEN
+		: FRAME_HDR_LEN + flen > t->pending_cap || (flen == 0 && !t->reader.allow_empty)) {
+		t->stats.pending_refused++;
+		log_debug("connection from %s: a first frame of %zu bytes; closed", who, flen);
+		tunnel_pending_close(p);
+		return;
+	}
+	if (p->have < FRAME_HDR_LEN + flen) {
+		tunnel_pending_wait(p, now);
+		return;
+	}
+	if (t->sess)
+		tunnel_pending_sealed(t, p, p->buf + FRAME_HDR_LEN, flen, who, now);
+	else
+		tunnel_pending_plain(t, p, p->buf + FRAME_HDR_LEN, flen, who);
+}
+
+/*
+ * Holds a new connection apart until its first frame proves it, in a free
+ * slot or in the one of the oldest pending connection, which is dropped: a
+ * stranger's connections can crowd each other out, never the established
+ * one.
  */
 static void tunnel_pending_add(struct tunnel *t, int fd, const struct sockaddr_storage *ss,
 			       socklen_t len, const char *who)
@@ -1274,13 +1345,15 @@ static void tunnel_pending_add(struct tunnel *t, int fd, const struct sockaddr_s
 			if (t->pending[i].deadline_ms < p->deadline_ms)
 				p = &t->pending[i];
 		t->stats.pending_evicted++;
-		log_debug("%d connections await a handshake: the oldest makes room",
+		log_debug("%d connections are on probation: the oldest makes room",
 			  TUNNEL_PENDING_MAX);
 		tunnel_pending_close(p);
 	}
-	p->ev = event_new(t->base, fd, EV_READ, tunnel_pending_read_cb, p);
+	if (!p->buf)
+		p->buf = malloc(t->pending_cap);
+	p->ev = p->buf ? event_new(t->base, fd, EV_READ, tunnel_pending_read_cb, p) : NULL;
 	if (!p->ev) {
-		log_warnx("out of memory for connection events");
+		log_warnx("out of memory for a new connection; refused");
 		close(fd);
 		return;
 	}
@@ -1290,7 +1363,7 @@ static void tunnel_pending_add(struct tunnel *t, int fd, const struct sockaddr_s
 	p->deadline_ms = now + TUNNEL_PENDING_TIMEOUT_MS;
 	memcpy(&p->addr, ss, len);
 	p->addr_len = len;
-	log_debug("connection from %s: awaiting its handshake", who);
+	log_debug("connection from %s: on probation", who);
 	tunnel_pending_wait(p, now);
 }
 
@@ -1335,28 +1408,25 @@ static void tunnel_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		return;
 	}
 	endpoint_format((struct sockaddr *)&ss, who, sizeof(who));
+	t->stats.accepted++;
 	if (!tunnel_allowed(t, &ss)) {
 		t->stats.drop_not_allowed++;
 		log_debug("connection from %s refused: not in AllowFrom", who);
 		close(fd);
 		return;
 	}
-	if (t->sess) {
+	if (t->sess || t->sock_fd >= 0) {
 		/* Sealed: a connection counts only once it has completed a
-		 * handshake with the peer's key (doc/design.md section 3). */
+		 * handshake with the peer's key (doc/design.md section 3).
+		 * Plain mode has no key: a peer that restarted without closing
+		 * (power loss) must not be locked out until TCP notices, so a
+		 * connection that sends a valid frame takes over; one that
+		 * sends garbage or nothing cannot (--allow-from fences who may
+		 * connect at all). */
 		tunnel_pending_add(t, fd, &ss, len, who);
 		return;
 	}
-	if (t->sock_fd >= 0) {
-		/* Plain mode has no key to tell the peer from a stranger: a
-		 * peer that restarted without closing (power loss) must not
-		 * be locked out until TCP notices, so the newest connection
-		 * wins (--allow-from fences who may connect at all). */
-		log_info("connection from %s replaces the one from %s", who, t->peer_str);
-		tunnel_tcp_close(t);
-	} else {
-		log_info("connection from %s", who);
-	}
+	log_info("connection from %s", who);
 	memcpy(&t->peer, &ss, len);
 	t->peer_len = len;
 	memcpy(t->peer_str, who, sizeof(who));
@@ -2026,6 +2096,8 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		goto fail;
 	}
 	t->reader.allow_empty = cfg->plain_keepalive && !cfg->sealed;
+	t->pending_cap =
+	    FRAME_HDR_LEN + (cfg->sealed ? SESSION_INITIATION_LEN : tunnel_frame_max(t));
 	t->tick_ev = event_new(base, -1, EV_PERSIST, tunnel_tick_cb, t);
 	if (!t->tick_ev) {
 		snprintf(err, errlen, "out of memory");
@@ -2111,8 +2183,10 @@ void tunnel_free(struct tunnel *t)
 		if (t->sock_fd >= 0)
 			close(t->sock_fd);
 	}
-	for (unsigned i = 0; i < TUNNEL_PENDING_MAX; i++)
+	for (unsigned i = 0; i < TUNNEL_PENDING_MAX; i++) {
 		tunnel_pending_close(&t->pending[i]);
+		free(t->pending[i].buf);
+	}
 	if (t->listen_ev)
 		event_free(t->listen_ev);
 	if (t->listen_fd >= 0)
@@ -2225,6 +2299,12 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 	status_add_counter(st, "keepalives_sent", s->keepalives_sent);
 	status_add_counter(st, "keepalives_received", s->keepalives_received);
 	status_add_counter(st, "dead_peer", s->dead_peer);
+	if (t->cfg.transport == TUNNEL_TCP && t->cfg.listen) {
+		status_add_counter(st, "accepted", s->accepted);
+		status_add_counter(st, "pending_timeouts", s->pending_timeouts);
+		status_add_counter(st, "pending_evicted", s->pending_evicted);
+		status_add_counter(st, "pending_refused", s->pending_refused);
+	}
 	if (t->dev.vnet) {
 		status_add_counter(st, "offload_sent", s->tx_offload);
 		status_add_counter(st, "offload_segmented", s->tx_segmented);
@@ -2251,11 +2331,6 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		status_add_counter(st, "expired", ss.rx_expired);
 		status_add_counter(st, "unknown_index", ss.rx_unknown_index);
 		status_add_counter(st, "malformed", ss.rx_malformed);
-		if (t->cfg.transport == TUNNEL_TCP && t->cfg.listen) {
-			status_add_counter(st, "pending_timeouts", s->pending_timeouts);
-			status_add_counter(st, "pending_evicted", s->pending_evicted);
-			status_add_counter(st, "pending_refused", s->pending_refused);
-		}
 	}
 }
 

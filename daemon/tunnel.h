@@ -86,7 +86,8 @@ struct tunnel_stats {
 	uint64_t drop_not_allowed;  /* connection or datagram from outside allow_from */
 	uint64_t drop_no_session;   /* sealed mode: no keypair to seal with yet */
 	uint64_t dev_pauses;        /* times device reading stopped for backpressure */
-	uint64_t connections;       /* TCP connections established */
+	uint64_t accepted;          /* TCP listener: connections accepted, on probation or not */
+	uint64_t connections;       /* TCP connections established (served) */
 	uint64_t reconnects;        /* connections established after the first */
 	uint64_t bad_connections;   /* TCP connections closed for a bad frame */
 	uint64_t keepalives_sent;
