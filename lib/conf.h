@@ -13,6 +13,8 @@
  *   User = culvert              drop to this user after set-up
  *   Group = culvert             (needs User)
  *   LogLevel = warn | info | debug | trace    default info
+ *   Offload = yes | no          default yes
+ *   Seccomp = yes | no          default yes
  *
  *   [Peer]
  *   PublicKey = <base64>        sealed mode
@@ -85,6 +87,7 @@ enum conf_key {
 	CONF_KEY_DEAD_PEER_TIMEOUT,
 	CONF_KEY_OFFLOAD,
 	CONF_KEY_PLAIN_OFFLOAD,
+	CONF_KEY_SECCOMP,
 	CONF_KEY_COUNT,
 };
 
@@ -105,6 +108,7 @@ enum conf_key {
 #define CONF_SET_DEAD_PEER_TIMEOUT  (1u << CONF_KEY_DEAD_PEER_TIMEOUT)
 #define CONF_SET_OFFLOAD            (1u << CONF_KEY_OFFLOAD)
 #define CONF_SET_PLAIN_OFFLOAD      (1u << CONF_KEY_PLAIN_OFFLOAD)
+#define CONF_SET_SECCOMP            (1u << CONF_KEY_SECCOMP)
 
 enum conf_transport {
 	CONF_TRANSPORT_TCP,
@@ -137,6 +141,9 @@ struct conf {
 	enum conf_log_level log_level; /* default CONF_LOG_INFO */
 	/* TUN/TAP offloads (IFF_VNET_HDR, TSO; lib/vnet.h), default true */
 	bool offload;
+	/* culvertd's seccomp filter once set-up is done (daemon/sandbox.h),
+	 * default true */
+	bool seccomp;
 	/* [Peer] */
 	char public_key[KEY_BASE64_SIZE]; /* canonical base64, "" when not given */
 	char *preshared_key_file;
