@@ -31,6 +31,7 @@
 #include "netwatch.h"
 #include "notify.h"
 #include "privdrop.h"
+#include "sandbox.h"
 #include "session.h"
 #include "status.h"
 #include "tunnel.h"
@@ -54,7 +55,7 @@ static void usage(FILE *out)
 	    "                [--transport tcp|udp] [--listen [ADDR]:PORT] [--connect HOST:PORT]\n"
 	    "                [--mtu N] [--private-key FILE --peer-public-key KEY\n"
 	    "                [--preshared-key FILE]] [--user USER [--group GROUP] | --no-drop]\n"
-	    "                [-v]...\n"
+	    "                [--no-seccomp] [-v]...\n"
 	    "\n"
 	    "Carries every packet of a TUN (layer 3) or TAP (layer 2) device to one peer\n"
 	    "over TCP or UDP, each framed with a 2-byte big-endian length (the simpletun\n"
@@ -105,6 +106,8 @@ static void usage(FILE *out)
 	    "                          with no capabilities at all\n"
 	    "  -g, --group GROUP       and GROUP (default: USER's primary group)\n"
 	    "      --no-drop           keep running as root\n"
+	    "      --no-seccomp        no seccomp filter (for debugging; by default any\n"
+	    "                          system call culvertd does not need kills it)\n"
 	    "\n"
 	    "Other options:\n"
 	    "      --out-buffer BYTES  TCP output buffer high-water mark (default %d)\n"
@@ -307,6 +310,8 @@ static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key 
 		return a->offload == b->offload;
 	case CONF_KEY_PLAIN_OFFLOAD:
 		return a->plain_offload == b->plain_offload;
+	case CONF_KEY_SECCOMP:
+		return a->seccomp == b->seccomp;
 	case CONF_KEY_LISTEN:
 		return same_str(a->listen, b->listen);
 	case CONF_KEY_USER:
@@ -341,6 +346,7 @@ static void daemon_reload(struct daemon *d)
 	    CONF_KEY_PLAIN_KEEPALIVE,
 	    CONF_KEY_OFFLOAD,
 	    CONF_KEY_PLAIN_OFFLOAD,
+	    CONF_KEY_SECCOMP,
 	};
 	struct conf next;
 	char err[512];
@@ -524,6 +530,7 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	    {"user", required_argument, NULL, 'u'},
 	    {"group", required_argument, NULL, 'g'},
 	    {"no-drop", no_argument, NULL, 'N'},
+	    {"no-seccomp", no_argument, NULL, 'Z'},
 	    {"syslog", no_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -622,6 +629,10 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case 'G':
 			key = CONF_KEY_PLAIN_OFFLOAD;
 			value = "yes";
+			break;
+		case 'Z':
+			key = CONF_KEY_SECCOMP;
+			value = "no";
 			break;
 		case 'u':
 			key = CONF_KEY_USER;
@@ -791,6 +802,15 @@ int main(int argc, char **argv)
 		sigev[i] = evsignal_new(d.base, signals[i], signal_cb, &d);
 		if (!sigev[i] || event_add(sigev[i], NULL) < 0)
 			fatalx("cannot watch signal %d", signals[i]);
+	}
+	/* Last: from here on any system call the loop does not need kills
+	 * the daemon (daemon/sandbox.h). */
+	if (d.conf.seccomp) {
+		if (sandbox_enter(err, sizeof(err)) < 0)
+			fatalx("%s (Seccomp = no or --no-seccomp runs without)", err);
+		log_info("seccomp filter on");
+	} else {
+		log_info("no seccomp filter (Seccomp = no or --no-seccomp)");
 	}
 
 	notify_ready("%s: serving", tunnel_dev_name(d.tunnel));

@@ -54,6 +54,7 @@ static const struct {
     [CONF_KEY_LOG_LEVEL] = {"LogLevel", CONF_SECTION_INTERFACE},
     [CONF_KEY_OFFLOAD] = {"Offload", CONF_SECTION_INTERFACE},
     [CONF_KEY_ALLOW_FROM] = {"AllowFrom", CONF_SECTION_INTERFACE},
+    [CONF_KEY_SECCOMP] = {"Seccomp", CONF_SECTION_INTERFACE},
     [CONF_KEY_PUBLIC_KEY] = {"PublicKey", CONF_SECTION_PEER},
     [CONF_KEY_PRESHARED_KEY_FILE] = {"PresharedKeyFile", CONF_SECTION_PEER},
     [CONF_KEY_ENDPOINT] = {"Endpoint", CONF_SECTION_PEER},
@@ -454,6 +455,13 @@ static int conf_parse_value(struct conf *c, enum conf_key key, const char *value
 		if (rc < 0)
 			return rc;
 		break;
+	case CONF_KEY_SECCOMP:
+		if ((i = conf_word(value, no_yes)) < 0) {
+			conf_errf(msg, size, "%s: '%s' is neither yes nor no", name, q);
+			return -EINVAL;
+		}
+		c->seccomp = i % 2;
+		break;
 	default:
 		conf_errf(msg, size, "no such key");
 		return -EINVAL;
@@ -530,6 +538,9 @@ static void conf_move(struct conf *dst, struct conf *src, enum conf_key key)
 		break;
 	case CONF_KEY_PLAIN_OFFLOAD:
 		dst->plain_offload = src->plain_offload;
+		break;
+	case CONF_KEY_SECCOMP:
+		dst->seccomp = src->seccomp;
 		break;
 	case CONF_KEY_DEAD_PEER_TIMEOUT:
 		dst->dead_peer_timeout = src->dead_peer_timeout;
@@ -797,6 +808,7 @@ void conf_init(struct conf *c)
 	c->mode = TUN_MODE_TUN;
 	c->transport = CONF_TRANSPORT_TCP;
 	c->offload = true;
+	c->seccomp = true;
 	c->log_level = CONF_LOG_INFO;
 }
 

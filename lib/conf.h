@@ -15,6 +15,8 @@
  *   User = culvert              drop to this user after set-up
  *   Group = culvert             (needs User)
  *   LogLevel = warn | info | debug | trace    default info
+ *   Offload = yes | no          default yes
+ *   Seccomp = yes | no          default yes
  *
  *   [Peer]
  *   PublicKey = <base64>        sealed mode
@@ -91,6 +93,7 @@ enum conf_key {
 	CONF_KEY_OFFLOAD,
 	CONF_KEY_PLAIN_OFFLOAD,
 	CONF_KEY_ALLOW_FROM,
+	CONF_KEY_SECCOMP,
 	CONF_KEY_COUNT,
 };
 
@@ -112,6 +115,7 @@ enum conf_key {
 #define CONF_SET_OFFLOAD            (1u << CONF_KEY_OFFLOAD)
 #define CONF_SET_PLAIN_OFFLOAD      (1u << CONF_KEY_PLAIN_OFFLOAD)
 #define CONF_SET_ALLOW_FROM         (1u << CONF_KEY_ALLOW_FROM)
+#define CONF_SET_SECCOMP            (1u << CONF_KEY_SECCOMP)
 
 enum conf_transport {
 	CONF_TRANSPORT_TCP,
@@ -149,6 +153,9 @@ struct conf {
 	 * lines add up ("AllowFrom = A, B" is the same as two lines). */
 	struct endpoint_prefix allow_from[CONF_ALLOW_FROM_MAX];
 	unsigned n_allow_from;
+	/* culvertd's seccomp filter once set-up is done (daemon/sandbox.h),
+	 * default true */
+	bool seccomp;
 	/* [Peer] */
 	char public_key[KEY_BASE64_SIZE]; /* canonical base64, "" when not given */
 	char *preshared_key_file;

@@ -110,6 +110,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.log_level, CONF_LOG_INFO);
 	ck_assert(c.offload);
 	ck_assert(!c.plain_offload);
+	ck_assert(c.seccomp);
 }
 END_TEST
 
@@ -126,6 +127,7 @@ START_TEST(test_every_key)
 				       "LogLevel = trace\n"
 				       "Offload = no\n"
 				       "AllowFrom = 2001:db8::/32\n"
+				       "Seccomp = no\n"
 				       "[Peer]\n"
 				       "PublicKey = " PUB_A "\n"
 				       "PresharedKeyFile = /etc/culvert/psk.key\n"
@@ -153,12 +155,14 @@ START_TEST(test_every_key)
 	ck_assert(!c.plain_keepalive);
 	ck_assert_uint_eq(c.dead_peer_timeout, 86400);
 	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE], 2);
-	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 19);
+	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 20);
 	ck_assert(!c.offload);
 	ck_assert_uint_eq(c.line[CONF_KEY_OFFLOAD], 10);
 	ck_assert_uint_eq(c.n_allow_from, 1);
 	ck_assert_uint_eq(c.line[CONF_KEY_ALLOW_FROM], 11);
 	ck_assert(!c.plain_offload);
+	ck_assert(!c.seccomp);
+	ck_assert_uint_eq(c.line[CONF_KEY_SECCOMP], 12);
 }
 END_TEST
 
@@ -414,6 +418,8 @@ START_TEST(test_bad_values)
 	    {"[Peer]\nPlainKeepalive = maybe\n",
 	     "t.conf:2: PlainKeepalive: 'maybe' is neither yes nor no"},
 	    {"[Interface]\nOffload = auto\n", "t.conf:2: Offload: 'auto' is neither yes nor no"},
+	    {"[Interface]\nSeccomp = 0\n", "t.conf:2: Seccomp: '0' is neither yes nor no"},
+	    {"[Peer]\nSeccomp = no\n", "t.conf:2: unknown key 'Seccomp' in [Peer]"},
 	    {"[Peer]\nPlainOffload = 1\n", "t.conf:2: PlainOffload: '1' is neither yes nor no"},
 	    {"[Peer]\nDeadPeerTimeout = 86401\n",
 	     "t.conf:2: DeadPeerTimeout: '86401' is not a number of seconds from 0 to 86400"},

@@ -8,6 +8,7 @@
 #   culvertd.8 culvertctl.8 culvert.conf.5 ── groff -ww, man --warnings: silent
 #                                          └─ every option of --help documented
 #   culvertctl.bash ── completes objects, verbs and keywords
+#   culvertd.bash ──── completes every option of --help, and their words
 #
 # lib.sh is not sourced: it skips unless root, and none of this needs root.
 set -euo pipefail
@@ -151,6 +152,7 @@ log "manual pages: no warnings, every option and object documented"
 
 configured "$SRC/completions/culvertctl.bash" "$BUILD/completions/culvertctl" >"$WORK/culvertctl.bash"
 bash -n "$WORK/culvertctl.bash" || die "completions/culvertctl.bash: syntax"
+bash -n "$SRC/completions/culvertd.bash" || die "completions/culvertd.bash: syntax"
 bc=/usr/share/bash-completion/bash_completion
 if [ -r "$bc" ]; then
 	# A tunnel for show to offer: a socket in a directory of ours.
@@ -163,12 +165,16 @@ if [ -r "$bc" ]; then
 	cat >"$WORK/complete.sh" <<EOF
 source $bc
 source $WORK/culvertctl.bash
+source $SRC/completions/culvertd.bash
 read -r -a COMP_WORDS <<<"\$1"
 [[ \$1 == *' ' ]] && COMP_WORDS+=('')
 COMP_CWORD=\$((\${#COMP_WORDS[@]} - 1))
 COMP_LINE=\$1
 COMP_POINT=\${#1}
-_culvertctl
+# culvertd's completion runs culvertd --help: the one just built.
+PATH=$WORK/sbin:\$PATH
+# As bash calls a completion function: command, current word, previous one.
+"_\${COMP_WORDS[0]}" "\${COMP_WORDS[0]}" "\${COMP_WORDS[COMP_CWORD]}" "\${COMP_WORDS[COMP_CWORD - 1]}"
 printf '%s\n' "\${COMPREPLY[@]}" | sort | tr '\n' ' '
 EOF
 	expect_completion() {
@@ -190,7 +196,13 @@ EOF
 	expect_completion 'culvertctl show ' 'help tun7 '
 	expect_completion 'culvertctl show tun7 --' '--json '
 	expect_completion 'culvertctl show --json ' 'tun7 '
-	log "bash completion: objects, verbs and keywords"
+	# culvertd: every long option of --help, and the words of some.
+	expect_completion 'culvertd --' "$("$CULVERTD" --help | grep -o -- '--[a-z][a-z-]*' |
+		sort -u | tr '\n' ' ')"
+	expect_completion 'culvertd --no-s' '--no-seccomp '
+	expect_completion 'culvertd -c x.conf --mode ' 'tap tun '
+	expect_completion 'culvertd --transport u' 'udp '
+	log "bash completion: objects, verbs and keywords; culvertd's options"
 else
 	log "bash completion: syntax only (no bash-completion installed)"
 fi
