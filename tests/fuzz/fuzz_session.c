@@ -25,7 +25,12 @@
  *      9  HOLD     A makes a message that is held back, not sent:
  *                  data[0] & 1 an initiation, else a sealed data[1...]
  *     10  RELEASE  held message number data[0] goes to B
- *   (op values are taken modulo 11, but for the offload bit.)
+ *     11  COOKIE   B's cookie checker (lib/cookie.h, keyed with B's public
+ *                  key, as culvertd runs it under load) answers A's latest
+ *                  initiation, seen from 198.18.0.2 (data[0] & 1:
+ *                  2001:db8::2) port data[1..2], with a genuine cookie
+ *                  reply; A is given it twice
+ *   (op values are taken modulo 12, but for the offload bit.)
  * Replies go back and forth as the daemon sends them: a response to the
  * initiator, a keepalive after SESSION_ESTABLISHED.
  *
@@ -35,20 +40,28 @@
  *     its counters summed, so a new counter needs no change here);
  *   - a delivered packet is as long as the message less the transport
  *     overhead, and equal to what A sealed when A sealed it here;
- *   - no message is accepted twice (replay protection, both modes).
+ *   - no message is accepted twice (replay protection, both modes);
+ *   - A takes a cookie reply (SESSION_COOKIE) at most once per initiation,
+ *     and exactly once when nothing happened to A since the initiation
+ *     (the second copy gives -ENOKEY); A's initiations after that carry
+ *     mac2, which B's checker finds right for that source
+ *     (COOKIE_MAC1_AND_COOKIE) while the cookie and B's secret are fresh.
  *
  * CULVERT_FUZZ_GEN / --gen-corpus writes two kinds of seed: scripts of the
  * ops above (valid whatever the wire format), and the same scripts
  * recorded as RAW messages (A's genuine messages as B received them, which
  * replay byte for byte thanks to B's fixed random stream).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "cookie.h"
 #include "fuzz.h"
 #include "session.h"
 
@@ -64,6 +77,7 @@ enum {
 	OP_REPLAY,
 	OP_HOLD,
 	OP_RELEASE,
+	OP_COOKIE,
 	OP_COUNT,
 };
 #define OP_OFFLOAD 0x80
@@ -140,6 +154,17 @@ struct world {
 	uint8_t accepted[MAX_ACCEPT][16]; /* hashes of transport messages B took */
 	size_t n_accepted;
 	int depth;
+	/* The cookie exchange: B's checker, A's latest initiation. */
+	struct cookie_checker checker;
+	uint8_t a_init[SESSION_INITIATION_LEN];
+	size_t a_init_len;
+	unsigned a_init_id;  /* initiations A made; 0: none yet */
+	bool a_init_fresh;   /* nothing happened to A since it */
+	unsigned cookied_id; /* the initiation A took a cookie for */
+	bool a_has_cookie;   /* since then A's mac2 must be right for: */
+	struct sockaddr_storage cookie_src;
+	socklen_t cookie_src_len;
+	uint64_t cookie_ms;
 	/* Recording (seed generation): B's inputs as a RAW script. */
 	uint8_t *rec;
 	size_t rec_len, rec_cap;
@@ -256,9 +281,9 @@ static void to_b(struct world *w, const uint8_t *msg, size_t len, const struct h
 			len ? msg[0] : 0, len, (unsigned long long)w->now,
 			rc ? strerror(-rc) : "ok", (int)action, out_len);
 	if (rc < 0) {
-		FUZZ_ASSERT(rc == -EPROTO || rc == -EBADMSG || rc == -EBUSY || rc == -EACCES ||
-			    rc == -ETIME || rc == -ENOKEY || rc == -EKEYEXPIRED ||
-			    rc == -EALREADY || rc == -ESTALE || rc == -ENOMEM);
+		FUZZ_ASSERT(rc == -EPROTO || rc == -EBADMSG || rc == -EACCES || rc == -ETIME ||
+			    rc == -ENOKEY || rc == -EKEYEXPIRED || rc == -EALREADY ||
+			    rc == -ESTALE || rc == -ENOMEM);
 		FUZZ_ASSERT(action == SESSION_NONE && out_len == 0);
 		if (rc != -ENOMEM)
 			FUZZ_ASSERT(stats_total(w->b) > before);
@@ -294,6 +319,9 @@ static void to_b(struct world *w, const uint8_t *msg, size_t len, const struct h
 		FUZZ_ASSERT(out_len == 0 && session_is_up(w->b, w->now));
 		keepalive(w, false);
 		break;
+	case SESSION_COOKIE:
+		FUZZ_ASSERT(out_len == 0);
+		break;
 	default:
 		FUZZ_ASSERT(action == SESSION_NONE && out_len == 0);
 		break;
@@ -316,6 +344,9 @@ static void to_a(struct world *w, const uint8_t *msg, size_t len, const struct h
 		return;
 	o = out[w->depth++];
 	rng_cur = RNG_A;
+	/* A response may end the pending initiation, A's own response
+	 * changes the mac1 a cookie reply is bound to. */
+	w->a_init_fresh = false;
 	rc = session_receive(w->a, w->now, msg, len, o, SESSION_MAX_MESSAGE_LEN, &out_len, &action);
 	if (rc == 0 && action == SESSION_REPLY)
 		to_b(w, o, out_len, NULL);
@@ -324,6 +355,94 @@ static void to_a(struct world *w, const uint8_t *msg, size_t len, const struct h
 	else if (rc == 0 && action == SESSION_DELIVER && sealed)
 		FUZZ_ASSERT(out_len == sealed->plain_len && memcmp(o, sealed->plain, out_len) == 0);
 	w->depth--;
+}
+
+/* A made the initiation @msg (@len bytes): the one a cookie reply answers
+ * now.  After a cookie, it must carry mac2 for the cookie's source. */
+static void a_initiated(struct world *w, const uint8_t *msg, size_t len)
+{
+	enum cookie_validity v;
+
+	memcpy(w->a_init, msg, len);
+	w->a_init_len = len;
+	w->a_init_id++;
+	w->a_init_fresh = true;
+	if (!w->a_has_cookie)
+		return;
+	rng_cur = RNG_B;
+	v = cookie_checker_validate(&w->checker, msg, len, true,
+				    (const struct sockaddr *)&w->cookie_src, w->cookie_src_len,
+				    w->now);
+	FUZZ_ASSERT(v != COOKIE_BAD_MAC1);
+	if (w->now - w->cookie_ms < COOKIE_MAX_AGE_MS &&
+	    w->now - w->checker.secret_ms < COOKIE_SECRET_MAX_AGE_MS)
+		FUZZ_ASSERT(v == COOKIE_MAC1_AND_COOKIE);
+}
+
+/* B's checker answers A's latest initiation, seen from the source @d
+ * chooses, with a cookie reply, given to A twice. */
+static void cookie_exchange(struct world *w, const uint8_t *d, size_t got)
+{
+	uint8_t reply[COOKIE_REPLY_LEN], out[SESSION_MAX_MESSAGE_LEN];
+	uint16_t port = (uint16_t)((got > 1 ? d[1] << 8 : 0) | (got > 2 ? d[2] : 0));
+	struct sockaddr_storage ss = {0};
+	enum session_action action;
+	socklen_t slen;
+	size_t out_len;
+	bool fresh;
+	int rc;
+
+	if (!w->a_init_id)
+		return;
+	/* The first copy must be taken unless A took one already. */
+	fresh = w->a_init_fresh && w->cookied_id != w->a_init_id;
+	if (got > 0 && (d[0] & 1)) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		a->sin6_addr.s6_addr[0] = 0x20;
+		a->sin6_addr.s6_addr[1] = 0x01;
+		a->sin6_addr.s6_addr[2] = 0x0d;
+		a->sin6_addr.s6_addr[3] = 0xb8;
+		a->sin6_addr.s6_addr[15] = 2;
+		slen = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		a->sin_addr.s_addr = htonl(0xc6120002);
+		slen = sizeof(*a);
+	}
+	rng_cur = RNG_B;
+	FUZZ_ASSERT(cookie_checker_validate(&w->checker, w->a_init, w->a_init_len, false,
+					    (const struct sockaddr *)&ss, slen,
+					    w->now) == COOKIE_MAC1_ONLY);
+	FUZZ_ASSERT(cookie_checker_reply(&w->checker, w->a_init, w->a_init_len,
+					 (const struct sockaddr *)&ss, slen, w->now, reply) == 0);
+	for (int copy = 0; copy < 2; copy++) {
+		rng_cur = RNG_A;
+		rc = session_receive(w->a, w->now, reply, sizeof(reply), out, sizeof(out), &out_len,
+				     &action);
+		if (rc == 0) {
+			FUZZ_ASSERT(action == SESSION_COOKIE && out_len == 0);
+			/* Once per initiation. */
+			FUZZ_ASSERT(w->cookied_id != w->a_init_id);
+			w->cookied_id = w->a_init_id;
+			w->a_has_cookie = true;
+			memcpy(&w->cookie_src, &ss, sizeof(ss));
+			w->cookie_src_len = slen;
+			w->cookie_ms = w->now;
+		} else {
+			FUZZ_ASSERT(rc == -ENOKEY || rc == -EBADMSG);
+			FUZZ_ASSERT(action == SESSION_NONE);
+		}
+		/* Nothing happened to A since its initiation: the first copy
+		 * is taken, the second is not. */
+		if (fresh)
+			FUZZ_ASSERT(copy == 0 ? rc == 0 : rc == -ENOKEY);
+	}
 }
 
 /* A makes a message into @h: an initiation, or @data sealed. */
@@ -335,8 +454,12 @@ static bool a_make(struct world *w, bool init, bool offload, const uint8_t *data
 	rng_cur = RNG_A;
 	h->offload = offload;
 	h->plain_len = SIZE_MAX;
-	if (init)
-		return session_initiate(w->a, w->now, h->msg, sizeof(h->msg), &h->len) == 0;
+	if (init) {
+		if (session_initiate(w->a, w->now, h->msg, sizeof(h->msg), &h->len) != 0)
+			return false;
+		a_initiated(w, h->msg, h->len);
+		return true;
+	}
 	if (len > SESSION_MAX_PACKET_LEN)
 		len = SESSION_MAX_PACKET_LEN;
 	if (offload)
@@ -385,6 +508,11 @@ static void run(struct world *w, const uint8_t *data, size_t size)
 	w->n_held = w->n_accepted = 0;
 	w->last.len = 0;
 	w->depth = 0;
+	w->a_init_len = 0;
+	w->a_init_id = w->cookied_id = 0;
+	w->a_init_fresh = w->a_has_cookie = false;
+	rng_cur = RNG_B;
+	cookie_checker_init(&w->checker, b_pub);
 	if (session_new(&w->a, &ca) != 0 || session_new(&w->b, &cb) != 0)
 		abort();
 	rec_append(w, &config, 1);
@@ -423,6 +551,9 @@ static void run(struct world *w, const uint8_t *data, size_t size)
 			memcpy(t, d, got < 4 ? got : 4);
 			w->now += (uint64_t)t[0] << 24 | (uint64_t)t[1] << 16 |
 				  (uint64_t)t[2] << 8 | t[3];
+			/* The attempt may have run out. */
+			if (t[0] | t[1] | t[2] | t[3])
+				w->a_init_fresh = false;
 			rec_op(w, OP_TIME, t, 4);
 			break;
 		}
@@ -432,10 +563,13 @@ static void run(struct world *w, const uint8_t *data, size_t size)
 				FUZZ_ASSERT(!session_is_up(w->b, w->now));
 				rec_op(w, OP_RESET, &(uint8_t){1}, 1);
 			}
-			if (d0 & 2)
+			if (d0 & 2) {
 				session_reset(w->a);
+				w->a_init_fresh = w->a_has_cookie = false;
+			}
 			break;
 		case OP_TIMERS:
+			w->a_init_fresh = false;
 			rng_cur = RNG_B;
 			timers(w->b, w->now);
 			rng_cur = RNG_A;
@@ -458,10 +592,14 @@ static void run(struct world *w, const uint8_t *data, size_t size)
 				to_b(w, r->msg, r->len, r);
 			}
 			break;
+		case OP_COOKIE:
+			cookie_exchange(w, d, got);
+			break;
 		default:
 			break;
 		}
 	}
+	cookie_checker_cleanup(&w->checker);
 	session_free(w->a);
 	session_free(w->b);
 	w->a = w->b = NULL;
@@ -586,6 +724,19 @@ int fuzz_generate(const char *dir)
 		op(&s, OP_A_INIT);
 		op(&s, OP_A_SEAL, "two");
 		ret = ret ?: emit(dir, "reset", &s, true);
+
+		/* Under load: B answers with a cookie, A comes back with mac2. */
+		s.len = 1;
+		op(&s, OP_HOLD, "\1");
+		op(&s, OP_COOKIE, "\0\xca\x6c");
+		op(&s, OP_COOKIE, "\0\xca\x6c");
+		op(&s, OP_HOLD, "\1");
+		op(&s, OP_COOKIE, "\1\xca\x6c");
+		op(&s, OP_RELEASE, "\1");
+		op(&s, OP_A_SEAL, "after the cookie");
+		op(&s, OP_TIME, "\0\0\x03\xe8");
+		op(&s, OP_COOKIE);
+		ret = ret ?: emit(dir, "cookie", &s, true);
 	}
 	return ret;
 }
