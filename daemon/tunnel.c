@@ -1821,11 +1821,21 @@ static void tunnel_dead_peer(struct tunnel *t, uint64_t now)
 		t->lost_cb(t->lost_arg);
 }
 
-/* Once a second: keepalive due? peer dead? */
+/* Once a second: keepalive due? peer dead?  In sealed mode also the
+ * session's own keepalive and handshake wishes (WireGuard paper section
+ * 6.5), which depend on every packet and so are looked at here rather than
+ * by re-arming a timer per packet. */
 static void tunnel_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tunnel *t = arg;
 	uint64_t now = tunnel_now_ms();
+
+	if (t->sess) {
+		if (session_wants_handshake(t->sess, now))
+			tunnel_sess_initiate(t, now);
+		else if (session_wants_keepalive(t->sess, now))
+			tunnel_keepalive(t, now);
+	}
 	bool up =
 	    t->cfg.transport == TUNNEL_TCP ? t->sock_fd >= 0 && !t->connecting : t->peer_len != 0;
 
@@ -1846,7 +1856,7 @@ void tunnel_set_liveness(struct tunnel *t, uint64_t keepalive_ms, uint64_t dead_
 
 	t->cfg.keepalive_ms = keepalive_ms;
 	t->cfg.dead_peer_ms = dead_peer_ms;
-	if (keepalive_ms || dead_peer_ms)
+	if (keepalive_ms || dead_peer_ms || t->sess)
 		event_add(t->tick_ev, &second);
 	else
 		event_del(t->tick_ev);

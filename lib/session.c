@@ -79,6 +79,13 @@ struct session {
 	bool traffic_pending; /* session_seal() refused a packet: no keypair */
 	uint64_t traffic_ms;
 	uint64_t last_handshake_ms;
+	/* Paper section 6.5: data sealed since the last authenticated message
+	 * received (from unanswered_ms); a keepalive owed at keepalive_ms for
+	 * data received, unless we send something first. */
+	bool unanswered;
+	uint64_t unanswered_ms;
+	bool keepalive_owed;
+	uint64_t keepalive_ms;
 
 	bool ts_sent;
 	uint8_t last_ts_sent[TAI64N_LEN];
@@ -281,6 +288,8 @@ void session_reset(struct session *s)
 	session_drop_handshake(s);
 	s->attempting = false;
 	s->traffic_pending = false;
+	s->unanswered = false;
+	s->keepalive_owed = false;
 }
 
 void session_new_stream(struct session *s)
@@ -290,6 +299,7 @@ void session_new_stream(struct session *s)
 	session_drop_handshake(s);
 	s->attempting = false;
 	s->traffic_pending = false;
+	s->unanswered = false;
 }
 
 void session_free(struct session *s)
@@ -421,6 +431,8 @@ int session_initiate(struct session *s, uint64_t now_ms, uint8_t *out, size_t ou
 	}
 	memcpy(s->last_ts_sent, ts, sizeof(ts));
 	s->ts_sent = true;
+	s->unanswered = false; /* this handshake is the answer to silence */
+	s->keepalive_owed = false;
 	s->handshake_sent = true;
 	s->last_handshake_sent_ms = now_ms;
 	s->stats.initiations_sent++;
@@ -519,6 +531,8 @@ static int session_receive_initiation(struct session *s, uint64_t now_ms, const 
 	session_install(s, &kp, now_ms);
 	memcpy(s->last_ts_accepted, ts, TAI64N_LEN);
 	s->ts_accepted = true;
+	s->unanswered = false;
+	s->keepalive_owed = false;
 	s->handshake_sent = true;
 	s->last_handshake_sent_ms = now_ms;
 	s->stats.responses_sent++;
@@ -582,6 +596,7 @@ static int session_receive_response(struct session *s, uint64_t now_ms, const ui
 	session_drop_handshake(s);
 	s->attempting = false;
 	session_install(s, &kp, now_ms);
+	s->unanswered = false;
 	*action = SESSION_ESTABLISHED;
 	return 0;
 }
@@ -698,6 +713,11 @@ static int session_receive_transport(struct session *s, uint64_t now_ms, const u
 	if (kp == &s->next)
 		session_promote_next(s, now_ms);
 	session_expire(s, now_ms);
+	s->unanswered = false;
+	if (n > 0 && !s->keepalive_owed) {
+		s->keepalive_owed = true;
+		s->keepalive_ms = sat_add(now_ms, SESSION_KEEPALIVE_TIMEOUT_MS);
+	}
 	*out_len = n;
 	if (n == 0) {
 		s->stats.keepalives_received++;
@@ -772,6 +792,11 @@ static int session_seal_type(struct session *s, uint64_t now_ms, uint8_t type, c
 	s->stats.packets_sealed++;
 	if (in_len == 0)
 		s->stats.keepalives_sealed++;
+	else if (!s->unanswered) {
+		s->unanswered = true;
+		s->unanswered_ms = now_ms;
+	}
+	s->keepalive_owed = false;
 	*out_len = SESSION_TRANSPORT_HEADER_LEN + n;
 	return 0;
 nokey:
@@ -831,15 +856,28 @@ static bool session_traffic_waits(const struct session *s, uint64_t now_ms)
 	return true;
 }
 
+/* When unanswered data asks for a handshake (UINT64_MAX: it does not). */
+static uint64_t session_unanswered_time(const struct session *s)
+{
+	if (!s->unanswered)
+		return UINT64_MAX;
+	return sat_add(s->unanswered_ms, SESSION_KEEPALIVE_TIMEOUT_MS + s->rekey_timeout_ms);
+}
+
 bool session_wants_handshake(const struct session *s, uint64_t now_ms)
 {
 	if (session_attempt_live(s, now_ms))
 		return now_ms >= sat_add(s->hs_sent_ms, s->rekey_timeout_ms + s->hs_jitter_ms);
 	if (now_ms < session_quiet_until(s))
 		return false;
-	if (now_ms >= session_rekey_time(s, now_ms))
+	if (now_ms >= session_rekey_time(s, now_ms) || now_ms >= session_unanswered_time(s))
 		return true;
 	return session_traffic_waits(s, now_ms);
+}
+
+bool session_wants_keepalive(const struct session *s, uint64_t now_ms)
+{
+	return s->keepalive_owed && now_ms >= s->keepalive_ms && session_is_up(s, now_ms);
 }
 
 static void deadline_min(uint64_t *d, uint64_t t)
@@ -867,8 +905,14 @@ uint64_t session_next_deadline(const struct session *s, uint64_t now_ms)
 		uint64_t quiet = session_quiet_until(s);
 		uint64_t rekey = session_rekey_time(s, now_ms);
 
+		uint64_t silent = session_unanswered_time(s);
+
 		if (rekey != UINT64_MAX)
 			deadline_min(&d, rekey > quiet ? rekey : quiet);
+		if (silent != UINT64_MAX)
+			deadline_min(&d, silent > quiet ? silent : quiet);
+		if (s->keepalive_owed)
+			deadline_min(&d, s->keepalive_ms);
 		if (session_traffic_waits(s, now_ms))
 			deadline_min(&d, quiet > now_ms ? quiet : now_ms);
 	}

@@ -91,6 +91,11 @@
 /* Handshake retries give up this long after the first attempt, until there
  * is traffic to send again (paper section 6.4: 90 s). */
 #define SESSION_REKEY_ATTEMPT_TIME_MS 90000
+/* WireGuard's Keepalive-Timeout (paper section 6.5): a side that received
+ * data and sent nothing for this long sends a keepalive; a side that sent
+ * data and heard nothing for this plus the rekey timeout (15 s) starts a
+ * new handshake, so a peer that lost its keys (a restart) is found. */
+#define SESSION_KEEPALIVE_TIMEOUT_MS 10000
 /* Retry jitter is uniform in 0 .. SESSION_REKEY_JITTER_MS - 1 ms. */
 #define SESSION_REKEY_JITTER_MS 334
 /* The side that did NOT initiate the current keypair starts a handshake
@@ -323,18 +328,28 @@ int session_seal_offload(struct session *s, uint64_t now_ms, const uint8_t *in, 
  * we initiated it, SESSION_RESPONDER_REKEY_DELAY_MS more if the peer did,
  * or SESSION_REKEY_AFTER_MESSAGES sent) and the peer did not already start
  * a newer one; or there is no usable keypair and session_seal() refused a
- * packet (after a give-up: since the give-up).  Idle sessions rekey too, so
- * a configured tunnel stays up (WireGuard instead lets an idle session
- * lapse).
+ * packet (after a give-up: since the give-up); or we sealed data and
+ * nothing authenticated came back for SESSION_KEEPALIVE_TIMEOUT_MS +
+ * rekey_timeout_ms (paper section 6.5: the peer may have lost its keys).
+ * Idle sessions rekey too, so a configured tunnel stays up (WireGuard
+ * instead lets an idle session lapse).
  */
 bool session_wants_handshake(const struct session *s, uint64_t now_ms);
 
 /*
+ * Tells whether the caller should send a keepalive (session_seal() of 0
+ * bytes) now: data arrived SESSION_KEEPALIVE_TIMEOUT_MS ago or more and
+ * nothing was sent since (WireGuard's passive keepalive, paper section
+ * 6.5), so the peer knows the session works both ways.
+ */
+bool session_wants_keepalive(const struct session *s, uint64_t now_ms);
+
+/*
  * Returns the earliest absolute time (ms) at which the session's state
  * changes on its own: a retry or give-up, a rekey becoming due, a keypair
- * expiring.  At that time, call session_expire() and
- * session_wants_handshake().  A value <= @now_ms means "now";
- * UINT64_MAX means nothing is scheduled.
+ * expiring, a passive keepalive or an unanswered-data handshake due.  At that time, call
+ * session_expire() and session_wants_handshake().  A value <= @now_ms means "now"; UINT64_MAX means
+ * nothing is scheduled.
  */
 uint64_t session_next_deadline(const struct session *s, uint64_t now_ms);
 

@@ -616,6 +616,75 @@ END_TEST
  * initiator keeps the cookie, and its next initiation carries a mac2 that
  * the responder's checker accepts for the same source only.
  */
+/*
+ * WireGuard paper section 6.5: data sent and nothing heard back for 15 s
+ * (Keepalive-Timeout + Rekey-Timeout) starts a handshake, so a peer that
+ * restarted and lost its keys is found; anything authenticated from the
+ * peer, a keepalive too, resets that clock.
+ */
+START_TEST(test_unanswered_data)
+{
+	struct msg m, ka;
+	uint64_t t0;
+
+	handshake(P.a, P.b);
+	now += 1000;
+	ck_assert(!session_wants_handshake(P.a, now));
+	seal(P.a, "lost", 4, &m);
+	t0 = now;
+	now = t0 + SESSION_KEEPALIVE_TIMEOUT_MS + SESSION_REKEY_TIMEOUT_MS - 1;
+	ck_assert(!session_wants_handshake(P.a, now));
+	ck_assert_uint_le(session_next_deadline(P.a, now), now + 1);
+	now++;
+	ck_assert(session_wants_handshake(P.a, now));
+	/* B answering anything, even a keepalive, was enough. */
+	seal(P.b, NULL, 0, &ka);
+	ck_assert_int_eq(recv_msg(P.a, &ka), 0);
+	ck_assert(!session_wants_handshake(P.a, now));
+	/* Keepalives alone never ask for an answer. */
+	seal(P.a, NULL, 0, &ka);
+	now += 60000;
+	ck_assert(!session_wants_handshake(P.a, now));
+	/* The handshake it starts clears the wish. */
+	seal(P.a, "x", 1, &m);
+	now += SESSION_KEEPALIVE_TIMEOUT_MS + SESSION_REKEY_TIMEOUT_MS;
+	ck_assert(session_wants_handshake(P.a, now));
+	initiate(P.a, &m);
+	ck_assert(!session_wants_handshake(P.a, now));
+}
+END_TEST
+
+/* The passive keepalive: data received and nothing sent for 10 s owes the
+ * peer a keepalive; anything sent meanwhile pays it. */
+START_TEST(test_passive_keepalive)
+{
+	struct msg m, r;
+
+	handshake(P.a, P.b);
+	ck_assert(!session_wants_keepalive(P.b, now));
+	seal(P.a, "one way", 7, &m);
+	ck_assert_int_eq(recv_msg(P.b, &m), 0);
+	now += SESSION_KEEPALIVE_TIMEOUT_MS - 1;
+	ck_assert(!session_wants_keepalive(P.b, now));
+	ck_assert_uint_le(session_next_deadline(P.b, now), now + 1);
+	now++;
+	ck_assert(session_wants_keepalive(P.b, now));
+	seal(P.b, NULL, 0, &r);
+	ck_assert(!session_wants_keepalive(P.b, now));
+	/* Owed, then paid by a reply with data before the time. */
+	seal(P.a, "again", 5, &m);
+	ck_assert_int_eq(recv_msg(P.b, &m), 0);
+	seal(P.b, "reply", 5, &r);
+	now += SESSION_KEEPALIVE_TIMEOUT_MS;
+	ck_assert(!session_wants_keepalive(P.b, now));
+	/* A keepalive received owes nothing. */
+	seal(P.a, NULL, 0, &m);
+	ck_assert_int_eq(recv_msg(P.b, &m), 0);
+	now += SESSION_KEEPALIVE_TIMEOUT_MS;
+	ck_assert(!session_wants_keepalive(P.b, now));
+}
+END_TEST
+
 START_TEST(test_cookie_reply)
 {
 	struct cookie_checker c;
@@ -742,8 +811,10 @@ START_TEST(test_expiry)
 	seal(P.b, "late", 4, &b_msg);
 	now = T0 + SESSION_REJECT_AFTER_TIME_MS - 1;
 	ck_assert(session_is_up(P.a, now));
+	/* The data A sealed at T0 + 1 went unanswered: that handshake is
+	 * due before the rekey (paper section 6.5). */
 	ck_assert_uint_eq(session_next_deadline(P.a, T0 + SESSION_REKEY_AFTER_TIME_MS + 5),
-			  T0 + SESSION_REKEY_AFTER_TIME_MS);
+			  T0 + 1 + SESSION_KEEPALIVE_TIMEOUT_MS + SESSION_REKEY_TIMEOUT_MS);
 	now = T0 + SESSION_REJECT_AFTER_TIME_MS;
 	ck_assert(!session_is_up(P.a, now));
 	ck_assert(!session_is_up(P.b, now));
@@ -1015,6 +1086,8 @@ int main(void)
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_replay_before_dh);
 	tcase_add_test(tc, test_cookie_reply);
+	tcase_add_test(tc, test_unanswered_data);
+	tcase_add_test(tc, test_passive_keepalive);
 	tcase_add_loop_test(tc, test_rekey, 0, 2);
 	tcase_add_test(tc, test_responder_rekeys_later);
 	tcase_add_loop_test(tc, test_expiry, 0, 2);

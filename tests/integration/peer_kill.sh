@@ -71,4 +71,31 @@ for mode in plain sealed; do
 	culvertd_stop "$PID_cli2"
 	culvertd_stop "$PID_srv2"
 done
+if [ "$transport" = udp ]; then
+	# Without any liveness option, as WireGuard users run it: the client
+	# sends data the restarted server cannot open, hears nothing for
+	# Keepalive-Timeout + Rekey-Timeout (15 s) and starts a handshake
+	# (WireGuard paper section 6.5); the server, which received data and
+	# sent none, owed it a passive keepalive meanwhile.
+	keys_a=(--private-key "$WORK/a.key" --peer-public-key "$(cat "$WORK/b.pub")")
+	keys_b=(--private-key "$WORK/b.key" --peer-public-key "$(cat "$WORK/a.pub")")
+	srv_args=(--dev tun0 --transport udp --mtu 1400 --listen :55555 "${keys_a[@]}")
+	cli_args=(--dev tun0 --transport udp --mtu 1400 --connect 198.18.0.1:55555 "${keys_b[@]}")
+	culvertd_start a srv3 "${srv_args[@]}"
+	wait_log srv3 "listening"
+	culvertd_start b cli3 "${cli_args[@]}"
+	ping_ok b 198.19.0.1
+	# One-way data for 17 s (pings to an address a's kernel drops
+	# without a word: it forwards nothing): the passive keepalives keep
+	# it from looking unanswered, so no handshake is started.
+	hs=$(counter cli3 handshakes)
+	n b ping -c 170 -i 0.1 -W 1 198.19.0.77 >/dev/null || true
+	[ "$(counter cli3 handshakes)" = "$hs" ] || die "a healthy session rehandshook"
+	[ "$(counter srv3 keepalives_sent)" -ge 1 ] || die "srv3 sent no passive keepalive"
+	RESUME_S=25
+	mode="sealed, no liveness options"
+	restart a srv3 srv4 "${srv_args[@]}"
+	culvertd_stop "$PID_cli3"
+	culvertd_stop "$PID_srv4"
+fi
 echo "PASS: peers killed and restarted over $transport"
