@@ -56,3 +56,16 @@ uint64_t fuzz_u64(struct fuzz_input *in); /* big-endian */
 /* Takes up to @want bytes; returns where they are and stores the count
  * actually taken in *@got. */
 const uint8_t *fuzz_bytes(struct fuzz_input *in, size_t want, size_t *got);
+
+/*
+ * A deterministic random source for libsodium, so that keys, indices and
+ * nonces, and so the messages, are the same on every run of an input:
+ * splitmix64 (Steele, Lea, Flood 2014) over fuzz_rng_state[fuzz_rng_stream],
+ * one stream per simulated party.  A target seeds the streams for every
+ * input; fuzz_rng_install() hands the source to randombytes_set_implementation().
+ * Good enough for keys nobody needs to keep secret, nothing more.
+ */
+#define FUZZ_RNG_STREAMS 2
+extern uint64_t fuzz_rng_state[FUZZ_RNG_STREAMS];
+extern int fuzz_rng_stream;
+void fuzz_rng_install(void);

@@ -63,47 +63,6 @@
 #define MAX_REPLIES 8
 #define SOURCES     64
 
-/* ---- a deterministic random source ---- */
-
-static uint64_t rng_state;
-
-/* splitmix64 (Steele, Lea, Flood 2014). */
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static const char *rng_name(void)
-{
-	return "culvert-fuzz";
-}
-
-static uint32_t rng_random(void)
-{
-	return (uint32_t)(rng_next() >> 32);
-}
-
-static void rng_buf(void *const buf, const size_t size)
-{
-	uint8_t *p = buf;
-
-	for (size_t i = 0; i < size; i += 8) {
-		uint64_t v = rng_next();
-
-		memcpy(p + i, &v, size - i < 8 ? size - i : 8);
-	}
-}
-
-static struct randombytes_implementation rng_impl = {
-    .implementation_name = rng_name,
-    .random = rng_random,
-    .buf = rng_buf,
-};
-
 /* The checker's static key and the mac1 key derived from it here. */
 static uint8_t b_pub[32], ref_mac1_key[32];
 
@@ -114,7 +73,7 @@ static void init_once(void)
 
 	if (done)
 		return;
-	randombytes_set_implementation(&rng_impl);
+	fuzz_rng_install();
 	if (sodium_init() < 0)
 		abort();
 	for (int i = 0; i < 32; i++)
@@ -435,7 +394,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_input in = {data, size};
 
 	init_once();
-	rng_state = UINT64_C(0x0123456789abcdef);
+	fuzz_rng_stream = 0;
+	fuzz_rng_state[0] = UINT64_C(0x0123456789abcdef);
 	switch (fuzz_u8(&in) % 3) {
 	case 0:
 		run_validate(&in);

@@ -90,49 +90,9 @@ enum {
 _Static_assert(sizeof(struct session_stats) % sizeof(uint64_t) == 0,
 	       "session_stats holds only 64-bit counters");
 
-/* ---- a deterministic random source, one stream per session ---- */
-
+/* The two sessions' random streams (fuzz.h). */
 enum { RNG_B, RNG_A };
-static uint64_t rng_state[2];
-static int rng_cur;
-
-/* splitmix64 (Steele, Lea, Flood 2014): small, and good enough for keys
- * nobody needs to keep secret. */
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng_state[rng_cur] += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static const char *rng_name(void)
-{
-	return "culvert-fuzz";
-}
-
-static uint32_t rng_random(void)
-{
-	return (uint32_t)(rng_next() >> 32);
-}
-
-static void rng_buf(void *const buf, const size_t size)
-{
-	uint8_t *p = buf;
-
-	for (size_t i = 0; i < size; i += 8) {
-		uint64_t v = rng_next();
-
-		memcpy(p + i, &v, size - i < 8 ? size - i : 8);
-	}
-}
-
-static struct randombytes_implementation rng_impl = {
-    .implementation_name = rng_name,
-    .random = rng_random,
-    .buf = rng_buf,
-};
+_Static_assert(RNG_A < FUZZ_RNG_STREAMS, "a stream each");
 
 /* ---- the two sessions ---- */
 
@@ -182,7 +142,7 @@ static void init_once(void)
 	if (done)
 		return;
 	verbose = getenv("CULVERT_FUZZ_VERBOSE") != NULL;
-	randombytes_set_implementation(&rng_impl);
+	fuzz_rng_install();
 	if (sodium_init() < 0)
 		abort();
 	for (int i = 0; i < 32; i++) {
@@ -239,7 +199,7 @@ static void keepalive(struct world *w, bool from_a)
 	static uint8_t out[SESSION_TRANSPORT_OVERHEAD];
 	size_t n;
 
-	rng_cur = from_a ? RNG_A : RNG_B;
+	fuzz_rng_stream = from_a ? RNG_A : RNG_B;
 	if (session_seal(from_a ? w->a : w->b, w->now, NULL, 0, out, sizeof(out), &n) != 0)
 		return;
 	if (from_a)
@@ -272,7 +232,7 @@ static void to_b(struct world *w, const uint8_t *msg, size_t len, const struct h
 	if (!copy)
 		abort();
 	memcpy(copy, msg, len);
-	rng_cur = RNG_B;
+	fuzz_rng_stream = RNG_B;
 	rc =
 	    session_receive(w->b, w->now, copy, len, o, SESSION_MAX_MESSAGE_LEN, &out_len, &action);
 	if (verbose)
@@ -343,7 +303,7 @@ static void to_a(struct world *w, const uint8_t *msg, size_t len, const struct h
 	if (w->depth >= MAX_DEPTH)
 		return;
 	o = out[w->depth++];
-	rng_cur = RNG_A;
+	fuzz_rng_stream = RNG_A;
 	/* A response may end the pending initiation, A's own response
 	 * changes the mac1 a cookie reply is bound to. */
 	w->a_init_fresh = false;
@@ -369,7 +329,7 @@ static void a_initiated(struct world *w, const uint8_t *msg, size_t len)
 	w->a_init_fresh = true;
 	if (!w->a_has_cookie)
 		return;
-	rng_cur = RNG_B;
+	fuzz_rng_stream = RNG_B;
 	v = cookie_checker_validate(&w->checker, msg, len, true,
 				    (const struct sockaddr *)&w->cookie_src, w->cookie_src_len,
 				    w->now);
@@ -415,14 +375,14 @@ static void cookie_exchange(struct world *w, const uint8_t *d, size_t got)
 		a->sin_addr.s_addr = htonl(0xc6120002);
 		slen = sizeof(*a);
 	}
-	rng_cur = RNG_B;
+	fuzz_rng_stream = RNG_B;
 	FUZZ_ASSERT(cookie_checker_validate(&w->checker, w->a_init, w->a_init_len, false,
 					    (const struct sockaddr *)&ss, slen,
 					    w->now) == COOKIE_MAC1_ONLY);
 	FUZZ_ASSERT(cookie_checker_reply(&w->checker, w->a_init, w->a_init_len,
 					 (const struct sockaddr *)&ss, slen, w->now, reply) == 0);
 	for (int copy = 0; copy < 2; copy++) {
-		rng_cur = RNG_A;
+		fuzz_rng_stream = RNG_A;
 		rc = session_receive(w->a, w->now, reply, sizeof(reply), out, sizeof(out), &out_len,
 				     &action);
 		if (rc == 0) {
@@ -451,7 +411,7 @@ static bool a_make(struct world *w, bool init, bool offload, const uint8_t *data
 {
 	int rc;
 
-	rng_cur = RNG_A;
+	fuzz_rng_stream = RNG_A;
 	h->offload = offload;
 	h->plain_len = SIZE_MAX;
 	if (init) {
@@ -501,8 +461,8 @@ static void run(struct world *w, const uint8_t *data, size_t size)
 
 	cb.local_private = b_priv;
 	cb.peer_public = a_pub;
-	rng_state[RNG_B] = UINT64_C(0x0123456789abcdef);
-	rng_state[RNG_A] = UINT64_C(0xfedcba9876543210);
+	fuzz_rng_state[RNG_B] = UINT64_C(0x0123456789abcdef);
+	fuzz_rng_state[RNG_A] = UINT64_C(0xfedcba9876543210);
 	w->now = T0;
 	w->stream = config & 1;
 	w->n_held = w->n_accepted = 0;
@@ -511,7 +471,7 @@ static void run(struct world *w, const uint8_t *data, size_t size)
 	w->a_init_len = 0;
 	w->a_init_id = w->cookied_id = 0;
 	w->a_init_fresh = w->a_has_cookie = false;
-	rng_cur = RNG_B;
+	fuzz_rng_stream = RNG_B;
 	cookie_checker_init(&w->checker, b_pub);
 	if (session_new(&w->a, &ca) != 0 || session_new(&w->b, &cb) != 0)
 		abort();
@@ -533,12 +493,12 @@ static void run(struct world *w, const uint8_t *data, size_t size)
 				to_b(w, h.msg, h.len, &h);
 			break;
 		case OP_B_INIT:
-			rng_cur = RNG_B;
+			fuzz_rng_stream = RNG_B;
 			if (session_initiate(w->b, w->now, h.msg, sizeof(h.msg), &h.len) == 0)
 				to_a(w, h.msg, h.len, NULL);
 			break;
 		case OP_B_SEAL:
-			rng_cur = RNG_B;
+			fuzz_rng_stream = RNG_B;
 			h.plain_len = got < SESSION_MAX_PACKET_LEN ? got : SESSION_MAX_PACKET_LEN;
 			memcpy(h.plain, d, h.plain_len);
 			if (session_seal(w->b, w->now, d, h.plain_len, h.msg, sizeof(h.msg),
@@ -570,9 +530,9 @@ static void run(struct world *w, const uint8_t *data, size_t size)
 			break;
 		case OP_TIMERS:
 			w->a_init_fresh = false;
-			rng_cur = RNG_B;
+			fuzz_rng_stream = RNG_B;
 			timers(w->b, w->now);
-			rng_cur = RNG_A;
+			fuzz_rng_stream = RNG_A;
 			timers(w->a, w->now);
 			rec_op(w, OP_TIMERS, NULL, 0);
 			break;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "fuzz.h"
 
 _Noreturn void fuzz_fail(const char *what, const char *file, int line)
@@ -93,4 +95,48 @@ const uint8_t *fuzz_bytes(struct fuzz_input *in, size_t want, size_t *got)
 	in->p += *got;
 	in->left -= *got;
 	return p;
+}
+
+uint64_t fuzz_rng_state[FUZZ_RNG_STREAMS];
+int fuzz_rng_stream;
+
+static uint64_t fuzz_rng_next(void)
+{
+	uint64_t z = (fuzz_rng_state[fuzz_rng_stream] += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static const char *fuzz_rng_name(void)
+{
+	return "culvert-fuzz";
+}
+
+static uint32_t fuzz_rng_random(void)
+{
+	return (uint32_t)(fuzz_rng_next() >> 32);
+}
+
+static void fuzz_rng_buf(void *const buf, const size_t size)
+{
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < size; i += 8) {
+		uint64_t v = fuzz_rng_next();
+
+		memcpy(p + i, &v, size - i < 8 ? size - i : 8);
+	}
+}
+
+void fuzz_rng_install(void)
+{
+	static struct randombytes_implementation impl = {
+	    .implementation_name = fuzz_rng_name,
+	    .random = fuzz_rng_random,
+	    .buf = fuzz_rng_buf,
+	};
+
+	randombytes_set_implementation(&impl);
 }
