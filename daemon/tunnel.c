@@ -2226,19 +2226,6 @@ void tunnel_free(struct tunnel *t)
 	free(t);
 }
 
-const struct tunnel_stats *tunnel_get_stats(const struct tunnel *t)
-{
-	return &t->stats;
-}
-
-bool tunnel_get_session_stats(const struct tunnel *t, struct session_stats *out)
-{
-	if (!t->sess)
-		return false;
-	session_get_stats(t->sess, out);
-	return true;
-}
-
 /* What a peer-facing socket is bound to, as "ADDR:PORT". */
 static void tunnel_local_str(int fd, char *buf, size_t size)
 {

@@ -115,7 +115,6 @@ struct tunnel_stats {
 };
 
 struct tunnel;
-struct session_stats;
 
 /*
  * Opens the device and the socket @cfg describes and registers their events
@@ -130,13 +129,6 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 /* Closes the socket and the device (which the kernel then removes when
  * culvertd created it) and frees @t.  NULL is ignored. */
 void tunnel_free(struct tunnel *t);
-
-/* Returns the counters of @t. */
-const struct tunnel_stats *tunnel_get_stats(const struct tunnel *t);
-
-/* Copies the sealed session's counters into *@out; returns false (and
- * leaves *@out alone) in plain mode. */
-bool tunnel_get_session_stats(const struct tunnel *t, struct session_stats *out);
 
 /* Replaces the listener's allowed sources (SIGHUP): @n prefixes at @allow
  * (copied; at most TUNNEL_ALLOW_FROM_MAX, the rest ignored), 0 for anyone.
