@@ -29,13 +29,20 @@
  *           the checker must pass its mac1, and replies
  *        3  the checker replies to the latest message again (new nonce)
  *        4  time moves on by data's first 2 bytes x 16 ms
- *   Property: only a reply the checker made to the maker's latest message
- *   (whose mac1 is its associated data) opens; anything else gives -EPROTO
- *   (length, type) or -EBADMSG.  Bytes 1..7 (reserved, receiver index)
- *   are the caller's to check (lib/cookie.h) and do not count.  After a
- *   reply opens, the maker's next message validates
- *   COOKIE_MAC1_AND_COOKIE for that source while the checker's secret is
- *   the one the reply was made with, COOKIE_MAC1_ONLY from another port.
+ *   Property: a reply opens exactly when the reference, XChaCha20-Poly1305
+ *   computed here with key BLAKE2b-256("cookie--" || public key) and the
+ *   maker's latest mac1 as associated data, opens it; anything else gives
+ *   -EPROTO (length, type) or -EBADMSG.  The key comes from the checker's
+ *   PUBLIC key: anyone who knows it and saw the message can make a reply
+ *   that opens (WireGuard's cookie has the same property; the fuzzer
+ *   rebuilds such replies from its comparison dictionary), so the maker
+ *   cannot tell the checker's replies from those.  Bytes 1..7 (reserved,
+ *   receiver index) are the caller's to check (lib/cookie.h) and do not
+ *   count.  After the checker's own reply to the latest message opens,
+ *   the maker's next message validates COOKIE_MAC1_AND_COOKIE for that
+ *   source while the checker's secret is the one the reply was made with,
+ *   COOKIE_MAC1_ONLY from another port; after any reply that opens, its
+ *   mac2 is the reference MAC under the cookie inside.
  *
  * 2 RATELIMIT records [source: 1][step: 1]: ratelimit_allow() for source
  *   source & 63 (0..31: 198.18.0.N, as sockaddr_in or, source & 64,
@@ -64,7 +71,7 @@
 #define SOURCES     64
 
 /* The checker's static key and the mac1 key derived from it here. */
-static uint8_t b_pub[32], ref_mac1_key[32];
+static uint8_t b_pub[32], ref_mac1_key[32], ref_cookie_key[32];
 
 static void init_once(void)
 {
@@ -83,6 +90,8 @@ static void init_once(void)
 	memcpy(label, "mac1----", 8);
 	memcpy(label + 8, b_pub, 32);
 	crypto_generichash(ref_mac1_key, sizeof(ref_mac1_key), label, sizeof(label), NULL, 0);
+	memcpy(label, "cookie--", 8);
+	crypto_generichash(ref_cookie_key, sizeof(ref_cookie_key), label, sizeof(label), NULL, 0);
 	done = true;
 }
 
@@ -212,6 +221,11 @@ struct consume_world {
 	uint8_t mac1[COOKIE_MAC_LEN]; /* of msg, by the reference */
 	struct genuine g[MAX_REPLIES];
 	size_t n_g; /* ring: g[(n_g - 1) % MAX_REPLIES] is the newest */
+	/* Every genuine reply of this input: one older than the ring, to a
+	 * message with the same mac1 as the latest, opens too (the fuzzer
+	 * rebuilds such replies from its comparison dictionary). */
+	struct genuine *all;
+	size_t n_all;
 };
 
 /* The checker answers the maker's latest message. */
@@ -223,6 +237,10 @@ static void reply(struct consume_world *w)
 		    0);
 	memcpy(g->mac1, w->mac1, sizeof(g->mac1));
 	g->secret_ms = w->c.secret_ms;
+	w->all = realloc(w->all, (w->n_all + 1) * sizeof(*w->all));
+	if (!w->all)
+		abort();
+	w->all[w->n_all++] = *g;
 }
 
 /* The maker sends @len bytes of @data (padded to hold an index and the
@@ -249,14 +267,16 @@ static void consume(struct consume_world *w, const uint8_t *r, size_t len)
 	const struct genuine *match = NULL;
 	uint8_t *copy = malloc(len ? len : 1);
 	static const uint8_t next[148] = {1, 0, 0, 0, 0x42};
+	uint8_t cookie[COOKIE_LEN], mac2[COOKIE_MAC_LEN];
+	bool opens;
 	int rc;
 
 	if (!copy)
 		abort();
 	memcpy(copy, r, len);
 	if (len == COOKIE_REPLY_LEN && r[0] == COOKIE_TYPE_REPLY) {
-		for (size_t i = 0; i < w->n_g && i < MAX_REPLIES; i++) {
-			const struct genuine *g = &w->g[i];
+		for (size_t i = 0; i < w->n_all; i++) {
+			const struct genuine *g = &w->all[i];
 
 			if (memcmp(g->mac1, w->mac1, COOKIE_MAC_LEN) == 0 &&
 			    memcmp(g->reply + 8, r + 8, COOKIE_REPLY_LEN - 8) == 0)
@@ -269,12 +289,21 @@ static void consume(struct consume_world *w, const uint8_t *r, size_t len)
 		FUZZ_ASSERT(rc == -EPROTO);
 		return;
 	}
-	FUZZ_ASSERT(match ? rc == 0 : rc == -EBADMSG);
-	if (!match)
+	opens =
+	    crypto_aead_xchacha20poly1305_ietf_decrypt(cookie, NULL, NULL, r + 32, 32, w->mac1,
+						       COOKIE_MAC_LEN, r + 8, ref_cookie_key) == 0;
+	FUZZ_ASSERT(opens ? rc == 0 : rc == -EBADMSG);
+	FUZZ_ASSERT(!match || opens);
+	if (!opens)
 		return;
 	FUZZ_ASSERT(cookie_maker_has_cookie(&w->m, w->now));
 	/* The maker's next message carries the cookie in mac2. */
 	send_msg(w, next, sizeof(next));
+	crypto_generichash(mac2, sizeof(mac2), w->msg, w->msg_len - COOKIE_MAC_LEN, cookie,
+			   sizeof(cookie));
+	FUZZ_ASSERT(memcmp(mac2, w->msg + w->msg_len - COOKIE_MAC_LEN, COOKIE_MAC_LEN) == 0);
+	if (!match)
+		return;
 	FUZZ_ASSERT(cookie_checker_validate(&w->c, w->msg, w->msg_len, true, SA(w->other),
 					    w->now) == COOKIE_MAC1_ONLY);
 	if (match->secret_ms == w->c.secret_ms &&
@@ -330,6 +359,8 @@ static void run_consume(struct fuzz_input *in)
 	}
 	cookie_checker_cleanup(&w.c);
 	cookie_maker_cleanup(&w.m);
+	free(w.all);
+	w.all = NULL;
 }
 
 static void run_ratelimit(struct fuzz_input *in)
