@@ -41,6 +41,9 @@ ninja -C "$build" "${targets[@]/#/tests/fuzz_}"
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
+# CI (CI=true) fuzzes with a fixed seed, so a report there replays here
+# exactly; elsewhere libFuzzer draws one.  FUZZ_SEED overrides either.
+seed=${FUZZ_SEED:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}
 failed=()
 summary=()
 for t in "${targets[@]}"; do
@@ -56,7 +59,7 @@ for t in "${targets[@]}"; do
 		continue
 	fi
 	args=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-		-artifact_prefix="$work/")
+		-artifact_prefix="$work/" -seed="$seed")
 	[ ! -f "tests/fuzz/$t.dict" ] || args+=(-dict="tests/fuzz/$t.dict")
 	dirs=("$work/corpus" "tests/fuzz/corpus/$t" "$work/generated")
 	[ "$t" != conf ] || dirs+=(doc/examples)
