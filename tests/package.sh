@@ -164,7 +164,9 @@ case "$shell" in */nologin | /bin/false) ;; *) die "culvert has the shell $shell
 log "user culvert: uid $uid gid $gid home $home shell $shell"
 
 # /etc/culvert: a real directory, root:culvert 0750, by statoverride.
-[ -d /etc/culvert ] && [ ! -L /etc/culvert ] || die "/etc/culvert is not a directory"
+if [ ! -d /etc/culvert ] || [ -L /etc/culvert ]; then
+	die "/etc/culvert is not a directory"
+fi
 [ "$(stat -c '%U:%G %a' /etc/culvert)" = "root:culvert 750" ] ||
 	die "/etc/culvert is $(stat -c '%U:%G %a' /etc/culvert), not root:culvert 750"
 [ "$(dpkg-statoverride --list /etc/culvert)" = "root culvert 750 /etc/culvert" ] ||
@@ -279,8 +281,8 @@ chmod 0640 "$conf_a"
 # CapabilityBoundingSet=): user and group culvert, CAP_NET_ADMIN its only
 # capability.
 as_unit=(setpriv --reuid=culvert --regid=culvert --init-groups
-	--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin
-	--bounding-set=-all,+net_admin)
+	'--inh-caps=-all,+net_admin' '--ambient-caps=-all,+net_admin'
+	'--bounding-set=-all,+net_admin')
 "${as_unit[@]}" "$D" --check-config -c "$conf_a" >"$WORK/check.log" 2>&1 ||
 	die "culvertd --check-config as culvert: $(cat "$WORK/check.log")"
 # A simple command, not the function n, so that $! is culvertctl, which
@@ -317,11 +319,11 @@ for side in a b; do
 done
 for side in a b; do
 	pub=pub_$side
-	grep -q "public key: ${!pub}" "$WORK/show-$side.out" &&
-		grep -q "state: established" "$WORK/show-$side.out" || {
+	if ! grep -q "public key: ${!pub}" "$WORK/show-$side.out" ||
+		! grep -q "state: established" "$WORK/show-$side.out"; then
 		cat "$WORK/show-$side.out"
 		die "culvertctl show: side $side is not its established tunnel"
-	}
+	fi
 done
 ping_ok b 198.19.0.1
 log "sealed tunnel over UDP: up, both daemons as culvert without capabilities"
@@ -355,7 +357,9 @@ while read -r f; do
 	left=$((left + 1))
 done <"$WORK/files"
 [ "$left" = 0 ] || die "$left paths of the package left behind"
-[ ! -e /etc/culvert ] && [ ! -L /etc/culvert ] || die "/etc/culvert is left behind"
+if [ -e /etc/culvert ] || [ -L /etc/culvert ]; then
+	die "/etc/culvert is left behind"
+fi
 if dpkg-statoverride --list /etc/culvert >/dev/null 2>&1; then
 	die "the statoverride of /etc/culvert is left behind"
 fi
