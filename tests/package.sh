@@ -187,6 +187,19 @@ done < <(dpkg -L culvert | grep -v '^/etc/culvert$')
 [ "$(stat -c '%U:%G %a' /lib/systemd/system/culvertd@.service)" = "root:root 644" ] ||
 	die "culvertd@.service is $(stat -c '%U:%G %a' /lib/systemd/system/culvertd@.service)"
 
+# The installed unit, as an instance: its ExecStart= is the installed
+# culvertd and its Documentation= the installed manual pages.
+mkdir "$WORK/unit"
+cp /lib/systemd/system/culvertd@.service "$WORK/unit/culvertd@pkgtest.service"
+if ! systemd-analyze verify "$WORK/unit/culvertd@pkgtest.service" >"$WORK/verify.out" 2>&1 ||
+	grep culvert "$WORK/verify.out"; then
+	cat "$WORK/verify.out"
+	die "systemd-analyze verify: the installed unit"
+fi
+grep -qx 'ExecStart=/usr/sbin/culvertd -c /etc/culvert/%i.conf' /lib/systemd/system/culvertd@.service ||
+	die "the installed unit does not run /usr/sbin/culvertd -c /etc/culvert/%i.conf"
+log "installed unit: systemd-analyze verify clean"
+
 # culvertd processes started from the installed binary (other culvertd
 # processes on this machine, from build directories, do not count).
 installed_daemons() {
