@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exporter.h"
+#include "log.h"
+
+/* The only path served. */
+#define EXPORTER_PATH "/metrics"
+
+struct exporter {
+	struct evhttp *http;
+	exporter_render_fn render;
+	void *arg;
+};
+
+/* evbuffer_add_reference()'s cleanup: the rendered text is freed with
+ * the buffer that sent it. */
+static void exporter_free_text(const void *data, size_t len, void *extra)
+{
+	free(extra);
+}
+
+/* Answers @req with @code and a one-line plain-text body. */
+static void exporter_reply_text(struct evhttp_request *req, int code, const char *reason,
+				const char *body)
+{
+	struct evbuffer *buf = evbuffer_new();
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(out, "Content-Type", "text/plain; charset=utf-8");
+	if (buf)
+		evbuffer_add(buf, body, strlen(body));
+	evhttp_send_reply(req, code, reason, buf);
+	if (buf)
+		evbuffer_free(buf);
+}
+
+/* Every request: only GET and HEAD of /metrics get the exposition. */
+static void exporter_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct exporter *e = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	enum metrics_format format;
+	struct evbuffer *buf;
+	char *text;
+	size_t len;
+
+	if (!path || strcmp(path, EXPORTER_PATH)) {
+		exporter_reply_text(req, HTTP_NOTFOUND, "Not Found",
+				    "Not found: culvertd serves /metrics only.\n");
+		return;
+	}
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(out, "Allow", "GET, HEAD");
+		exporter_reply_text(req, 405, "Method Not Allowed", "Only GET and HEAD.\n");
+		return;
+	}
+	format = metrics_negotiate(
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "Accept"));
+	buf = evbuffer_new();
+	if (!buf || e->render(e->arg, format, &text, &len) < 0) {
+		if (buf)
+			evbuffer_free(buf);
+		log_warnx("metrics: out of memory");
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	/* The buffer takes the text over: no copy, freed with it. */
+	if (evbuffer_add_reference(buf, text, len, exporter_free_text, text) < 0) {
+		free(text);
+		evbuffer_free(buf);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evhttp_add_header(out, "Content-Type",
+			  format == METRICS_OPENMETRICS ? METRICS_CONTENT_TYPE_OPENMETRICS
+							: METRICS_CONTENT_TYPE_PROMETHEUS);
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	/* evhttp sends Content-Length and no body for HEAD. */
+	evhttp_send_reply(req, HTTP_OK, "OK", buf);
+	evbuffer_free(buf);
+}
+
+int exporter_open(struct exporter **out, struct event_base *base, const struct sockaddr *addr,
+		  socklen_t len, exporter_render_fn render, void *arg, char *err, size_t errlen)
+{
+	struct exporter *e = calloc(1, sizeof(*e));
+	int fd = -1, one = 1, rc;
+
+	if (!e) {
+		snprintf(err, errlen, "metrics: out of memory");
+		return -ENOMEM;
+	}
+	e->render = render;
+	e->arg = arg;
+	e->http = evhttp_new(base);
+	if (!e->http) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "metrics: out of memory");
+		goto fail;
+	}
+	evhttp_set_max_headers_size(e->http, EXPORTER_MAX_HEADERS);
+	evhttp_set_max_body_size(e->http, 0);
+	evhttp_set_timeout(e->http, EXPORTER_TIMEOUT_S);
+	/* Every method reaches the callback, which answers 405 itself
+	 * (evhttp would answer 501 for the ones not allowed). */
+	evhttp_set_allowed_methods(e->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+						EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(e->http, exporter_request_cb, e);
+
+	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, addr, len) < 0 || listen(fd, 64) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "MetricsListen: %s", strerror(errno));
+		goto fail;
+	}
+	if (!evhttp_accept_socket_with_handle(e->http, fd)) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "metrics: out of memory");
+		goto fail;
+	}
+	*out = e;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	exporter_close(e);
+	return rc;
+}
+
+void exporter_close(struct exporter *e)
+{
+	if (!e)
+		return;
+	if (e->http)
+		evhttp_free(e->http); /* closes the listener and the connections */
+	free(e);
+}
