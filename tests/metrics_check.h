@@ -115,10 +115,11 @@ static inline long metrics_check(const char *text, size_t len, bool om, char *er
 			if (sscanf(line, "# %7s %127s %n", kw, name, &n) < 2 || !n)
 				return mc_fail(err, errlen, lineno, "bad comment line");
 			rest = line + n;
-			if (strncmp(line + 2, kw, strlen(kw)) ||
-			    line[2 + strlen(kw)] != ' ' || strncmp(line + 3 + strlen(kw), name, strlen(name)) ||
+			if (strncmp(line + 2, kw, strlen(kw)) || line[2 + strlen(kw)] != ' ' ||
+			    strncmp(line + 3 + strlen(kw), name, strlen(name)) ||
 			    line[3 + strlen(kw) + strlen(name)] != ' ')
-				return mc_fail(err, errlen, lineno, "bad spacing in a comment line");
+				return mc_fail(err, errlen, lineno,
+					       "bad spacing in a comment line");
 			if (!mc_name_ok(name, strlen(name)))
 				return mc_fail(err, errlen, lineno, "bad metric name");
 			if (!cur || strcmp(cur->name, name)) {
@@ -148,7 +149,8 @@ static inline long metrics_check(const char *text, size_t len, bool om, char *er
 				if (i == nt)
 					return mc_fail(err, errlen, lineno, "unknown type");
 				snprintf(cur->type, sizeof(cur->type), "%s", rest);
-				if (!om && !strcmp(rest, "counter") && !mc_ends_with(name, "_total"))
+				if (!om && !strcmp(rest, "counter") &&
+				    !mc_ends_with(name, "_total"))
 					return mc_fail(err, errlen, lineno,
 						       "counter name without _total");
 				if (om && mc_ends_with(name, "_total"))
@@ -158,13 +160,13 @@ static inline long metrics_check(const char *text, size_t len, bool om, char *er
 				if (cur->help)
 					return mc_fail(err, errlen, lineno, "second HELP");
 				if (!*rest || strpbrk(rest, "\\\""))
-					return mc_fail(err, errlen, lineno, "empty or escaped HELP");
+					return mc_fail(err, errlen, lineno,
+						       "empty or escaped HELP");
 				cur->help = true;
 			} else if (om && !strcmp(kw, "UNIT")) {
 				if (cur->unit)
 					return mc_fail(err, errlen, lineno, "second UNIT");
-				if (!mc_name_ok(rest, strlen(rest)) ||
-				    !mc_ends_with(name, rest) ||
+				if (!mc_name_ok(rest, strlen(rest)) || !mc_ends_with(name, rest) ||
 				    name[strlen(name) - strlen(rest) - 1] != '_')
 					return mc_fail(err, errlen, lineno,
 						       "UNIT is not a suffix of the name");
@@ -193,12 +195,13 @@ static inline long metrics_check(const char *text, size_t len, bool om, char *er
 			if (cur->done)
 				return mc_fail(err, errlen, lineno, "family split");
 			snprintf(want, sizeof(want), "%s%s", cur->name,
-				 !om                              ? ""
+				 !om                             ? ""
 				 : !strcmp(cur->type, "counter") ? "_total"
 				 : !strcmp(cur->type, "info")    ? "_info"
 								 : "");
 			if (strcmp(sname, want))
-				return mc_fail(err, errlen, lineno, "sample name is not the family's");
+				return mc_fail(err, errlen, lineno,
+					       "sample name is not the family's");
 			kl = (size_t)snprintf(key, sizeof(key), "%s", cur->name);
 			if (*p == '{') {
 				p++;
@@ -209,7 +212,8 @@ static inline long metrics_check(const char *text, size_t len, bool om, char *er
 					while (mc_name_char(*p, p == q))
 						p++;
 					if (p == q || (size_t)(p - q) >= sizeof(lname))
-						return mc_fail(err, errlen, lineno, "bad label name");
+						return mc_fail(err, errlen, lineno,
+							       "bad label name");
 					memcpy(lname, q, (size_t)(p - q));
 					lname[p - q] = '\0';
 					for (i = 0; i < nlab; i++)
@@ -217,10 +221,12 @@ static inline long metrics_check(const char *text, size_t len, bool om, char *er
 							return mc_fail(err, errlen, lineno,
 								       "label given twice");
 					if (nlab == 16)
-						return mc_fail(err, errlen, lineno, "too many labels");
+						return mc_fail(err, errlen, lineno,
+							       "too many labels");
 					snprintf(seen[nlab++], sizeof(seen[0]), "%s", lname);
 					if (p[0] != '=' || p[1] != '"')
-						return mc_fail(err, errlen, lineno, "no =\" after label");
+						return mc_fail(err, errlen, lineno,
+							       "no =\" after label");
 					for (p += 2; *p != '"'; p++) {
 						char c = *p;
 
@@ -243,14 +249,16 @@ static inline long metrics_check(const char *text, size_t len, bool om, char *er
 					p++;
 					if (on_label)
 						on_label(lname, value, arg);
-					kl += (size_t)snprintf(key + kl, kl < sizeof(key) ? sizeof(key) - kl : 0,
-							       "|%s=%s", lname, value);
+					kl += (size_t)snprintf(
+					    key + kl, kl < sizeof(key) ? sizeof(key) - kl : 0,
+					    "|%s=%s", lname, value);
 					if (*p == ',') {
 						p++;
 						continue;
 					}
 					if (*p != '}')
-						return mc_fail(err, errlen, lineno, "no } after labels");
+						return mc_fail(err, errlen, lineno,
+							       "no } after labels");
 					p++;
 					break;
 				}
@@ -259,9 +267,11 @@ static inline long metrics_check(const char *text, size_t len, bool om, char *er
 				return mc_fail(err, errlen, lineno, "no value");
 			for (q = p + 1, q += *q == '-'; *q; q++)
 				if (*q < '0' || *q > '9')
-					return mc_fail(err, errlen, lineno, "value is not an integer");
+					return mc_fail(err, errlen, lineno,
+						       "value is not an integer");
 			if (kl >= sizeof(key))
-				return mc_fail(err, errlen, lineno, "label set too long to compare");
+				return mc_fail(err, errlen, lineno,
+					       "label set too long to compare");
 			for (i = 0; i < nseries; i++)
 				if (!strcmp(series[i], key))
 					return mc_fail(err, errlen, lineno, "label set twice");

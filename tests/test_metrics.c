@@ -231,9 +231,9 @@ START_TEST(test_golden_prometheus)
 				if (!strcmp(map[i].family, name))
 					break;
 			ck_assert_uint_lt(i, sizeof(map) / sizeof(map[0]));
-			wlen += (size_t)snprintf(want + wlen, cap - wlen, "# HELP %s %s\n# TYPE %s %s\n",
-						 map[i].sample, line + 8 + strlen(name),
-						 map[i].sample, map[i].type);
+			wlen += (size_t)snprintf(
+			    want + wlen, cap - wlen, "# HELP %s %s\n# TYPE %s %s\n", map[i].sample,
+			    line + 8 + strlen(name), map[i].sample, map[i].type);
 			continue;
 		}
 		wlen += (size_t)snprintf(want + wlen, cap - wlen, "%s\n", line);
@@ -287,7 +287,8 @@ START_TEST(test_escaping)
 		char err[256] = "", *out = render(&st, 1, formats[i]);
 		long n;
 
-		ck_assert_ptr_nonnull(strstr(out, "device=\"a\\\"b\\\\c\",netns=\"n\\\\\\\"s\xc3\xa9\""));
+		ck_assert_ptr_nonnull(
+		    strstr(out, "device=\"a\\\"b\\\\c\",netns=\"n\\\\\\\"s\xc3\xa9\""));
 		n = metrics_check(out, strlen(out), formats[i] == METRICS_OPENMETRICS, err,
 				  sizeof(err), collect, &dev);
 		ck_assert_msg(n > 0, "%s", err);
@@ -332,18 +333,19 @@ START_TEST(test_structure)
 	{
 		char err[128];
 
-		ck_assert_int_lt(metrics_check("# TYPE a_total counter\n# HELP a_total x\na_total 1\n",
-					       45, true, err, sizeof(err), NULL, NULL),
-				 0);
-		ck_assert_int_lt(metrics_check("# TYPE a counter\n# HELP a x\na_total 1\n", 37, false,
-					       err, sizeof(err), NULL, NULL),
+		ck_assert_int_lt(
+		    metrics_check("# TYPE a_total counter\n# HELP a_total x\na_total 1\n", 45, true,
+				  err, sizeof(err), NULL, NULL),
+		    0);
+		ck_assert_int_lt(metrics_check("# TYPE a counter\n# HELP a x\na_total 1\n", 37,
+					       false, err, sizeof(err), NULL, NULL),
 				 0);
 		ck_assert_int_lt(metrics_check("# TYPE a gauge\n# HELP a x\na 1\n# EOF\na 2\n", 40,
 					       true, err, sizeof(err), NULL, NULL),
 				 0);
-		ck_assert_int_lt(metrics_check("# TYPE a gauge\na 1\n", 19, false, err, sizeof(err),
-					       NULL, NULL),
-				 0);
+		ck_assert_int_lt(
+		    metrics_check("# TYPE a gauge\na 1\n", 19, false, err, sizeof(err), NULL, NULL),
+		    0);
 		ck_assert_int_lt(metrics_check("# TYPE a gauge\n# HELP a x\na{l=\"\\t\"} 1\n", 40,
 					       false, err, sizeof(err), NULL, NULL),
 				 0);
@@ -427,8 +429,7 @@ START_TEST(test_negotiate)
 			 METRICS_PROMETHEUS);
 	ck_assert_int_eq(metrics_negotiate("application/openmetrics-text;version=1.0.0;q=0.000"),
 			 METRICS_PROMETHEUS);
-	ck_assert_int_eq(metrics_negotiate("application/openmetrics-textual"),
-			 METRICS_PROMETHEUS);
+	ck_assert_int_eq(metrics_negotiate("application/openmetrics-textual"), METRICS_PROMETHEUS);
 	ck_assert_int_eq(metrics_negotiate("application/openmetrics"), METRICS_PROMETHEUS);
 	ck_assert_int_eq(metrics_negotiate(",,;application/openmetrics-text"), METRICS_PROMETHEUS);
 }
