@@ -66,8 +66,8 @@ static void exporter_request_cb(struct evhttp_request *req, void *arg)
 		exporter_reply_text(req, 405, "Method Not Allowed", "Only GET and HEAD.\n");
 		return;
 	}
-	format = metrics_negotiate(
-	    evhttp_find_header(evhttp_request_get_input_headers(req), "Accept"));
+	format =
+	    metrics_negotiate(evhttp_find_header(evhttp_request_get_input_headers(req), "Accept"));
 	buf = evbuffer_new();
 	if (!buf || e->render(e->arg, format, &text, &len) < 0) {
 		if (buf)
