@@ -7,11 +7,14 @@
  * text.  Any other path is 404, any other method on /metrics 405.
  * Nothing a client sends changes the daemon.
  *
- * Bounds, so that a stranger who can reach the port cannot pin memory:
- * request headers of EXPORTER_MAX_HEADERS bytes at most (evhttp answers
- * more with 431 or closes), no request body at all, and a connection
- * silent for EXPORTER_TIMEOUT_S seconds is closed.  The exposition is a
- * few KiB rendered at once, so no request holds the loop.
+ * Bounds, so that a stranger who can reach the port cannot pin memory or
+ * file descriptors, nor hold the data path: request headers of
+ * EXPORTER_MAX_HEADERS bytes at most (evhttp answers 400), no request
+ * body (413), a connection silent for EXPORTER_TIMEOUT_S seconds is
+ * closed and any connection is cut after EXPORTER_LIFETIME_S (a client
+ * trickling bytes gains nothing), and at most EXPORTER_MAX_CONNS are open:
+ * beyond that culvertd stops accepting until one closes.  The exposition
+ * is a few KiB rendered at once, so no request holds the loop.
  */
 #pragma once
 
@@ -27,6 +30,10 @@ struct exporter;
 #define EXPORTER_MAX_HEADERS 8192
 /* Seconds a connection may stay silent (reading or writing). */
 #define EXPORTER_TIMEOUT_S 5
+/* Seconds any connection may last, however busy. */
+#define EXPORTER_LIFETIME_S 10
+/* Connections open at once, at most. */
+#define EXPORTER_MAX_CONNS 16
 
 /*
  * Renders the metrics in @format: a malloc'd buffer of *@len bytes into
