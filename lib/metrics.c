@@ -273,8 +273,7 @@ static const struct metrics_family {
     {"culvert_rekeys", METRICS_COUNTER, "",
      "Sealed tunnels: handshakes that replaced an established session.", fam_rekeys},
     {"culvert_reconnects", METRICS_COUNTER, "",
-     "TCP client: connections made again after the previous one was lost, UDP: dead peers "
-     "restarted.",
+     "TCP: connections after the first one, made or accepted when the previous one was lost.",
      fam_reconnects},
     {"culvert_events", METRICS_COUNTER, "",
      "Every other counter of culvertctl show, by name: connections, keepalives, offloads and, "
