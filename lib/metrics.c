@@ -132,7 +132,9 @@ static void fam_tunnel(struct metrics_out *o, const struct status *st, int64_t n
 
 static void fam_start_time(struct metrics_out *o, const struct status *st, int64_t now)
 {
-	metrics_i64(o, st->uptime > (uint64_t)now ? 0 : now - (int64_t)st->uptime);
+	/* A clock before the epoch, or set back past the start: 0, never a
+	 * negative time (nor an overflow). */
+	metrics_i64(o, now <= 0 || st->uptime >= (uint64_t)now ? 0 : now - (int64_t)st->uptime);
 }
 
 static void fam_state(struct metrics_out *o, const struct status *st, int64_t now)
@@ -305,6 +307,17 @@ static void metrics_labels(char *buf, size_t size, const struct status *st)
 	}
 }
 
+/* Does tunnel @i repeat the device and namespace of an earlier one?  Its
+ * samples would repeat label sets, which makes the whole exposition
+ * invalid (a status socket that lies could do it): it is left out. */
+static bool metrics_duplicate(const struct status *sts, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(sts[i].device, sts[j].device) && !strcmp(sts[i].netns, sts[j].netns))
+			return true;
+	return false;
+}
+
 /* Writes family @fam (header and samples) for the @n tunnels, or nothing
  * when none of them has a sample of it. */
 static void metrics_family_write(FILE *f, const struct metrics_family *fam,
@@ -318,6 +331,8 @@ static void metrics_family_write(FILE *f, const struct metrics_family *fam,
 
 	metrics_sample_name(sample, sizeof(sample), fam);
 	for (i = 0; i < n; i++) {
+		if (metrics_duplicate(sts, i))
+			continue;
 		metrics_labels(labels, sizeof(labels), &sts[i]);
 		fam->samples(&o, &sts[i], now);
 	}
@@ -335,6 +350,8 @@ static void metrics_family_write(FILE *f, const struct metrics_family *fam,
 	}
 	o.f = f;
 	for (i = 0; i < n; i++) {
+		if (metrics_duplicate(sts, i))
+			continue;
 		metrics_labels(labels, sizeof(labels), &sts[i]);
 		fam->samples(&o, &sts[i], now);
 	}

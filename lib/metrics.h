@@ -21,9 +21,10 @@
  * device="tun0", and netns="blue" when the device is in a named network
  * namespace), all of a family's samples together, families in a fixed
  * order; a family none of the tunnels has (handshakes of plain tunnels) is
- * left out.  Label values are escaped as both formats require (\\, \", \n).
- * No sample carries a timestamp.  The document (doc/metrics.md) lists every
- * family.  Never a private key: the status document holds none.
+ * left out, and so is a tunnel whose device and netns repeat an earlier
+ * one's (two series with one label set would make the whole text invalid).  Label values are
+ * escaped as both formats require (\\, \", \n). No sample carries a timestamp.  The document
+ * (doc/metrics.md) lists every family.  Never a private key: the status document holds none.
  *
  * Return convention: 0 or -errno.  Only metrics_write() writes anywhere:
  * to the FILE it is given, which is its job.

@@ -386,6 +386,27 @@ START_TEST(test_values)
 }
 END_TEST
 
+/* A second status with the same device and netns (a lying status socket)
+ * is left out: its series would repeat the first one's label sets. */
+START_TEST(test_duplicate)
+{
+	struct status sts[3];
+	char *one, *three;
+
+	sample_sealed(&sts[0]);
+	sample_plain(&sts[1]);
+	sample_sealed(&sts[2]);
+	sts[2].rx_bytes = 1;
+	strcpy(sts[2].mode, STATUS_MODE_TAP);
+	one = render(sts, 2, METRICS_OPENMETRICS);
+	three = render(sts, 3, METRICS_OPENMETRICS);
+	ck_assert_str_eq(three, one);
+	check_ok(three, METRICS_OPENMETRICS);
+	free(one);
+	free(three);
+}
+END_TEST
+
 /* No tunnel: an empty exposition; a bad status or format: -EINVAL and
  * nothing written. */
 START_TEST(test_empty_and_errors)
@@ -445,6 +466,7 @@ int main(void)
 	tcase_add_test(tc, test_escaping);
 	tcase_add_test(tc, test_structure);
 	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_duplicate);
 	tcase_add_test(tc, test_empty_and_errors);
 	tcase_add_test(tc, test_negotiate);
 	suite_add_tcase(s, tc);
