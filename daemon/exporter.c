@@ -136,6 +136,7 @@ static void exporter_reply_text(struct evhttp_request *req, int code, const char
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 
 	evhttp_add_header(out, "Content-Type", "text/plain; charset=utf-8");
+	evhttp_add_header(out, "Connection", "close");
 	if (buf)
 		evbuffer_add(buf, body, strlen(body));
 	evhttp_send_reply(req, code, reason, buf);
@@ -187,6 +188,10 @@ static void exporter_request_cb(struct evhttp_request *req, void *arg)
 			  format == METRICS_OPENMETRICS ? METRICS_CONTENT_TYPE_OPENMETRICS
 							: METRICS_CONTENT_TYPE_PROMETHEUS);
 	evhttp_add_header(out, "Cache-Control", "no-store");
+	/* One request per connection, as on the status socket: nothing is
+	 * kept open between scrapes, so the lifetime cut never meets a
+	 * scraper's idle connection. */
+	evhttp_add_header(out, "Connection", "close");
 	/* evhttp sends Content-Length and no body for HEAD. */
 	evhttp_send_reply(req, HTTP_OK, "OK", buf);
 	evbuffer_free(buf);

@@ -236,6 +236,20 @@ print(data.split(b" ")[1].decode() if data.startswith(b"HTTP/1.") else "closed")
 	die "POST /metrics is not 405"
 [ "$(raw 'b"DELETE /metrics HTTP/1.1\r\nHost: x\r\n\r\n"')" = 405 ] || die "DELETE is not 405"
 [ "$(raw 'b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n"')" = 200 ] || die "HEAD is not 200"
+# One request per connection: after the answer, culvertd closes.
+n a timeout 20 python3 -c '
+import socket, time
+s = socket.create_connection(("198.18.0.1", 9587), timeout=5)
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+data = b""
+while True:
+	chunk = s.recv(65536)
+	if not chunk:
+		break
+	data += chunk
+head = data.split(b"\r\n\r\n")[0].lower()
+assert data.startswith(b"HTTP/1.1 200"), data[:40]
+assert b"connection: close" in head, head' || die "GET /metrics: not answered and closed"
 code=$(raw 'b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n"')
 case "$code" in
 4* | closed) log "a 64 KiB header: $code" ;;
