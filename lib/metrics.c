@@ -8,12 +8,6 @@
 
 #include "metrics.h"
 
-/* The base labels of one tunnel, escaped: device="...",netns="..." (each
- * byte escapes to 2 at most). */
-#define METRICS_LABELS_SIZE (2 * (STATUS_DEVICE_SIZE + STATUS_NETNS_SIZE) + 32)
-/* One extra label value, escaped (the longest is an endpoint or a key). */
-#define METRICS_VALUE_SIZE (2 * STATUS_ENDPOINT_SIZE + 2 * STATUS_KEY_SIZE)
-
 /* The states culvertd has (STATUS_STATE_*): a stateset lists them all.  A
  * state a newer daemon adds is shown as well, after them. */
 static const char *const metrics_states[] = {
@@ -35,30 +29,42 @@ enum metrics_type {
 /* Where samples go: @f, or nowhere when NULL (only counted). */
 struct metrics_out {
 	FILE *f;
-	enum metrics_format format;
-	const char *name; /* the sample name, suffix included */
-	const char *labels;
+	const char *name;        /* the sample name, suffix included */
+	const struct status *st; /* the tunnel: its base labels */
 	size_t count;
 };
 
-/* Copies @s into @buf (@size bytes) escaped as a label value: backslash,
- * double quote and line feed (both formats' rules). */
-static void metrics_escape(char *buf, size_t size, const char *s)
+/* Writes @s as a label value, escaped: backslash, double quote and line
+ * feed (both formats' rules; every other byte as it is). */
+static void metrics_put_value(FILE *f, const char *s)
 {
-	size_t o = 0;
-
-	for (; *s && o + 3 < size; s++) {
+	for (; *s; s++) {
 		if (*s == '\\' || *s == '"') {
-			buf[o++] = '\\';
-			buf[o++] = *s;
+			fputc('\\', f);
+			fputc(*s, f);
 		} else if (*s == '\n') {
-			buf[o++] = '\\';
-			buf[o++] = 'n';
+			fputs("\\n", f);
 		} else {
-			buf[o++] = *s;
+			fputc(*s, f);
 		}
 	}
-	buf[o] = '\0';
+}
+
+/* Writes one label, ,@name="@value" (no comma when @first). */
+static void metrics_put_label(FILE *f, const char *name, const char *value, bool first)
+{
+	fprintf(f, "%s%s=\"", first ? "" : ",", name);
+	metrics_put_value(f, value);
+	fputc('"', f);
+}
+
+/* Writes NAME{device="...",netns="..." of a sample: the tunnel's labels. */
+static void metrics_begin(struct metrics_out *o)
+{
+	fprintf(o->f, "%s{", o->name);
+	metrics_put_label(o->f, "device", o->st->device, true);
+	if (o->st->netns[0])
+		metrics_put_label(o->f, "netns", o->st->netns, false);
 }
 
 /* Writes one sample: NAME{LABELS[,@lname="@lvalue"]} VALUE; @lname may be
@@ -66,16 +72,12 @@ static void metrics_escape(char *buf, size_t size, const char *s)
 static void metrics_sample(struct metrics_out *o, const char *lname, const char *lvalue,
 			   const char *value)
 {
-	char esc[METRICS_VALUE_SIZE];
-
 	o->count++;
 	if (!o->f)
 		return;
-	fprintf(o->f, "%s{%s", o->name, o->labels);
-	if (lname) {
-		metrics_escape(esc, sizeof(esc), lvalue);
-		fprintf(o->f, ",%s=\"%s\"", lname, esc);
-	}
+	metrics_begin(o);
+	if (lname)
+		metrics_put_label(o->f, lname, lvalue, false);
 	fprintf(o->f, "} %s\n", value);
 }
 
@@ -115,19 +117,15 @@ static bool metrics_counter(const struct status *st, const char *name, uint64_t 
 
 static void fam_tunnel(struct metrics_out *o, const struct status *st, int64_t now)
 {
-	char esc[METRICS_VALUE_SIZE];
-
 	o->count++;
 	if (!o->f)
 		return;
-	fprintf(o->f, "%s{%s,mode=\"%s\",transport=\"%s\",sealed=\"%s\",role=\"%s\"", o->name,
-		o->labels, st->mode, st->transport, st->sealed ? "true" : "false",
-		st->listen ? "listen" : "connect");
-	if (st->public_key[0]) {
-		metrics_escape(esc, sizeof(esc), st->public_key);
-		fprintf(o->f, ",public_key=\"%s\"", esc);
-	}
-	fprintf(o->f, "} 1\n");
+	metrics_begin(o);
+	fprintf(o->f, ",mode=\"%s\",transport=\"%s\",sealed=\"%s\",role=\"%s\"", st->mode,
+		st->transport, st->sealed ? "true" : "false", st->listen ? "listen" : "connect");
+	if (st->public_key[0])
+		metrics_put_label(o->f, "public_key", st->public_key, false);
+	fputs("} 1\n", o->f);
 }
 
 static void fam_start_time(struct metrics_out *o, const struct status *st, int64_t now)
@@ -293,20 +291,6 @@ static void metrics_sample_name(char *buf, size_t size, const struct metrics_fam
 					      : "");
 }
 
-/* Writes the escaped base labels of @st into @buf (@size bytes). */
-static void metrics_labels(char *buf, size_t size, const struct status *st)
-{
-	char dev[2 * STATUS_DEVICE_SIZE], ns[2 * STATUS_NETNS_SIZE];
-
-	metrics_escape(dev, sizeof(dev), st->device);
-	if (st->netns[0]) {
-		metrics_escape(ns, sizeof(ns), st->netns);
-		snprintf(buf, size, "device=\"%s\",netns=\"%s\"", dev, ns);
-	} else {
-		snprintf(buf, size, "device=\"%s\"", dev);
-	}
-}
-
 /* Does tunnel @i repeat the device and namespace of an earlier one?  Its
  * samples would repeat label sets, which makes the whole exposition
  * invalid (a status socket that lies could do it): it is left out. */
@@ -325,15 +309,15 @@ static void metrics_family_write(FILE *f, const struct metrics_family *fam,
 				 enum metrics_format format)
 {
 	static const char *const om_types[] = {"gauge", "counter", "stateset", "info"};
-	char sample[128], labels[METRICS_LABELS_SIZE];
-	struct metrics_out o = {.f = NULL, .format = format, .name = sample, .labels = labels};
+	char sample[128];
+	struct metrics_out o = {.f = NULL, .name = sample};
 	size_t i;
 
 	metrics_sample_name(sample, sizeof(sample), fam);
 	for (i = 0; i < n; i++) {
 		if (metrics_duplicate(sts, i))
 			continue;
-		metrics_labels(labels, sizeof(labels), &sts[i]);
+		o.st = &sts[i];
 		fam->samples(&o, &sts[i], now);
 	}
 	if (!o.count)
@@ -352,7 +336,7 @@ static void metrics_family_write(FILE *f, const struct metrics_family *fam,
 	for (i = 0; i < n; i++) {
 		if (metrics_duplicate(sts, i))
 			continue;
-		metrics_labels(labels, sizeof(labels), &sts[i]);
+		o.st = &sts[i];
 		fam->samples(&o, &sts[i], now);
 	}
 }
