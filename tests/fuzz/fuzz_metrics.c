@@ -161,7 +161,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fprintf(stderr, "%s\n%s", err, text);
 		FUZZ_ASSERT(samples >= 0);
 		FUZZ_ASSERT(n == 0 || samples > 0);
-		FUZZ_ASSERT(metrics_check(text, len, om, err, sizeof(err), on_label, &ns) == samples);
+		FUZZ_ASSERT(metrics_check(text, len, om, err, sizeof(err), on_label, &ns) ==
+			    samples);
 		FUZZ_ASSERT(metrics_check(text, len, om, err, sizeof(err), on_label, &peer) ==
 			    samples);
 		FUZZ_ASSERT(metrics_check(text, len, om, err, sizeof(err), on_label, &reason) ==
@@ -189,7 +190,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 int fuzz_generate(const char *dir)
 {
 	/* Two statuses: a sealed listener in a namespace with a quote and a
-	 * backslash in its names, and a plain client; a third invalid one. */
+	 * backslash in its names, and a plain client.  Bytes grouped by field,
+	 * not one a line. */
+	/* clang-format off */
 	static const uint8_t two[] = {
 	    2,
 	    /* status 1: flags netns|sealed|listen|key */
@@ -216,6 +219,7 @@ int fuzz_generate(const char *dir)
 	    /* now: 2026-12-01 06:00:00 UTC */
 	    0, 0, 0, 0, 0x6b, 0x0e, 0x4a, 0x60,
 	};
+	/* clang-format on */
 	static const uint8_t none[] = {0};
 	int ret = fuzz_write_seed(dir, "two-tunnels", two, sizeof(two));
 
