@@ -98,7 +98,7 @@ _culvertctl()
 		forward) _culvertctl_words 'on off show help' ;;
 		show)
 			if [[ $cur == -* ]]; then
-				_culvertctl_words '--json'
+				_culvertctl_words '--json --openmetrics --prometheus'
 			else
 				_culvertctl_words "$(_culvertctl_tunnel_names) help"
 			fi
@@ -109,9 +109,9 @@ _culvertctl()
 
 	case $object in
 	show)
-		# [NAME] [--json], in either order.
+		# [NAME] [--json | --openmetrics | --prometheus], in either order.
 		if [[ $cur == -* ]]; then
-			_culvertctl_words '--json'
+			_culvertctl_words '--json --openmetrics --prometheus'
 		elif [[ $verb == -* ]]; then
 			_culvertctl_words "$(_culvertctl_tunnel_names)"
 		fi

@@ -30,7 +30,7 @@ _culvertd()
 		return
 		;;
 	-d | --dev | -l | --listen | -C | --connect | -M | --mtu | -p | --peer-public-key | \
-		--rekey-after | --keepalive | --dead-peer-timeout | --out-buffer)
+		--rekey-after | --keepalive | --dead-peer-timeout | --out-buffer | --metrics-listen)
 		# A value of the user's own.
 		return
 		;;

@@ -19,14 +19,17 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "config.h"
 #include "control.h"
 #include "endpoint.h"
+#include "exporter.h"
 #include "key.h"
 #include "log.h"
+#include "metrics.h"
 #include "netns.h"
 #include "netwatch.h"
 #include "notify.h"
@@ -55,7 +58,7 @@ static void usage(FILE *out)
 	    "                [--transport tcp|udp] [--listen [ADDR]:PORT] [--connect HOST:PORT]\n"
 	    "                [--mtu N] [--private-key FILE --peer-public-key KEY\n"
 	    "                [--preshared-key FILE]] [--user USER [--group GROUP] | --no-drop]\n"
-	    "                [--no-seccomp] [-v]...\n"
+	    "                [--no-seccomp] [--metrics-listen ADDR:PORT] [-v]...\n"
 	    "\n"
 	    "Carries every packet of a TUN (layer 3) or TAP (layer 2) device to one peer\n"
 	    "over TCP or UDP, each framed with a 2-byte big-endian length (the simpletun\n"
@@ -111,6 +114,9 @@ static void usage(FILE *out)
 	    "\n"
 	    "Other options:\n"
 	    "      --out-buffer BYTES  TCP output buffer high-water mark (default %d)\n"
+	    "      --metrics-listen ADDR:PORT  serve Prometheus metrics over HTTP at\n"
+	    "                          http://ADDR:PORT/metrics (default off; keep it on\n"
+	    "                          loopback or a management network)\n"
 	    "  -v, --verbose           more log output (-v debug, -vv per packet)\n"
 	    "  -q, --quiet             warnings and errors only\n"
 	    "      --syslog            log to syslog (facility daemon) instead of stderr\n"
@@ -278,6 +284,7 @@ struct daemon {
 	struct event_base *base;
 	struct tunnel *tunnel;
 	struct control *control;
+	struct exporter *exporter; /* MetricsListen, or NULL */
 	struct netwatch *netwatch; /* TCP client: underlay changes */
 	const struct cmdline *cmdline;
 	struct conf conf;              /* as applied */
@@ -312,6 +319,8 @@ static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key 
 		return a->plain_offload == b->plain_offload;
 	case CONF_KEY_SECCOMP:
 		return a->seccomp == b->seccomp;
+	case CONF_KEY_METRICS_LISTEN:
+		return same_str(a->metrics_listen, b->metrics_listen);
 	case CONF_KEY_LISTEN:
 		return same_str(a->listen, b->listen);
 	case CONF_KEY_USER:
@@ -347,6 +356,7 @@ static void daemon_reload(struct daemon *d)
 	    CONF_KEY_OFFLOAD,
 	    CONF_KEY_PLAIN_OFFLOAD,
 	    CONF_KEY_SECCOMP,
+	    CONF_KEY_METRICS_LISTEN,
 	};
 	struct conf next;
 	char err[512];
@@ -449,6 +459,19 @@ static char *daemon_render_status(void *arg)
 	return json;
 }
 
+/* Renders the metrics for the metrics endpoint: the same status document
+ * as the status socket's, so culvertctl show --openmetrics prints the same. */
+static int daemon_render_metrics(void *arg, enum metrics_format format, char **out, size_t *len)
+{
+	struct daemon *d = arg;
+	struct status st;
+
+	status_init(&st);
+	tunnel_fill_status(d->tunnel, &st);
+	memcpy(st.netns, d->netns, sizeof(st.netns));
+	return metrics_render(&st, 1, (int64_t)time(NULL), format, out, len);
+}
+
 /* Opens the status socket at $CULVERT_RUNDIR (default CULVERT_RUNSTATEDIR)
  * / DEVICE[@NETNS].sock, owned by the user culvertd will run as.  Failing
  * is no reason not to serve: it is logged. */
@@ -531,6 +554,7 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	    {"group", required_argument, NULL, 'g'},
 	    {"no-drop", no_argument, NULL, 'N'},
 	    {"no-seccomp", no_argument, NULL, 'Z'},
+	    {"metrics-listen", required_argument, NULL, 'X'},
 	    {"syslog", no_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -634,6 +658,9 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			key = CONF_KEY_SECCOMP;
 			value = "no";
 			break;
+		case 'X':
+			key = CONF_KEY_METRICS_LISTEN;
+			break;
 		case 'u':
 			key = CONF_KEY_USER;
 			break;
@@ -666,6 +693,8 @@ int main(int argc, char **argv)
 	struct cmdline cl;
 	struct daemon d = {0};
 	struct privdrop_target target = {.uid = (uid_t)-1, .gid = (gid_t)-1};
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_len = 0;
 	uint8_t *keys = NULL; /* private key, peer public key, psk: 32 bytes each */
 	bool drop;
 	char err[512] = "";
@@ -731,6 +760,9 @@ int main(int argc, char **argv)
 		if (resolve("Endpoint", d.conf.endpoint, false, ss, len, err, sizeof(err)) < 0)
 			config_error("%s", err);
 	}
+	if (d.conf.metrics_listen && resolve("MetricsListen", d.conf.metrics_listen, true,
+					     &metrics_addr, &metrics_len, err, sizeof(err)) < 0)
+		config_error("%s", err);
 	if (cl.check_config) {
 		sodium_free(keys);
 		printf("%s: configuration OK\n", cl.config_file ? cl.config_file : "command line");
@@ -769,6 +801,14 @@ int main(int argc, char **argv)
 		return is_usage ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	daemon_open_control(&d, drop ? target.uid : (uid_t)-1, drop ? target.gid : (gid_t)-1);
+	/* Bound now, as root if need be (a port below 1024); refusing to
+	 * start is better than serving without the metrics asked for. */
+	if (d.conf.metrics_listen) {
+		if (exporter_open(&d.exporter, d.base, (struct sockaddr *)&metrics_addr,
+				  metrics_len, daemon_render_metrics, &d, err, sizeof(err)) < 0)
+			fatalx("%s %s", err, d.conf.metrics_listen);
+		log_info("metrics on http://%s/metrics", d.conf.metrics_listen);
+	}
 	tunnel_set_lost_cb(d.tunnel, daemon_peer_lost, &d);
 	/* A TCP client in backoff reconnects as soon as the underlay changes
 	 * instead of waiting out its timer; without the watch it still does,
@@ -823,6 +863,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
 		event_free(sigev[i]);
 	control_close(d.control);
+	exporter_close(d.exporter);
 	netwatch_close(d.netwatch);
 	tunnel_free(d.tunnel);
 	event_base_free(d.base);

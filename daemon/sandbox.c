@@ -46,7 +46,8 @@ static const int sandbox_calls[] = {
     SCMP_SYS(rt_sigprocmask),
     SCMP_SYS(rt_sigreturn),
     /* The data path: the device, the TCP connection or the UDP socket,
-     * TCP reconnects and accepts, the status socket. */
+     * TCP reconnects and accepts, the status socket, the metrics
+     * endpoint (evhttp: accept4, read, writev, shutdown, close). */
     SCMP_SYS(read),
     SCMP_SYS(write),
     SCMP_SYS(readv),

@@ -55,6 +55,7 @@ static const struct {
     [CONF_KEY_OFFLOAD] = {"Offload", CONF_SECTION_INTERFACE},
     [CONF_KEY_ALLOW_FROM] = {"AllowFrom", CONF_SECTION_INTERFACE},
     [CONF_KEY_SECCOMP] = {"Seccomp", CONF_SECTION_INTERFACE},
+    [CONF_KEY_METRICS_LISTEN] = {"MetricsListen", CONF_SECTION_INTERFACE},
     [CONF_KEY_PUBLIC_KEY] = {"PublicKey", CONF_SECTION_PEER},
     [CONF_KEY_PRESHARED_KEY_FILE] = {"PresharedKeyFile", CONF_SECTION_PEER},
     [CONF_KEY_ENDPOINT] = {"Endpoint", CONF_SECTION_PEER},
@@ -462,6 +463,16 @@ static int conf_parse_value(struct conf *c, enum conf_key key, const char *value
 		}
 		c->seccomp = i % 2;
 		break;
+	case CONF_KEY_METRICS_LISTEN:
+		if (!conf_valid_endpoint(value, true)) {
+			conf_errf(msg, size,
+				  "%s: '%s' is not [ADDR]:PORT or :PORT (ADDR a name, an IPv4 "
+				  "address or [IPv6], PORT 1 to 65535)",
+				  name, q);
+			return -EINVAL;
+		}
+		rc = conf_set_string(&c->metrics_listen, value);
+		break;
 	default:
 		conf_errf(msg, size, "no such key");
 		return -EINVAL;
@@ -541,6 +552,9 @@ static void conf_move(struct conf *dst, struct conf *src, enum conf_key key)
 		break;
 	case CONF_KEY_SECCOMP:
 		dst->seccomp = src->seccomp;
+		break;
+	case CONF_KEY_METRICS_LISTEN:
+		ds = &dst->metrics_listen, ss = &src->metrics_listen;
 		break;
 	case CONF_KEY_DEAD_PEER_TIMEOUT:
 		dst->dead_peer_timeout = src->dead_peer_timeout;
@@ -976,5 +990,6 @@ void conf_cleanup(struct conf *c)
 	free(c->group);
 	free(c->preshared_key_file);
 	free(c->endpoint);
+	free(c->metrics_listen);
 	conf_init(c);
 }

@@ -17,6 +17,7 @@
  *   LogLevel = warn | info | debug | trace    default info
  *   Offload = yes | no          default yes
  *   Seccomp = yes | no          default yes
+ *   MetricsListen = ADDR:PORT   Prometheus metrics over HTTP (default off)
  *
  *   [Peer]
  *   PublicKey = <base64>        sealed mode
@@ -94,6 +95,7 @@ enum conf_key {
 	CONF_KEY_PLAIN_OFFLOAD,
 	CONF_KEY_ALLOW_FROM,
 	CONF_KEY_SECCOMP,
+	CONF_KEY_METRICS_LISTEN,
 	CONF_KEY_COUNT,
 };
 
@@ -116,6 +118,7 @@ enum conf_key {
 #define CONF_SET_PLAIN_OFFLOAD      (1u << CONF_KEY_PLAIN_OFFLOAD)
 #define CONF_SET_ALLOW_FROM         (1u << CONF_KEY_ALLOW_FROM)
 #define CONF_SET_SECCOMP            (1u << CONF_KEY_SECCOMP)
+#define CONF_SET_METRICS_LISTEN     (1u << CONF_KEY_METRICS_LISTEN)
 
 enum conf_transport {
 	CONF_TRANSPORT_TCP,
@@ -156,6 +159,9 @@ struct conf {
 	/* culvertd's seccomp filter once set-up is done (daemon/sandbox.h),
 	 * default true */
 	bool seccomp;
+	/* The Prometheus metrics endpoint's address (doc/metrics.md),
+	 * "[ADDR]:PORT", "HOST:PORT" or ":PORT", syntax checked; NULL: off */
+	char *metrics_listen;
 	/* [Peer] */
 	char public_key[KEY_BASE64_SIZE]; /* canonical base64, "" when not given */
 	char *preshared_key_file;

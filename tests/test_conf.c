@@ -128,6 +128,7 @@ START_TEST(test_every_key)
 				       "Offload = no\n"
 				       "AllowFrom = 2001:db8::/32\n"
 				       "Seccomp = no\n"
+				       "MetricsListen = 127.0.0.1:9587\n"
 				       "[Peer]\n"
 				       "PublicKey = " PUB_A "\n"
 				       "PresharedKeyFile = /etc/culvert/psk.key\n"
@@ -155,7 +156,9 @@ START_TEST(test_every_key)
 	ck_assert(!c.plain_keepalive);
 	ck_assert_uint_eq(c.dead_peer_timeout, 86400);
 	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE], 2);
-	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 20);
+	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 21);
+	ck_assert_str_eq(c.metrics_listen, "127.0.0.1:9587");
+	ck_assert_uint_eq(c.line[CONF_KEY_METRICS_LISTEN], 13);
 	ck_assert(!c.offload);
 	ck_assert_uint_eq(c.line[CONF_KEY_OFFLOAD], 10);
 	ck_assert_uint_eq(c.n_allow_from, 1);
@@ -386,6 +389,9 @@ START_TEST(test_bad_values)
 	    {"[Interface]\nListen = 2001:db8::1:80\n",
 	     "t.conf:2: Listen: '2001:db8::1:80' is not [ADDR]:PORT or :PORT (ADDR a name, an "
 	     "IPv4 address or [IPv6], PORT 1 to 65535)"},
+	    {"[Interface]\nMetricsListen = 9587\n",
+	     "t.conf:2: MetricsListen: '9587' is not [ADDR]:PORT or :PORT (ADDR a name, an IPv4 "
+	     "address or [IPv6], PORT 1 to 65535)"},
 	    {"[Interface]\nUser = a b\n", "t.conf:2: User: 'a b' is not a user or group name"},
 	    {"[Interface]\nGroup =\n", "t.conf:2: Group: '' is not a user or group name"},
 	    {"[Interface]\nLogLevel = verbose\n",

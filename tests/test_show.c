@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "status.h"
 #include "check_run.h"
 
@@ -435,8 +436,85 @@ START_TEST(test_usage)
 	run_free(&r);
 	r = run("show", "help", NULL);
 	ck_assert_int_eq(r.status, 0);
-	ck_assert_str_eq(r.out, "Usage: culvertctl show [NAME] [--json]\n");
+	ck_assert_str_eq(r.out,
+			 "Usage: culvertctl show [NAME] [--json | --openmetrics | --prometheus]\n");
 	run_free(&r);
+	r = run("show", "--json", "--prometheus", NULL);
+	ck_assert_int_eq(r.status, 2);
+	run_free(&r);
+}
+END_TEST
+
+/* @text without its timestamp lines (they depend on the second the run
+ * took), as a malloc'd string; *@stamps counts the lines taken out. */
+static char *without_stamps(const char *text, int *stamps)
+{
+	char *out = calloc(1, strlen(text) + 1), *o = out;
+	const char *p = text;
+
+	ck_assert_ptr_nonnull(out);
+	*stamps = 0;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+
+		if (!strncmp(p, "culvert_start_time_seconds{", 27) ||
+		    !strncmp(p, "culvert_latest_handshake_timestamp_seconds{", 43)) {
+			(*stamps)++;
+		} else {
+			memcpy(o, p, len);
+			o += len;
+		}
+		p += len;
+	}
+	return out;
+}
+
+/* --prometheus and --openmetrics: every tunnel in one exposition, exactly
+ * what lib/metrics.c writes for the same documents (culvertd's endpoint
+ * prints the same); a named tunnel alone. */
+START_TEST(test_metrics)
+{
+	const enum metrics_format formats[] = {METRICS_PROMETHEUS, METRICS_OPENMETRICS};
+	const char *options[] = {"--prometheus", "--openmetrics"};
+	struct status sts[2];
+	int i, stamps, want_stamps;
+
+	sample(&sts[0], 0);
+	sample(&sts[1], 1);
+	start_server();
+	for (i = 0; i < 2; i++) {
+		char *want, *got, *text;
+		struct run r;
+		size_t len;
+
+		ck_assert_int_eq(metrics_render(sts, 2, 1796104800, formats[i], &text, &len), 0);
+		want = without_stamps(text, &want_stamps);
+		free(text);
+		r = run("show", options[i], NULL);
+		ck_assert_int_eq(r.status, 0);
+		ck_assert_str_eq(r.err, "");
+		got = without_stamps(r.out, &stamps);
+		ck_assert_str_eq(got, want);
+		ck_assert_int_eq(stamps, want_stamps);
+		ck_assert_int_eq(stamps, 3);
+		free(want);
+		free(got);
+		run_free(&r);
+
+		ck_assert_int_eq(metrics_render(sts + 1, 1, 1796104800, formats[i], &text, &len),
+				 0);
+		want = without_stamps(text, &want_stamps);
+		free(text);
+		r = run("show", "tun1", options[i], NULL);
+		ck_assert_int_eq(r.status, 0);
+		got = without_stamps(r.out, &stamps);
+		ck_assert_str_eq(got, want);
+		ck_assert_int_eq(stamps, 1);
+		free(want);
+		free(got);
+		run_free(&r);
+	}
 }
 END_TEST
 
@@ -461,6 +539,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_bad_daemons);
 	tcase_add_test(tc, test_mute_daemon_times_out);
 	tcase_add_test(tc, test_usage);
+	tcase_add_test(tc, test_metrics);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "metrics.h"
 #include "status.h"
 
 /* How long one daemon may take to connect and send its whole document. */
@@ -27,7 +28,7 @@
 
 void show_usage(FILE *f)
 {
-	fprintf(f, "Usage: %s show [NAME] [--json]\n", CTL_PROG);
+	fprintf(f, "Usage: %s show [NAME] [--json | --openmetrics | --prometheus]\n", CTL_PROG);
 }
 
 /* The directory of the status sockets: $CULVERT_RUNDIR if set, for tests
@@ -271,13 +272,23 @@ static int show_json(const struct status *sts, size_t n, bool one)
 	return CTL_EXIT_OK;
 }
 
+/* Prints @n documents of @sts as Prometheus metrics (lib/metrics.h):
+ * every family once, every tunnel a label set. */
+static int show_metrics(const struct status *sts, size_t n, enum metrics_format format)
+{
+	int ret = metrics_write(stdout, sts, n, (int64_t)time(NULL), format);
+
+	return ret ? ctl_fail(ret, NULL, "show: write metrics") : CTL_EXIT_OK;
+}
+
 int show_main(int argc, char **argv)
 {
 	const char *dir = show_rundir(), *name = NULL;
 	struct status *sts = NULL;
 	size_t n_names = 0, n = 0, i;
 	char **names = NULL;
-	bool json = false;
+	bool json = false, metrics = false;
+	enum metrics_format format = METRICS_PROMETHEUS;
 	int ret, status = CTL_EXIT_OK;
 
 	for (i = 1; i < (size_t)argc; i++) {
@@ -286,6 +297,9 @@ int show_main(int argc, char **argv)
 			return CTL_EXIT_OK;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;
+		} else if (!strcmp(argv[i], "--openmetrics") || !strcmp(argv[i], "--prometheus")) {
+			metrics = true;
+			format = argv[i][2] == 'o' ? METRICS_OPENMETRICS : METRICS_PROMETHEUS;
 		} else if (argv[i][0] == '-') {
 			return ctl_usage("show", "show: unknown option '%s'", argv[i]);
 		} else if (name) {
@@ -296,13 +310,18 @@ int show_main(int argc, char **argv)
 			name = argv[i];
 		}
 	}
+	if (json && metrics)
+		return ctl_usage("show",
+				 "show: --json and --openmetrics/--prometheus exclude each other");
 
 	if (name) {
 		struct status st;
 
 		if (show_one(dir, name, true, &st))
 			return CTL_EXIT_FAIL;
-		if (json)
+		if (metrics)
+			status = show_metrics(&st, 1, format);
+		else if (json)
 			status = show_json(&st, 1, true);
 		else if (status_print(stdout, &st))
 			status = CTL_EXIT_FAIL;
@@ -325,8 +344,9 @@ int show_main(int argc, char **argv)
 			status = CTL_EXIT_FAIL;
 		if (ret)
 			continue;
-		/* Text goes out as each daemon answers; JSON needs them all. */
-		if (!json) {
+		/* Text goes out as each daemon answers; JSON and metrics need
+		 * them all. */
+		if (!json && !metrics) {
 			if (n)
 				putchar('\n');
 			if (status_print(stdout, &sts[n]))
@@ -335,8 +355,8 @@ int show_main(int argc, char **argv)
 		n++;
 	}
 	/* No tunnel: no text at all (as wg show), but "[]" for a script. */
-	if (json) {
-		ret = show_json(sts, n, false);
+	if (json || metrics) {
+		ret = metrics ? show_metrics(sts, n, format) : show_json(sts, n, false);
 		if (ret)
 			status = ret;
 	}

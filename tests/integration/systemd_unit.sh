@@ -194,7 +194,8 @@ EOF
 	expect_completion 'culvertctl --v' '--version '
 	expect_completion 'culvertctl sh' 'show '
 	expect_completion 'culvertctl show ' 'help tun7 '
-	expect_completion 'culvertctl show tun7 --' '--json '
+	expect_completion 'culvertctl show tun7 --' '--json --openmetrics --prometheus '
+	expect_completion 'culvertctl show --pr' '--prometheus '
 	expect_completion 'culvertctl show --json ' 'tun7 '
 	# culvertd: every long option of --help, and the words of some.
 	expect_completion 'culvertd --' "$("$CULVERTD" --help | grep -o -- '--[a-z][a-z-]*' |
