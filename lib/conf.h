@@ -7,7 +7,7 @@
  *   [Interface]
  *   Device = tun0               required; 1..15 characters
  *   Mode = tun | tap            default tun
- *   MTU = 1400                  68..65517
+ *   MTU = 1400                  68..65517; default: the route's less the overhead
  *   PrivateKeyFile = /path      sealed mode (with [Peer] PublicKey)
  *   Listen = [ADDR]:PORT | :PORT
  *   AllowFrom = PREFIX, ...     with Listen: only these sources may connect
@@ -17,6 +17,7 @@
  *   LogLevel = warn | info | debug | trace    default info
  *   Offload = yes | no          default yes
  *   Seccomp = yes | no          default yes
+ *   ClampMSS = yes | no         default no (lower TCP SYNs' MSS to fit)
  *
  *   [Peer]
  *   PublicKey = <base64>        sealed mode
@@ -94,6 +95,7 @@ enum conf_key {
 	CONF_KEY_PLAIN_OFFLOAD,
 	CONF_KEY_ALLOW_FROM,
 	CONF_KEY_SECCOMP,
+	CONF_KEY_CLAMP_MSS,
 	CONF_KEY_COUNT,
 };
 
@@ -116,6 +118,7 @@ enum conf_key {
 #define CONF_SET_PLAIN_OFFLOAD      (1u << CONF_KEY_PLAIN_OFFLOAD)
 #define CONF_SET_ALLOW_FROM         (1u << CONF_KEY_ALLOW_FROM)
 #define CONF_SET_SECCOMP            (1u << CONF_KEY_SECCOMP)
+#define CONF_SET_CLAMP_MSS          (1u << CONF_KEY_CLAMP_MSS)
 
 enum conf_transport {
 	CONF_TRANSPORT_TCP,
@@ -140,7 +143,7 @@ struct conf {
 	/* [Interface] */
 	char device[CONF_DEVICE_MAX + 1]; /* "" when not given */
 	enum tun_mode mode;               /* default TUN_MODE_TUN */
-	int mtu;                          /* bytes; 0: leave the device's MTU alone */
+	int mtu;                          /* bytes; 0: the route's less the overhead */
 	char *private_key_file;
 	char *listen; /* "[ADDR]:PORT", "HOST:PORT" or ":PORT", syntax checked */
 	char *user;
@@ -156,6 +159,9 @@ struct conf {
 	/* culvertd's seccomp filter once set-up is done (daemon/sandbox.h),
 	 * default true */
 	bool seccomp;
+	/* Lower the MSS option of TCP SYNs crossing the tunnel to fit its
+	 * MTU (lib/mtu.h), default false */
+	bool clamp_mss;
 	/* [Peer] */
 	char public_key[KEY_BASE64_SIZE]; /* canonical base64, "" when not given */
 	char *preshared_key_file;
