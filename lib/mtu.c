@@ -5,8 +5,8 @@
 
 #include "mtu.h"
 
-#define MTU_ETH_P_IPV4 0x0800
-#define MTU_ETH_P_IPV6 0x86dd
+#define MTU_ETH_P_IPV4   0x0800
+#define MTU_ETH_P_IPV6   0x86dd
 #define MTU_PROTO_ICMP   1
 #define MTU_PROTO_TCP    6
 #define MTU_PROTO_ICMPV6 58

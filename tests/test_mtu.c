@@ -136,14 +136,14 @@ START_TEST(test_overhead_every_mode)
 		bool udp, sealed, tap;
 		unsigned want;
 	} c[] = {
-	    {AF_INET, true, false, false, 30},  {AF_INET, true, true, false, 60},
-	    {AF_INET, false, false, false, 54}, {AF_INET, false, true, false, 86},
-	    {AF_INET6, true, false, false, 50}, {AF_INET6, true, true, false, 80},
+	    {AF_INET, true, false, false, 30},   {AF_INET, true, true, false, 60},
+	    {AF_INET, false, false, false, 54},  {AF_INET, false, true, false, 86},
+	    {AF_INET6, true, false, false, 50},  {AF_INET6, true, true, false, 80},
 	    {AF_INET6, false, false, false, 74}, {AF_INET6, false, true, false, 106},
-	    {AF_INET, true, false, true, 44},   {AF_INET, true, true, true, 74},
-	    {AF_INET, false, false, true, 68},  {AF_INET, false, true, true, 100},
-	    {AF_INET6, true, false, true, 64},  {AF_INET6, true, true, true, 94},
-	    {AF_INET6, false, false, true, 88}, {AF_INET6, false, true, true, 120},
+	    {AF_INET, true, false, true, 44},    {AF_INET, true, true, true, 74},
+	    {AF_INET, false, false, true, 68},   {AF_INET, false, true, true, 100},
+	    {AF_INET6, true, false, true, 64},   {AF_INET6, true, true, true, 94},
+	    {AF_INET6, false, false, true, 88},  {AF_INET6, false, true, true, 120},
 	};
 	size_t i;
 
