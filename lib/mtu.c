@@ -302,10 +302,19 @@ int mtu_clamp_mss(uint8_t *pkt, size_t len, bool tap, unsigned mtu, bool csum_pa
 				return 0;
 			mtu_put16(tcp + off + 2, (uint16_t)max);
 			if (!csum_partial) {
-				/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'). */
+				/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m').  A
+				 * value at an odd offset straddles two 16-bit
+				 * words: its bytes count swapped (RFC 1071
+				 * section 2 B). */
+				uint16_t m = old, m2 = (uint16_t)max;
+
+				if ((off + 2) & 1) {
+					m = (uint16_t)(m << 8 | m >> 8);
+					m2 = (uint16_t)(m2 << 8 | m2 >> 8);
+				}
 				sum = (uint16_t)~mtu_get16(tcp + 16);
-				sum += (uint16_t)~old;
-				sum += (uint16_t)max;
+				sum += (uint16_t)~m;
+				sum += m2;
 				mtu_put16(tcp + 16, mtu_fold(sum));
 			}
 			return 1;

@@ -409,6 +409,26 @@ START_TEST(test_clamp_ipv6_and_tap)
 }
 END_TEST
 
+START_TEST(test_clamp_odd_offset)
+{
+	uint8_t pkt[60];
+
+	/* NOP, then MSS: its value at an odd offset straddles two checksum
+	 * words (found by fuzz_mtu). */
+	ip4_tcp(pkt, sizeof(pkt), true, true, 0);
+	memcpy(pkt + 40, "\x01\x02\x04\x05\xb4\x01\x01\x01\x01\x01\x01\x00", 12);
+	pkt[36] = pkt[37] = 0;
+	{
+		uint16_t c = csum(pkt + 20, 40, pseudo4(pkt, 40, 6));
+		pkt[36] = (uint8_t)(c >> 8);
+		pkt[37] = (uint8_t)c;
+	}
+	ck_assert_int_eq(mtu_clamp_mss(pkt, sizeof(pkt), false, 1280, false), 1);
+	ck_assert_uint_eq((unsigned)(pkt[43] << 8 | pkt[44]), 1240);
+	ck_assert_int_eq(csum(pkt + 20, 40, pseudo4(pkt, 40, 6)), 0);
+}
+END_TEST
+
 static Suite *mtu_suite(void)
 {
 	Suite *s = suite_create("mtu");
@@ -428,6 +448,7 @@ static Suite *mtu_suite(void)
 	tcase_add_test(tc, test_clamp_ipv4);
 	tcase_add_test(tc, test_clamp_partial_csum);
 	tcase_add_test(tc, test_clamp_ipv6_and_tap);
+	tcase_add_test(tc, test_clamp_odd_offset);
 	suite_add_tcase(s, tc);
 	return s;
 }
