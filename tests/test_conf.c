@@ -111,6 +111,7 @@ START_TEST(test_defaults)
 	ck_assert(c.offload);
 	ck_assert(!c.plain_offload);
 	ck_assert(c.seccomp);
+	ck_assert(!c.clamp_mss);
 }
 END_TEST
 
@@ -128,6 +129,7 @@ START_TEST(test_every_key)
 				       "Offload = no\n"
 				       "AllowFrom = 2001:db8::/32\n"
 				       "Seccomp = no\n"
+				       "ClampMSS = yes\n"
 				       "[Peer]\n"
 				       "PublicKey = " PUB_A "\n"
 				       "PresharedKeyFile = /etc/culvert/psk.key\n"
@@ -155,7 +157,7 @@ START_TEST(test_every_key)
 	ck_assert(!c.plain_keepalive);
 	ck_assert_uint_eq(c.dead_peer_timeout, 86400);
 	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE], 2);
-	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 20);
+	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 21);
 	ck_assert(!c.offload);
 	ck_assert_uint_eq(c.line[CONF_KEY_OFFLOAD], 10);
 	ck_assert_uint_eq(c.n_allow_from, 1);
@@ -163,6 +165,8 @@ START_TEST(test_every_key)
 	ck_assert(!c.plain_offload);
 	ck_assert(!c.seccomp);
 	ck_assert_uint_eq(c.line[CONF_KEY_SECCOMP], 12);
+	ck_assert(c.clamp_mss);
+	ck_assert_uint_eq(c.line[CONF_KEY_CLAMP_MSS], 13);
 }
 END_TEST
 
