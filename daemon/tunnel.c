@@ -78,7 +78,7 @@
 #define TUNNEL_DGRAM_FRAMES_MAX TUNNEL_BATCH
 /* Frames from the peer are taken up to the larger of our own maximum and
  * this (a 9000-byte jumbo MTU on TAP with a VLAN tag), bytes: a peer whose
- * default MTU came out larger (another route, doc/design.md section 6) is
+ * default MTU came out larger (another route, doc/design.md section 10) is
  * not refused. */
 #define TUNNEL_RX_MIN (9000 + TUN_TAP_HDR_LEN)
 /* ICMP "too big" messages written into the device, at most per second
@@ -122,7 +122,7 @@ struct tunnel {
 	size_t max_len; /* largest payload read from the device, bytes */
 	size_t rx_max;  /* largest payload taken from the peer, bytes */
 
-	/* MTU and path MTU (doc/design.md section 6): the device MTU; over
+	/* MTU and path MTU (doc/design.md section 10): the device MTU; over
 	 * UDP the underlay path MTU toward the peer (0: not known), read from
 	 * the kernel's route every TUNNEL_PMTU_POLL_MS; the largest inner IP
 	 * packet that fits it (never above dev_mtu, never below
@@ -417,7 +417,7 @@ static void tunnel_dev_write_offload(struct tunnel *t, const uint8_t *buf, size_
 
 /*
  * A device packet @pkt of @len bytes does not fit the path to the peer
- * (len > fit_len): answers it as a router would (doc/design.md section 6),
+ * (len > fit_len): answers it as a router would (doc/design.md section 10),
  * with an ICMP "fragmentation needed" or ICMPv6 "packet too big" carrying
  * inner_mtu, written back into the device, at most TUNNEL_ICMP_PER_SECOND.
  * Returns true when the packet is to be dropped (answered, or over the
@@ -1931,7 +1931,7 @@ static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	tunnel_dev_flush(t);
 }
 
-/* ---- path MTU (doc/design.md section 6) --------------------------------- */
+/* ---- path MTU (doc/design.md section 10) --------------------------------- */
 
 /* The address family of the underlay toward @ss: an IPv4-mapped IPv6
  * address (a dual-stack socket) travels as IPv4; stores its address bytes
@@ -2249,7 +2249,7 @@ static int tunnel_socket_open(struct tunnel *t, char *err, size_t errlen)
 			t->udp_gso = true;
 			t->udp_gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
 		}
-		/* Path MTU discovery (doc/design.md section 6): DF on every
+		/* Path MTU discovery (doc/design.md section 10): DF on every
 		 * datagram (UDP GSO ones too, which IP_PMTUDISC_WANT sends
 		 * without), so routers report the path MTU; the errors come
 		 * to the error queue (tunnel_pmtu_errqueue()). */
@@ -2279,7 +2279,7 @@ static int tunnel_socket_open(struct tunnel *t, char *err, size_t errlen)
 }
 
 /*
- * The device MTU when none is given (doc/design.md section 6): the MTU of
+ * The device MTU when none is given (doc/design.md section 10): the MTU of
  * the underlay route toward the peer (RTA_MTU, else the output device's)
  * less the exact overhead of transport and mode (mtu_overhead()), as
  * WireGuard's 1420 is 1500 less 80.  A listener that knows no peer yet

@@ -115,7 +115,7 @@ struct tunnel_stats {
 	uint64_t pending_timeouts;
 	uint64_t pending_evicted;
 	uint64_t pending_refused;
-	/* MTU (doc/design.md section 6): device packets too long for the
+	/* MTU (doc/design.md section 10): device packets too long for the
 	 * path to the peer, dropped as a router drops them; the ICMP "too
 	 * big" messages written back into the device for them (at most
 	 * TUNNEL_ICMP_PER_SECOND); SYNs whose MSS option was lowered; too

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * MTU arithmetic and the packets a tunnel sends because of it (doc/design.md
- * section "MTU and path MTU"):
+ * section 10):
  *
  *  - mtu_overhead(): the bytes the underlay adds to one device packet, for
  *    every transport and mode, so the default device MTU is the route's MTU

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The default device MTU (doc/design.md section 6): without --mtu, culvertd
+# The default device MTU (doc/design.md section 10): without --mtu, culvertd
 # sets the device to the underlay route's MTU toward the peer less the
 # exact overhead of transport and mode, and logs the sum; a route with
 # `mtu lock 1400` counts instead of the device's; --mtu wins; a listener

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Path MTU over UDP (doc/design.md section 6): a router in the underlay
+# Path MTU over UDP (doc/design.md section 10): a router in the underlay
 # whose far link has MTU 1280, a tunnel with MTU 1420, a TCP transfer of
 # 8 MB through it each way, plain and sealed.
 #
