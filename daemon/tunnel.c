@@ -430,21 +430,25 @@ static void tunnel_dev_write_offload(struct tunnel *t, const uint8_t *buf, size_
 static bool tunnel_too_big(struct tunnel *t, const uint8_t *pkt, size_t len, bool can_frag)
 {
 	static const uint8_t zero[VNET_HDR_LEN];
-	int n = mtu_icmp_too_big(pkt, len, t->dev.mode == TUN_MODE_TAP, t->inner_mtu, t->icmp_buf,
-				 sizeof(t->icmp_buf));
+	bool tap = t->dev.mode == TUN_MODE_TAP;
 	struct iovec iov[2] = {
 	    {.iov_base = (void *)zero, .iov_len = VNET_HDR_LEN},
-	    {.iov_base = t->icmp_buf, .iov_len = n > 0 ? (size_t)n : 0},
+	    {.iov_base = t->icmp_buf, .iov_len = 0},
 	};
+	int n;
 
+	/* Below the floor (inner_mtu above what fits): no ICMP may ask for
+	 * less; the underlay fragments. */
+	if (can_frag && len <= t->inner_mtu + (tap ? MTU_ETH_HDR : 0))
+		return false;
+	n = mtu_icmp_too_big(pkt, len, tap, t->inner_mtu, t->icmp_buf, sizeof(t->icmp_buf));
 	if (n == 0 && can_frag)
 		return false;
 	t->stats.drop_too_big++;
-	if (n == 0)
+	if (n <= 0 || !ratelimit_bucket_take(&t->icmp_bucket, tunnel_now_ms(),
+					     TUNNEL_ICMP_PER_SECOND, TUNNEL_ICMP_PER_SECOND))
 		return true;
-	if (n < 0 || !ratelimit_bucket_take(&t->icmp_bucket, tunnel_now_ms(),
-					    TUNNEL_ICMP_PER_SECOND, TUNNEL_ICMP_PER_SECOND))
-		return true;
+	iov[1].iov_len = (size_t)n;
 	/* One write: the kernel takes the whole message or none of it. */
 	if ((t->dev.vnet ? writev(t->dev.fd, iov, 2) : write(t->dev.fd, t->icmp_buf, (size_t)n)) <
 	    0) {
@@ -1956,19 +1960,22 @@ static int tunnel_underlay_family(const struct sockaddr_storage *ss, uint8_t *ad
 }
 
 /* Takes @path (bytes, 0: unknown) as the path MTU toward the peer over UDP
- * and derives the inner limit from it: path less the overhead, never above
- * the device MTU nor below MTU_IPV4_FLOOR (a forged ICMP to the underlay
- * socket cannot push it lower; below that the underlay fragments). */
+ * and derives from it what fits (fit_len: path less the overhead) and the
+ * MTU announced in ICMP (inner_mtu: the same, never above the device MTU
+ * nor below MTU_IPV4_FLOOR, so a forged ICMP to the underlay socket cannot
+ * push senders lower; a packet between the two is sent to be fragmented,
+ * tunnel_too_big()). */
 static void tunnel_pmtu_set(struct tunnel *t, unsigned path)
 {
 	bool tap = t->dev.mode == TUN_MODE_TAP;
 	uint8_t addr[16];
-	unsigned ov, inner = (unsigned)t->dev_mtu;
+	unsigned ov, inner = (unsigned)t->dev_mtu, fit;
 
 	ov = mtu_overhead(tunnel_underlay_family(&t->peer, addr), true, t->sess != NULL, tap) -
 	     (tap ? MTU_ETH_HDR : 0);
 	if (path && path > ov && path - ov < inner)
 		inner = path - ov;
+	fit = inner;
 	if (inner < MTU_IPV4_FLOOR && (unsigned)t->dev_mtu >= MTU_IPV4_FLOOR)
 		inner = MTU_IPV4_FLOOR;
 	if (path != t->pmtu && t->pmtu && path)
@@ -1976,7 +1983,7 @@ static void tunnel_pmtu_set(struct tunnel *t, unsigned path)
 			  path, t->pmtu, inner);
 	t->pmtu = path;
 	t->inner_mtu = inner;
-	t->fit_len = inner >= (unsigned)t->dev_mtu ? t->max_len : inner + (tap ? MTU_ETH_HDR : 0);
+	t->fit_len = fit >= (unsigned)t->dev_mtu ? t->max_len : fit + (tap ? MTU_ETH_HDR : 0);
 }
 
 /* Reads the path MTU toward the UDP peer from the kernel's route (its path
