@@ -81,8 +81,12 @@ static void usage(FILE *out)
 	    "  -A, --allow-from PREFIX with --listen: only sources in PREFIX (198.18.0.0/15,\n"
 	    "                          2001:db8::/32, or one address) may connect or send;\n"
 	    "                          repeatable (plain mode has no other authentication)\n"
-	    "  -M, --mtu N             set the device MTU to N bytes (both ends must agree;\n"
-	    "                          frames longer than MTU, plus 18 for TAP, are invalid)\n"
+	    "  -M, --mtu N             set the device MTU to N bytes (default: the underlay\n"
+	    "                          route's MTU toward the peer less the exact overhead,\n"
+	    "                          logged; frames from the peer up to the larger of\n"
+	    "                          MTU+18 and 9018 bytes are taken)\n"
+	    "      --clamp-mss         lower the MSS option of TCP SYNs crossing the tunnel\n"
+	    "                          (both ways) to fit its MTU and the path MTU\n"
 	    "      --no-offload        no TUN/TAP offloads: read and write packets one by\n"
 	    "                          one (default: TCP packets of up to 64 KiB whole)\n"
 	    "      --plain-offload     plain TCP: frames carry whole 64 KiB TCP packets\n"
@@ -321,6 +325,8 @@ static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key 
 		return a->seccomp == b->seccomp;
 	case CONF_KEY_METRICS_LISTEN:
 		return same_str(a->metrics_listen, b->metrics_listen);
+	case CONF_KEY_CLAMP_MSS:
+		return a->clamp_mss == b->clamp_mss;
 	case CONF_KEY_LISTEN:
 		return same_str(a->listen, b->listen);
 	case CONF_KEY_USER:
@@ -357,6 +363,7 @@ static void daemon_reload(struct daemon *d)
 	    CONF_KEY_PLAIN_OFFLOAD,
 	    CONF_KEY_SECCOMP,
 	    CONF_KEY_METRICS_LISTEN,
+	    CONF_KEY_CLAMP_MSS,
 	};
 	struct conf next;
 	char err[512];
@@ -555,6 +562,7 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	    {"no-drop", no_argument, NULL, 'N'},
 	    {"no-seccomp", no_argument, NULL, 'Z'},
 	    {"metrics-listen", required_argument, NULL, 'X'},
+	    {"clamp-mss", no_argument, NULL, 'Y'},
 	    {"syslog", no_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -660,6 +668,10 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			break;
 		case 'X':
 			key = CONF_KEY_METRICS_LISTEN;
+			break;
+		case 'Y':
+			key = CONF_KEY_CLAMP_MSS;
+			value = "yes";
 			break;
 		case 'u':
 			key = CONF_KEY_USER;
@@ -784,6 +796,7 @@ int main(int argc, char **argv)
 	cfg.allow_from = d.conf.allow_from;
 	cfg.n_allow_from = d.conf.n_allow_from;
 	cfg.plain_offload = d.conf.plain_offload;
+	cfg.clamp_mss = d.conf.clamp_mss;
 
 	log_init("culvertd", conf_log_level(&d.conf, &cl), cl.use_syslog);
 	signal(SIGPIPE, SIG_IGN);

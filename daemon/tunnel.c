@@ -3,9 +3,11 @@
 #include <inttypes.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
+#include <linux/errqueue.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,8 @@
 #include "frame.h"
 #include "key.h"
 #include "log.h"
+#include "mtu.h"
+#include "netlink.h"
 #include "ratelimit.h"
 #include "session.h"
 #include "status.h"
@@ -72,6 +76,17 @@
  * one a datagram): a datagram of tiny frames cannot cost thousands of
  * device writes. */
 #define TUNNEL_DGRAM_FRAMES_MAX TUNNEL_BATCH
+/* Frames from the peer are taken up to the larger of our own maximum and
+ * this (a 9000-byte jumbo MTU on TAP with a VLAN tag), bytes: a peer whose
+ * default MTU came out larger (another route, doc/design.md section 10) is
+ * not refused. */
+#define TUNNEL_RX_MIN (9000 + TUN_TAP_HDR_LEN)
+/* ICMP "too big" messages written into the device, at most per second
+ * after a burst of as many (RFC 1812 section 4.3.2.8). */
+#define TUNNEL_ICMP_PER_SECOND 100
+/* How often the path MTU toward a UDP peer is read from the kernel's route
+ * (and its path MTU cache), ms. */
+#define TUNNEL_PMTU_POLL_MS 1000
 
 /* A TCP connection on probation beside the established one: before its
  * deadline its first frame must prove it, in sealed mode an initiation
@@ -93,13 +108,34 @@ struct tunnel_drain {
 	uint64_t packets; /* packets they carry (a TSO packet counts its segments) */
 	uint64_t payload; /* bytes of those packets */
 	size_t len;       /* bytes of frames */
+	/* The last frame carries a packet too long for the path that no
+	 * router would answer (IPv4 without DF, IPv6 of at most 1280 bytes,
+	 * ICMP errors, multicast): it goes alone, fragmented by the underlay
+	 * (tunnel_udp_send_frag()); the drain ends with it. */
+	bool frag_last;
 };
 
 struct tunnel {
 	struct event_base *base;
 	struct tunnel_config cfg;
 	struct tun_device dev;
-	size_t max_len; /* largest payload in either direction, bytes */
+	size_t max_len; /* largest payload read from the device, bytes */
+	size_t rx_max;  /* largest payload taken from the peer, bytes */
+
+	/* MTU and path MTU (doc/design.md section 10): the device MTU; over
+	 * UDP the underlay path MTU toward the peer (0: not known), read from
+	 * the kernel's route every TUNNEL_PMTU_POLL_MS; the largest inner IP
+	 * packet that fits it (never above dev_mtu, never below
+	 * MTU_IPV4_FLOOR) and the largest device read that goes out without
+	 * a check (fit_len: max_len while everything fits). */
+	int dev_mtu;
+	unsigned pmtu;
+	unsigned inner_mtu;
+	size_t fit_len;
+	struct nl_handle nl;
+	struct event *pmtu_ev;
+	struct ratelimit_bucket icmp_bucket;
+	uint8_t icmp_buf[MTU_ICMP_MAX];
 
 	struct event *dev_ev;
 	bool dev_paused;
@@ -215,13 +251,15 @@ static void tunnel_tcp_close(struct tunnel *t);
 static void tunnel_send_msg(struct tunnel *t, const uint8_t *msg, size_t len);
 static int tunnel_tcp_flush(struct tunnel *t);
 static void tunnel_sess_initiate(struct tunnel *t, uint64_t now);
+static void tunnel_pmtu_poll(struct tunnel *t);
+static void tunnel_pmtu_errqueue(struct tunnel *t);
 
 /* The largest frame payload either side may send, bytes: a packet, in
  * sealed mode with the transport header and tag around it (and never less
  * than a handshake initiation); with offload frames over TCP, any length. */
 static size_t tunnel_frame_max(const struct tunnel *t)
 {
-	size_t n = t->max_len;
+	size_t n = t->rx_max;
 
 	/* Offload frames over TCP: a TSO packet, up to the 16-bit limit. */
 	if (t->dev.vnet && t->cfg.transport == TUNNEL_TCP &&
@@ -331,6 +369,11 @@ static void tunnel_dev_write(struct tunnel *t, const uint8_t *pkt, size_t len)
 		log_trace("%zu-byte packet from the peer dropped: no IP packet or frame", len);
 		return;
 	}
+	/* The packet lies in one of our own receive buffers (const only for
+	 * the readers' sake): the MSS is lowered in place. */
+	if (t->cfg.clamp_mss && mtu_clamp_mss((uint8_t *)pkt, len, t->dev.mode == TUN_MODE_TAP,
+					      t->inner_mtu, false) > 0)
+		t->stats.mss_clamped++;
 	if (t->dev.vnet)
 		vnet_gro_add(&t->gro, pkt, len, tunnel_gro_write, t);
 	else
@@ -364,8 +407,56 @@ static void tunnel_dev_write_offload(struct tunnel *t, const uint8_t *buf, size_
 		log_trace("offload frame with a bad virtio-net header dropped (%zu bytes)", len);
 		return;
 	}
+	if (t->cfg.clamp_mss && mtu_clamp_mss((uint8_t *)buf + VNET_HDR_LEN, len - VNET_HDR_LEN,
+					      t->dev.mode == TUN_MODE_TAP, t->inner_mtu,
+					      (h.flags & VNET_F_NEEDS_CSUM) != 0) > 0)
+		t->stats.mss_clamped++;
 	tunnel_dev_flush(t);
 	tunnel_dev_writev(t, buf, buf + VNET_HDR_LEN, len - VNET_HDR_LEN);
+}
+
+/*
+ * A device packet @pkt of @len bytes does not fit the path to the peer
+ * (len > fit_len): answers it as a router would (doc/design.md section 10),
+ * with an ICMP "fragmentation needed" or ICMPv6 "packet too big" carrying
+ * inner_mtu, written back into the device, at most TUNNEL_ICMP_PER_SECOND.
+ * Returns true when the packet is to be dropped (answered, or over the
+ * rate); false when no answer is due (IPv4 without DF, an IPv6 packet of at
+ * most 1280 bytes, an ICMP error, multicast...; lib/mtu.h) and @can_frag:
+ * then it is sent on alone, the underlay fragmenting the datagram
+ * (tunnel_udp_send_frag()).  Without @can_frag (a TSO packet) such a
+ * packet is dropped too.
+ */
+static bool tunnel_too_big(struct tunnel *t, const uint8_t *pkt, size_t len, bool can_frag)
+{
+	static const uint8_t zero[VNET_HDR_LEN];
+	bool tap = t->dev.mode == TUN_MODE_TAP;
+	struct iovec iov[2] = {
+	    {.iov_base = (void *)zero, .iov_len = VNET_HDR_LEN},
+	    {.iov_base = t->icmp_buf, .iov_len = 0},
+	};
+	int n;
+
+	/* Below the floor (inner_mtu above what fits): no ICMP may ask for
+	 * less; the underlay fragments. */
+	if (can_frag && len <= t->inner_mtu + (tap ? MTU_ETH_HDR : 0))
+		return false;
+	n = mtu_icmp_too_big(pkt, len, tap, t->inner_mtu, t->icmp_buf, sizeof(t->icmp_buf));
+	if (n == 0 && can_frag)
+		return false;
+	t->stats.drop_too_big++;
+	if (n <= 0 || !ratelimit_bucket_take(&t->icmp_bucket, tunnel_now_ms(),
+					     TUNNEL_ICMP_PER_SECOND, TUNNEL_ICMP_PER_SECOND))
+		return true;
+	iov[1].iov_len = (size_t)n;
+	/* One write: the kernel takes the whole message or none of it. */
+	if ((t->dev.vnet ? writev(t->dev.fd, iov, 2) : write(t->dev.fd, t->icmp_buf, (size_t)n)) <
+	    0) {
+		t->stats.drop_dev_write++;
+		return true;
+	}
+	t->stats.icmp_sent++;
+	return true;
 }
 
 static int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
@@ -454,6 +545,7 @@ static int tunnel_dev_read_vnet(struct tunnel *t, uint8_t *slot, size_t room,
 	struct vnet_hdr h;
 	size_t len, stride, off = 0, flen;
 	unsigned max;
+	bool frag = false;
 	ssize_t n = readv(t->dev.fd, iov, 2);
 	int segs, i;
 
@@ -480,6 +572,17 @@ static int tunnel_dev_read_vnet(struct tunnel *t, uint8_t *slot, size_t room,
 		h.hdr_len = (uint16_t)(h.csum_start + (pkt[h.csum_start + 12] >> 4) * 4);
 	/* DATA_VALID means nothing on the way out. */
 	h.flags &= VNET_F_NEEDS_CSUM;
+	/* What must fit the path is a segment, not the TSO packet. */
+	if ((h.gso_type != VNET_GSO_NONE ? (size_t)h.hdr_len + h.gso_size : len) > t->fit_len) {
+		if (tunnel_too_big(
+			t, pkt, h.gso_type != VNET_GSO_NONE ? (size_t)h.hdr_len + h.gso_size : len,
+			h.gso_type == VNET_GSO_NONE))
+			return 1;
+		frag = true;
+	}
+	if (t->cfg.clamp_mss &&
+	    mtu_clamp_mss(pkt, len, tap, t->inner_mtu, (h.flags & VNET_F_NEEDS_CSUM) != 0) > 0)
+		t->stats.mss_clamped++;
 	/* The whole packet in one frame, checksum and all left to the peer's
 	 * kernel, when the peer will take it (vnet_check_peer(): e.g. not a
 	 * gso_size below 48); otherwise it is cut like for any other peer. */
@@ -531,6 +634,7 @@ static int tunnel_dev_read_vnet(struct tunnel *t, uint8_t *slot, size_t room,
 			break; /* no session: all of them dropped, counted */
 		tunnel_note_frame(t, frame, flen, 1, t->seg_len[i], d);
 		off += flen;
+		d->frag_last = frag;
 	}
 	return 1;
 }
@@ -553,8 +657,8 @@ static int tunnel_dev_drain(struct tunnel *t, struct tunnel_drain *d)
 		       TUNNEL_TX_MAX - d->frames >= TUNNEL_VNET_SEGS) {
 			rc = tunnel_dev_read_vnet(t, t->dev_buf + d->len, t->dev_buf_len - d->len,
 						  d);
-			if (rc <= 0)
-				return rc;
+			if (rc <= 0 || d->frag_last)
+				return rc < 0 ? rc : 0;
 		}
 		return 0;
 	}
@@ -583,9 +687,23 @@ static int tunnel_dev_drain(struct tunnel *t, struct tunnel_drain *d)
 				  t->dev.name, n, t->max_len);
 			continue;
 		}
+		/* One comparison per packet while everything fits. */
+		if ((size_t)n > t->fit_len) {
+			if (tunnel_too_big(t, slot + t->pkt_off, (size_t)n, true))
+				continue;
+			d->frag_last = true;
+		}
+		if (t->cfg.clamp_mss &&
+		    mtu_clamp_mss(slot + t->pkt_off, (size_t)n, t->dev.mode == TUN_MODE_TAP,
+				  t->inner_mtu, false) > 0)
+			t->stats.mss_clamped++;
 		flen = tunnel_wrap(t, slot, (size_t)n);
 		if (flen > 0)
 			tunnel_note_frame(t, slot, flen, 1, (size_t)n, d);
+		if (d->frag_last) {
+			d->frag_last = flen > 0;
+			break;
+		}
 	}
 	return 0;
 }
@@ -1551,14 +1669,10 @@ static unsigned tunnel_udp_messages(struct tunnel *t, unsigned from, unsigned n)
  * which has no length prefix.  When the socket is full the rest are dropped
  * (counted) and the device paused until the socket drains.
  */
-static void tunnel_udp_send_batch(struct tunnel *t, unsigned n)
+static bool tunnel_udp_send_frames(struct tunnel *t, unsigned n)
 {
 	unsigned i, m, sent = 0, first = 0;
 
-	if (t->peer_len == 0) {
-		t->stats.drop_no_peer += n;
-		return;
-	}
 	m = tunnel_udp_messages(t, 0, n);
 	while (sent < m) {
 		int r = sendmmsg(t->sock_fd, t->tx_msg + sent, m - sent, MSG_DONTWAIT);
@@ -1568,7 +1682,18 @@ static void tunnel_udp_send_batch(struct tunnel *t, unsigned n)
 			t->stats.drop_backpressure += n - first;
 			tunnel_dev_pause(t);
 			event_add(t->sock_wr_ev, NULL);
-			break;
+			return false;
+		}
+		if (r < 0 && t->tx_count[sent] > 1 && errno == EINVAL &&
+		    (tunnel_pmtu_poll(t), t->fit_len < t->max_len)) {
+			/* The path MTU fell below these segments before we
+			 * knew (the kernel refuses GSO segments above it):
+			 * this batch one by one, the underlay fragments. */
+			t->udp_gso = false;
+			m = tunnel_udp_messages(t, first, n);
+			t->udp_gso = true;
+			sent = 0;
+			continue;
 		}
 		if (r < 0 && t->tx_count[sent] > 1 && (errno == EINVAL || errno == EIO)) {
 			/* The underlay cannot take GSO here (a datagram above
@@ -1583,6 +1708,10 @@ static void tunnel_udp_send_batch(struct tunnel *t, unsigned n)
 		if (r < 0) {
 			/* The first message left failed (EMSGSIZE, an ICMP
 			 * error from an earlier one): skip it, send the rest. */
+			int e = errno;
+
+			tunnel_pmtu_errqueue(t);
+			errno = e;
 			t->stats.drop_send_error += t->tx_count[sent];
 			log_trace("send to %s: %s", t->peer_str, strerror(errno));
 			sent++;
@@ -1596,6 +1725,65 @@ static void tunnel_udp_send_batch(struct tunnel *t, unsigned n)
 			}
 		t->last_tx_ms = tunnel_now_ms();
 	}
+	return true;
+}
+
+/* Sets the socket's path MTU discovery (ip(7), ipv6(7)): @frag false
+ * (the default) for IP_PMTUDISC_DO, DF on every datagram, one above the
+ * kernel's path MTU refused (EMSGSIZE); true for IP_PMTUDISC_WANT, the
+ * kernel fragments what does not fit.  An IPv6 socket also carries IPv4
+ * (mapped addresses): both options. */
+static void tunnel_udp_pmtudisc(struct tunnel *t, bool frag)
+{
+	int v4 = frag ? IP_PMTUDISC_WANT : IP_PMTUDISC_DO;
+	int v6 = frag ? IPV6_PMTUDISC_WANT : IPV6_PMTUDISC_DO;
+
+	setsockopt(t->sock_fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof(v4));
+	if (t->cfg.addr.ss_family == AF_INET6)
+		setsockopt(t->sock_fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof(v6));
+}
+
+/* Sends frame @i alone with fragmentation allowed (struct tunnel_drain's
+ * frag_last): a packet too long for the path that no router would answer
+ * still arrives, as it would through a router that fragments. */
+static void tunnel_udp_send_frag(struct tunnel *t, unsigned i)
+{
+	ssize_t r;
+
+	tunnel_udp_pmtudisc(t, true);
+	r = sendto(t->sock_fd, t->tx_iov[i].iov_base, t->tx_iov[i].iov_len, MSG_DONTWAIT,
+		   (struct sockaddr *)&t->peer, t->peer_len);
+	tunnel_udp_pmtudisc(t, false);
+	if (r < 0) {
+		if (errno == EAGAIN || errno == ENOBUFS)
+			t->stats.drop_backpressure++;
+		else
+			t->stats.drop_send_error++;
+		return;
+	}
+	t->stats.pmtu_fragmented++;
+	t->stats.tx_packets++;
+	t->stats.tx_bytes += t->tx_pktlen[i];
+}
+
+/*
+ * Sends the @n frames of a device drain (tunnel_udp_send_frames()); with
+ * @frag_last the last one alone, fragmentable (tunnel_udp_send_frag()).
+ */
+static void tunnel_udp_send_batch(struct tunnel *t, unsigned n, bool frag_last)
+{
+	if (t->peer_len == 0) {
+		t->stats.drop_no_peer += n;
+		return;
+	}
+	if (frag_last)
+		n--;
+	if (!tunnel_udp_send_frames(t, n)) {
+		t->stats.drop_backpressure += frag_last;
+		return;
+	}
+	if (frag_last)
+		tunnel_udp_send_frag(t, n);
 }
 
 static void tunnel_udp_write_cb(evutil_socket_t fd, short what, void *arg)
@@ -1712,6 +1900,12 @@ static void tunnel_udp_read(struct tunnel *t, int fd)
 		}
 		n = recvmmsg(fd, t->rx_msg, TUNNEL_UDP_RX_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
+			/* Woken with nothing to read, or by the socket error
+			 * an ICMP message set: its error queue. */
+			int e = errno;
+
+			tunnel_pmtu_errqueue(t);
+			errno = e;
 			if (errno == EAGAIN || errno == EINTR)
 				return;
 			/* ICMP errors from an earlier send (the peer is not
@@ -1741,6 +1935,122 @@ static void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	tunnel_dev_flush(t);
 }
 
+/* ---- path MTU (doc/design.md section 10) --------------------------------- */
+
+/* The address family of the underlay toward @ss: an IPv4-mapped IPv6
+ * address (a dual-stack socket) travels as IPv4; stores its address bytes
+ * (4 or 16) in @addr. */
+static int tunnel_underlay_family(const struct sockaddr_storage *ss, uint8_t *addr)
+{
+	if (ss->ss_family == AF_INET) {
+		memcpy(addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		return AF_INET;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(addr, a->s6_addr + 12, 4);
+			return AF_INET;
+		}
+		memcpy(addr, a->s6_addr, 16);
+		return AF_INET6;
+	}
+	return AF_UNSPEC;
+}
+
+/* Takes @path (bytes, 0: unknown) as the path MTU toward the peer over UDP
+ * and derives from it what fits (fit_len: path less the overhead) and the
+ * MTU announced in ICMP (inner_mtu: the same, never above the device MTU
+ * nor below MTU_IPV4_FLOOR, so a forged ICMP to the underlay socket cannot
+ * push senders lower; a packet between the two is sent to be fragmented,
+ * tunnel_too_big()). */
+static void tunnel_pmtu_set(struct tunnel *t, unsigned path)
+{
+	bool tap = t->dev.mode == TUN_MODE_TAP;
+	uint8_t addr[16];
+	unsigned ov, inner = (unsigned)t->dev_mtu, fit;
+
+	ov = mtu_overhead(tunnel_underlay_family(&t->peer, addr), true, t->sess != NULL, tap) -
+	     (tap ? MTU_ETH_HDR : 0);
+	if (path && path > ov && path - ov < inner)
+		inner = path - ov;
+	fit = inner;
+	if (inner < MTU_IPV4_FLOOR && (unsigned)t->dev_mtu >= MTU_IPV4_FLOOR)
+		inner = MTU_IPV4_FLOOR;
+	if (path != t->pmtu && t->pmtu && path)
+		log_debug("path MTU to %s: %u (was %u): inner packets up to %u bytes", t->peer_str,
+			  path, t->pmtu, inner);
+	t->pmtu = path;
+	t->inner_mtu = inner;
+	t->fit_len = fit >= (unsigned)t->dev_mtu ? t->max_len : fit + (tap ? MTU_ETH_HDR : 0);
+}
+
+/* Reads the path MTU toward the UDP peer from the kernel's route (its path
+ * MTU cache included, which ICMP "fragmentation needed" and "packet too big"
+ * from the underlay fill, RFC 1191/8201, and which expires after
+ * ip_rt_mtu_expires, 10 min: the limit then rises again by itself). */
+static void tunnel_pmtu_poll(struct tunnel *t)
+{
+	uint8_t addr[16];
+	unsigned mtu = 0;
+	int family, oif;
+
+	if (t->peer_len == 0 || !t->nl.sock)
+		return;
+	family = tunnel_underlay_family(&t->peer, addr);
+	if (nl_route_get_mtu(&t->nl, family, addr, &mtu, &oif) < 0)
+		return;
+	if (mtu != t->pmtu)
+		tunnel_pmtu_set(t, mtu);
+}
+
+/* Drains the UDP socket's error queue (IP_RECVERR, IPV6_RECVERR; ip(7)):
+ * an ICMP "fragmentation needed" or "packet too big" from the underlay
+ * (EMSGSIZE, ee_info the MTU) makes us read the path MTU at once rather
+ * than at the next poll.  Draining also clears the socket error and the
+ * EPOLLERR it raises.  Other errors (port unreachable) are only dropped. */
+static void tunnel_pmtu_errqueue(struct tunnel *t)
+{
+	bool too_big = false;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		union {
+			char buf[256];
+			struct cmsghdr align;
+		} ctl;
+		uint8_t b[1];
+		struct iovec iov = {.iov_base = b, .iov_len = sizeof(b)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = ctl.buf,
+				    .msg_controllen = sizeof(ctl.buf)};
+		struct cmsghdr *cm;
+
+		if (recvmsg(t->sock_fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			struct sock_extended_err ee;
+
+			if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+			      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)) ||
+			    cm->cmsg_len < CMSG_LEN(sizeof(ee)))
+				continue;
+			memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+			if (ee.ee_errno == EMSGSIZE)
+				too_big = true;
+		}
+	}
+	if (too_big)
+		tunnel_pmtu_poll(t);
+}
+
+static void tunnel_pmtu_cb(evutil_socket_t fd, short what, void *arg)
+{
+	tunnel_pmtu_poll(arg);
+}
+
 /* ---- device ------------------------------------------------------------- */
 
 static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg)
@@ -1752,7 +2062,7 @@ static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (t->cfg.transport == TUNNEL_UDP) {
 		if (d.frames)
-			tunnel_udp_send_batch(t, d.frames);
+			tunnel_udp_send_batch(t, d.frames, d.frag_last);
 		return;
 	}
 	if (d.len == 0)
@@ -1946,6 +2256,18 @@ static int tunnel_socket_open(struct tunnel *t, char *err, size_t errlen)
 			t->udp_gso = true;
 			t->udp_gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
 		}
+		/* Path MTU discovery (doc/design.md section 10): DF on every
+		 * datagram (UDP GSO ones too, which IP_PMTUDISC_WANT sends
+		 * without), so routers report the path MTU; the errors come
+		 * to the error queue (tunnel_pmtu_errqueue()). */
+		int do4 = IP_PMTUDISC_DO, do6 = IPV6_PMTUDISC_DO;
+
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &do4, sizeof(do4));
+		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+		if (t->cfg.addr.ss_family == AF_INET6) {
+			setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &do6, sizeof(do6));
+			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+		}
 	}
 	if (t->cfg.listen) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -1961,6 +2283,50 @@ static int tunnel_socket_open(struct tunnel *t, char *err, size_t errlen)
 		}
 	}
 	return fd;
+}
+
+/*
+ * The device MTU when none is given (doc/design.md section 10): the MTU of
+ * the underlay route toward the peer (RTA_MTU, else the output device's)
+ * less the exact overhead of transport and mode (mtu_overhead()), as
+ * WireGuard's 1420 is 1500 less 80.  A listener that knows no peer yet
+ * cannot look a route up: it assumes MTU_PATH_FALLBACK over the family of
+ * its socket (IPv6 for the wildcard, the worst case).  Logs the sum.
+ */
+static int tunnel_default_mtu(struct tunnel *t, const struct tunnel_config *cfg)
+{
+	const struct sockaddr_storage *peer = NULL;
+	bool udp = cfg->transport == TUNNEL_UDP, tap = cfg->mode == TUN_MODE_TAP;
+	char dev[IF_NAMESIZE] = "", why[96];
+	unsigned path = MTU_PATH_FALLBACK, ov;
+	uint8_t addr[16];
+	int family, oif = 0, mtu;
+
+	if (!cfg->listen)
+		peer = &cfg->addr;
+	else if (cfg->peer_addr_len)
+		peer = &cfg->peer_addr;
+	family = tunnel_underlay_family(peer ? peer : &cfg->addr, addr);
+	if (family == AF_UNSPEC)
+		family = AF_INET6;
+	if (peer && t->nl.sock && nl_route_get_mtu(&t->nl, family, addr, &path, &oif) == 0 &&
+	    if_indextoname((unsigned)oif, dev))
+		snprintf(why, sizeof(why), "route mtu %u via %s", path, dev);
+	else
+		snprintf(why, sizeof(why), "%s mtu %u (%s)", peer ? "assumed" : "assumed path",
+			 path, peer ? "no route to the peer" : "no peer known yet");
+	ov = mtu_overhead(family, udp, cfg->sealed, tap);
+	/* 68: the least IPv4 takes (RFC 791); 65000: room for the framing
+	 * of any mode within a 64 KiB frame (a route over lo says 65536). */
+	mtu = path > ov + 68 ? (int)(path - ov) : 68;
+	if (mtu > 65000)
+		mtu = 65000;
+	log_info("mtu %d: %s minus %u (%s %u + %s %u%s%s%s)", mtu, why, ov,
+		 family == AF_INET ? "ipv4" : "ipv6",
+		 family == AF_INET ? MTU_IPV4_HDR : MTU_IPV6_HDR, udp ? "udp" : "tcp",
+		 udp ? MTU_UDP_HDR : MTU_TCP_HDR, cfg->sealed && udp ? "" : " + length 2",
+		 cfg->sealed ? " + sealed 32" : "", tap ? " + ethernet 14" : "");
+	return mtu;
 }
 
 struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *cfg, char *err,
@@ -2002,7 +2368,25 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		*usage = rc == -EINVAL || rc == -ENAMETOOLONG;
 		goto fail;
 	}
-	if (cfg->mtu > 0) {
+	/* Errors are no reason to stop: without rtnetlink, no route
+	 * lookups (the fallbacks apply). */
+	if (nl_open(&t->nl, NULL, 0) < 0)
+		t->nl.sock = NULL;
+	if (cfg->mtu == 0) {
+		mtu = tunnel_default_mtu(t, cfg);
+		rc = tun_get_mtu(t->dev.name, &t->dev_mtu);
+		if (rc == 0 && t->dev_mtu != mtu)
+			rc = tun_set_mtu(t->dev.name, mtu);
+		if (rc == -EPERM) {
+			log_warnx("cannot set the MTU of %s to %d (%s): keeping %d", t->dev.name,
+				  mtu, strerror(-rc), t->dev_mtu);
+			mtu = t->dev_mtu;
+		} else if (rc < 0) {
+			snprintf(err, errlen, "set MTU of %s to %d: %s", t->dev.name, mtu,
+				 strerror(-rc));
+			goto fail;
+		}
+	} else if (cfg->mtu > 0) {
 		rc = tun_get_mtu(t->dev.name, &mtu);
 		if (rc == 0 && mtu != cfg->mtu)
 			rc = tun_set_mtu(t->dev.name, cfg->mtu);
@@ -2031,6 +2415,10 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		goto fail;
 	}
 	t->max_len = (size_t)mtu + (cfg->mode == TUN_MODE_TAP ? TUN_TAP_HDR_LEN : 0);
+	t->rx_max = t->max_len > TUNNEL_RX_MIN ? t->max_len : TUNNEL_RX_MIN;
+	t->dev_mtu = mtu;
+	t->inner_mtu = (unsigned)mtu;
+	t->fit_len = t->max_len;
 	if (t->max_len > FRAME_MAX_LEN) {
 		snprintf(err, errlen, "MTU %d of %s is above the frame maximum %d", mtu,
 			 t->dev.name, FRAME_MAX_LEN);
@@ -2145,6 +2533,15 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 			goto fail;
 		}
 		event_add(t->sock_rd_ev, NULL);
+		t->pmtu_ev = event_new(base, -1, EV_PERSIST, tunnel_pmtu_cb, t);
+		if (!t->pmtu_ev) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		struct timeval poll = {TUNNEL_PMTU_POLL_MS / 1000,
+				       (TUNNEL_PMTU_POLL_MS % 1000) * 1000};
+
+		event_add(t->pmtu_ev, &poll);
 		if (cfg->listen && cfg->peer_addr_len) {
 			log_info("%s: listening on udp %s", t->dev.name, t->peer_str);
 			memcpy(&t->peer, &cfg->peer_addr, cfg->peer_addr_len);
@@ -2167,6 +2564,8 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		}
 	}
 	event_add(t->dev_ev, NULL);
+	if (cfg->transport == TUNNEL_UDP)
+		tunnel_pmtu_poll(t);
 	if (t->dev.vnet)
 		log_info("%s: offloads on: TSO%s%s", t->dev.name, t->udp_gso ? ", UDP GSO" : "",
 			 t->udp_gro ? ", UDP GRO" : "");
@@ -2210,6 +2609,9 @@ void tunnel_free(struct tunnel *t)
 	frame_reader_cleanup(&t->reader);
 	if (t->tick_ev)
 		event_free(t->tick_ev);
+	if (t->pmtu_ev)
+		event_free(t->pmtu_ev);
+	nl_close(&t->nl);
 	if (t->sess_ev)
 		event_free(t->sess_ev);
 	session_free(t->sess);
@@ -2289,6 +2691,7 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 	status_add_drop(st, "not_allowed", s->drop_not_allowed);
 	status_add_drop(st, "no_session", s->drop_no_session);
 	status_add_drop(st, "bad_offload", s->drop_bad_offload);
+	status_add_drop(st, "too_big", s->drop_too_big);
 	status_add_counter(st, "connections", s->connections);
 	status_add_counter(st, "reconnects", s->reconnects);
 	status_add_counter(st, "bad_connections", s->bad_connections);
@@ -2296,6 +2699,9 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 	status_add_counter(st, "keepalives_sent", s->keepalives_sent);
 	status_add_counter(st, "keepalives_received", s->keepalives_received);
 	status_add_counter(st, "dead_peer", s->dead_peer);
+	status_add_counter(st, "pmtu_icmp_sent", s->icmp_sent);
+	status_add_counter(st, "mss_clamped", s->mss_clamped);
+	status_add_counter(st, "pmtu_fragmented", s->pmtu_fragmented);
 	if (t->cfg.transport == TUNNEL_TCP && t->cfg.listen) {
 		status_add_counter(st, "accepted", s->accepted);
 		status_add_counter(st, "pending_timeouts", s->pending_timeouts);

@@ -38,7 +38,7 @@ struct tunnel_config {
 	 * send; none (0) lets anyone.  Copied. */
 	const struct endpoint_prefix *allow_from;
 	unsigned n_allow_from;
-	int mtu;         /* device MTU to set, bytes; 0 leaves it as it is */
+	int mtu;         /* device MTU to set, bytes; 0: the route's less the overhead */
 	size_t out_high; /* TCP output buffer high-water mark, bytes */
 	/* Sealed mode: keys of 32 bytes each (the tunnel copies them), psk
 	 * NULL for none; rekey_after_ms 0 for the default (120 s). */
@@ -58,6 +58,9 @@ struct tunnel_config {
 	 * only) carried whole in offload frames (doc/PROTOCOL.md). */
 	bool offload;
 	bool plain_offload;
+	/* ClampMSS: lower the MSS option of TCP SYNs both ways to fit the
+	 * inner MTU (lib/mtu.h). */
+	bool clamp_mss;
 };
 
 /* Default TCP output buffer high-water mark: above it the device is no
@@ -112,6 +115,15 @@ struct tunnel_stats {
 	uint64_t pending_timeouts;
 	uint64_t pending_evicted;
 	uint64_t pending_refused;
+	/* MTU (doc/design.md section 10): device packets too long for the
+	 * path to the peer, dropped as a router drops them; the ICMP "too
+	 * big" messages written back into the device for them (at most
+	 * TUNNEL_ICMP_PER_SECOND); SYNs whose MSS option was lowered; too
+	 * long packets no router answers, sent to be fragmented. */
+	uint64_t drop_too_big;
+	uint64_t icmp_sent;
+	uint64_t mss_clamped;
+	uint64_t pmtu_fragmented;
 };
 
 struct tunnel;

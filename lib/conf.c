@@ -56,6 +56,7 @@ static const struct {
     [CONF_KEY_ALLOW_FROM] = {"AllowFrom", CONF_SECTION_INTERFACE},
     [CONF_KEY_SECCOMP] = {"Seccomp", CONF_SECTION_INTERFACE},
     [CONF_KEY_METRICS_LISTEN] = {"MetricsListen", CONF_SECTION_INTERFACE},
+    [CONF_KEY_CLAMP_MSS] = {"ClampMSS", CONF_SECTION_INTERFACE},
     [CONF_KEY_PUBLIC_KEY] = {"PublicKey", CONF_SECTION_PEER},
     [CONF_KEY_PRESHARED_KEY_FILE] = {"PresharedKeyFile", CONF_SECTION_PEER},
     [CONF_KEY_ENDPOINT] = {"Endpoint", CONF_SECTION_PEER},
@@ -473,6 +474,13 @@ static int conf_parse_value(struct conf *c, enum conf_key key, const char *value
 		}
 		rc = conf_set_string(&c->metrics_listen, value);
 		break;
+	case CONF_KEY_CLAMP_MSS:
+		if ((i = conf_word(value, no_yes)) < 0) {
+			conf_errf(msg, size, "%s: '%s' is neither yes nor no", name, q);
+			return -EINVAL;
+		}
+		c->clamp_mss = i % 2;
+		break;
 	default:
 		conf_errf(msg, size, "no such key");
 		return -EINVAL;
@@ -555,6 +563,9 @@ static void conf_move(struct conf *dst, struct conf *src, enum conf_key key)
 		break;
 	case CONF_KEY_METRICS_LISTEN:
 		ds = &dst->metrics_listen, ss = &src->metrics_listen;
+		break;
+	case CONF_KEY_CLAMP_MSS:
+		dst->clamp_mss = src->clamp_mss;
 		break;
 	case CONF_KEY_DEAD_PEER_TIMEOUT:
 		dst->dead_peer_timeout = src->dead_peer_timeout;

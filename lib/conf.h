@@ -7,7 +7,7 @@
  *   [Interface]
  *   Device = tun0               required; 1..15 characters
  *   Mode = tun | tap            default tun
- *   MTU = 1400                  68..65517
+ *   MTU = 1400                  68..65517; default: the route's less the overhead
  *   PrivateKeyFile = /path      sealed mode (with [Peer] PublicKey)
  *   Listen = [ADDR]:PORT | :PORT
  *   AllowFrom = PREFIX, ...     with Listen: only these sources may connect
@@ -18,6 +18,7 @@
  *   Offload = yes | no          default yes
  *   Seccomp = yes | no          default yes
  *   MetricsListen = ADDR:PORT   Prometheus metrics over HTTP (default off)
+ *   ClampMSS = yes | no         default no (lower TCP SYNs' MSS to fit)
  *
  *   [Peer]
  *   PublicKey = <base64>        sealed mode
@@ -96,6 +97,7 @@ enum conf_key {
 	CONF_KEY_ALLOW_FROM,
 	CONF_KEY_SECCOMP,
 	CONF_KEY_METRICS_LISTEN,
+	CONF_KEY_CLAMP_MSS,
 	CONF_KEY_COUNT,
 };
 
@@ -119,6 +121,7 @@ enum conf_key {
 #define CONF_SET_ALLOW_FROM         (1u << CONF_KEY_ALLOW_FROM)
 #define CONF_SET_SECCOMP            (1u << CONF_KEY_SECCOMP)
 #define CONF_SET_METRICS_LISTEN     (1u << CONF_KEY_METRICS_LISTEN)
+#define CONF_SET_CLAMP_MSS          (1u << CONF_KEY_CLAMP_MSS)
 
 enum conf_transport {
 	CONF_TRANSPORT_TCP,
@@ -143,7 +146,7 @@ struct conf {
 	/* [Interface] */
 	char device[CONF_DEVICE_MAX + 1]; /* "" when not given */
 	enum tun_mode mode;               /* default TUN_MODE_TUN */
-	int mtu;                          /* bytes; 0: leave the device's MTU alone */
+	int mtu;                          /* bytes; 0: the route's less the overhead */
 	char *private_key_file;
 	char *listen; /* "[ADDR]:PORT", "HOST:PORT" or ":PORT", syntax checked */
 	char *user;
@@ -162,6 +165,9 @@ struct conf {
 	/* The Prometheus metrics endpoint's address (doc/metrics.md),
 	 * "[ADDR]:PORT", "HOST:PORT" or ":PORT", syntax checked; NULL: off */
 	char *metrics_listen;
+	/* Lower the MSS option of TCP SYNs crossing the tunnel to fit its
+	 * MTU (lib/mtu.h), default false */
+	bool clamp_mss;
 	/* [Peer] */
 	char public_key[KEY_BASE64_SIZE]; /* canonical base64, "" when not given */
 	char *preshared_key_file;

@@ -765,3 +765,92 @@ int nl_route_list(struct nl_handle *nl, int family, nl_route_cb cb, void *data)
 	}
 	return n4 + n6;
 }
+
+/* What nl_route_get_mtu() collects from the kernel's answer. */
+struct nl_route_mtu_req {
+	unsigned int mtu; /* RTAX_MTU from RTA_METRICS, 0 if none */
+	int oif;
+};
+
+/* Takes RTA_OIF and RTA_METRICS/RTAX_MTU from the one RTM_NEWROUTE the
+ * kernel answers a route lookup with. */
+static int nl_route_mtu_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_route_mtu_req *q = data;
+	const struct nlattr *tb[RTA_MAX + 1] = {0};
+	struct nl_attr_table t = {tb, RTA_MAX};
+	const struct nlattr *m;
+	uint32_t v32;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct rtmsg))
+		return 0;
+	if (mnl_attr_parse(nlh, sizeof(struct rtmsg), nl_attr_table_cb, &t) < 0)
+		return -EBADMSG;
+	if (!nl_attr_u32(tb[RTA_OIF], &v32))
+		q->oif = (int)v32;
+	if (tb[RTA_METRICS])
+		mnl_attr_for_each_nested(m, tb[RTA_METRICS]) if (mnl_attr_get_type(m) == RTAX_MTU &&
+								 !nl_attr_u32(m, &v32)) q->mtu =
+		    v32;
+	return 1;
+}
+
+/* Reads the MTU of interface @ifindex into *@mtu (RTM_GETLINK by index). */
+static int nl_link_mtu_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IFLA_MAX + 1] = {0};
+	struct nl_attr_table t = {tb, IFLA_MAX};
+	unsigned int *mtu = data;
+	uint32_t v32;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
+		return 0;
+	if (mnl_attr_parse(nlh, sizeof(struct ifinfomsg), nl_attr_table_cb, &t) < 0)
+		return -EBADMSG;
+	if (!nl_attr_u32(tb[IFLA_MTU], &v32))
+		*mtu = v32;
+	return 1;
+}
+
+int nl_route_get_mtu(struct nl_handle *nl, int family, const void *dst, unsigned int *mtu, int *oif)
+{
+	char buf[NL_REQ_BUFSIZE];
+	struct nl_route_mtu_req q = {0};
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	struct ifinfomsg *ifi;
+	size_t alen = nl_family_len(family);
+	unsigned int dev_mtu = 0;
+	int ret;
+
+	if (!alen)
+		return -EAFNOSUPPORT;
+	nlh = nl_msg_new(buf, RTM_GETROUTE, 0);
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (unsigned char)family;
+	rtm->rtm_dst_len = (unsigned char)(alen * 8);
+	mnl_attr_put(nlh, RTA_DST, alen, dst);
+	ret = nl_request(nl, nlh, nl_route_mtu_cb, &q);
+	if (ret < 0)
+		return ret;
+	if (ret == 0 || q.oif <= 0)
+		return -ENETUNREACH;
+	*oif = q.oif;
+	if (q.mtu) {
+		*mtu = q.mtu;
+		return 0;
+	}
+	nlh = nl_msg_new(buf, RTM_GETLINK, 0);
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = q.oif;
+	ret = nl_request(nl, nlh, nl_link_mtu_cb, &dev_mtu);
+	if (ret < 0)
+		return ret;
+	if (dev_mtu == 0)
+		return -ENODEV;
+	*mtu = dev_mtu;
+	return 0;
+}

@@ -212,3 +212,15 @@ int nl_route_change(struct nl_handle *nl, int add, const struct nl_route *r);
  * or -errno.
  */
 int nl_route_list(struct nl_handle *nl, int family, nl_route_cb cb, void *data);
+
+/*
+ * The MTU toward @dst (@family AF_INET or AF_INET6; @dst 4 or 16 bytes,
+ * network order), as `ip route get` finds it (RTM_GETROUTE for the one
+ * address): RTAX_MTU in RTA_METRICS when the route or the kernel's path MTU
+ * cache (RFC 1191/8201, a route exception) gives one, else the MTU of the
+ * output device (RTM_GETLINK of RTA_OIF).  Stores it in *@mtu (bytes) and
+ * the output interface's index in *@oif.  Needs no privilege.  Returns 0,
+ * -ENETUNREACH (no route), -EAFNOSUPPORT or -errno.
+ */
+int nl_route_get_mtu(struct nl_handle *nl, int family, const void *dst, unsigned int *mtu,
+		     int *oif);

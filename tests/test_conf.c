@@ -111,6 +111,7 @@ START_TEST(test_defaults)
 	ck_assert(c.offload);
 	ck_assert(!c.plain_offload);
 	ck_assert(c.seccomp);
+	ck_assert(!c.clamp_mss);
 }
 END_TEST
 
@@ -129,6 +130,7 @@ START_TEST(test_every_key)
 				       "AllowFrom = 2001:db8::/32\n"
 				       "Seccomp = no\n"
 				       "MetricsListen = 127.0.0.1:9587\n"
+				       "ClampMSS = yes\n"
 				       "[Peer]\n"
 				       "PublicKey = " PUB_A "\n"
 				       "PresharedKeyFile = /etc/culvert/psk.key\n"
@@ -156,7 +158,7 @@ START_TEST(test_every_key)
 	ck_assert(!c.plain_keepalive);
 	ck_assert_uint_eq(c.dead_peer_timeout, 86400);
 	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE], 2);
-	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 21);
+	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 22);
 	ck_assert_str_eq(c.metrics_listen, "127.0.0.1:9587");
 	ck_assert_uint_eq(c.line[CONF_KEY_METRICS_LISTEN], 13);
 	ck_assert(!c.offload);
@@ -166,6 +168,8 @@ START_TEST(test_every_key)
 	ck_assert(!c.plain_offload);
 	ck_assert(!c.seccomp);
 	ck_assert_uint_eq(c.line[CONF_KEY_SECCOMP], 12);
+	ck_assert(c.clamp_mss);
+	ck_assert_uint_eq(c.line[CONF_KEY_CLAMP_MSS], 14);
 }
 END_TEST
 
