@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "csum.h"
 #include "mtu.h"
 
 #define MTU_ETH_P_IPV4   0x0800
@@ -49,27 +50,6 @@ static void mtu_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
-}
-
-/* The 32-bit running one's-complement sum of @len bytes (RFC 1071), to be
- * folded by mtu_fold(). */
-static uint32_t mtu_sum(uint32_t sum, const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += mtu_get16(p + i);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-/* Folds a running sum into the 16-bit checksum (complemented). */
-static uint16_t mtu_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
 }
 
 /* True for an IPv4 address no ICMP error may come from or go to as a
@@ -120,12 +100,12 @@ static int mtu_icmp4(const uint8_t *ip, size_t len, unsigned mtu, uint8_t *out, 
 	out[9] = MTU_PROTO_ICMP;
 	memcpy(out + 12, ip + 16, 4);
 	memcpy(out + 16, ip + 12, 4);
-	mtu_put16(out + 10, mtu_fold(mtu_sum(0, out, MTU_IPV4_HDR)));
+	mtu_put16(out + 10, (uint16_t)~csum_fold(csum_add(0, out, MTU_IPV4_HDR)));
 	out[20] = 3; /* destination unreachable */
 	out[21] = 4; /* fragmentation needed and DF set */
 	mtu_put16(out + 26, (uint16_t)mtu);
 	memcpy(out + 28, ip, quote);
-	mtu_put16(out + 22, mtu_fold(mtu_sum(0, out + 20, 8 + quote)));
+	mtu_put16(out + 22, (uint16_t)~csum_fold(csum_add(0, out + 20, 8 + quote)));
 	return (int)total;
 }
 
@@ -144,7 +124,7 @@ static int mtu_icmp6(const uint8_t *ip, size_t len, unsigned mtu, uint8_t *out, 
 {
 	size_t off = MTU_IPV6_HDR, quote, total;
 	uint8_t nh = ip[6];
-	uint32_t sum;
+	uint64_t sum;
 	unsigned hops;
 
 	if (len <= MTU_IPV6_FLOOR)
@@ -196,10 +176,10 @@ static int mtu_icmp6(const uint8_t *ip, size_t len, unsigned mtu, uint8_t *out, 
 	out[47] = (uint8_t)mtu;
 	memcpy(out + 48, ip, quote);
 	/* Pseudo-header (RFC 8200 section 8.1): addresses, length, next header. */
-	sum = mtu_sum(0, out + 8, 32);
+	sum = csum_add(0, out + 8, 32);
 	sum += (uint32_t)(8 + quote) + MTU_PROTO_ICMPV6;
-	sum = mtu_sum(sum, out + 40, 8 + quote);
-	mtu_put16(out + 42, mtu_fold(sum));
+	sum = csum_add(sum, out + 40, 8 + quote);
+	mtu_put16(out + 42, (uint16_t)~csum_fold(sum));
 	return (int)total;
 }
 
@@ -315,7 +295,7 @@ int mtu_clamp_mss(uint8_t *pkt, size_t len, bool tap, unsigned mtu, bool csum_pa
 				sum = (uint16_t)~mtu_get16(tcp + 16);
 				sum += (uint16_t)~m;
 				sum += m2;
-				mtu_put16(tcp + 16, mtu_fold(sum));
+				mtu_put16(tcp + 16, (uint16_t)~csum_fold(sum));
 			}
 			return 1;
 		}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csum.h"
 #include "vnet.h"
 
 /* TCP flags (RFC 9293 section 3.1, RFC 3168 section 6.1). */
@@ -80,34 +81,6 @@ static inline void put16le(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;
 	p[1] = (uint8_t)(v >> 8);
-}
-
-/*
- * Adds the @n bytes at @p to the one's-complement sum @sum as big-endian
- * 16-bit words, an odd last byte padded with a zero (RFC 1071).  Adding a
- * 32-bit word at once is the same modulo 0xffff, as 2^16 = 1 there; @p must
- * start at an even offset of the summed data.
- */
-static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t n)
-{
-	for (; n >= 4; p += 4, n -= 4)
-		sum += get32(p);
-	if (n >= 2) {
-		sum += get16(p);
-		p += 2;
-		n -= 2;
-	}
-	if (n)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-/* Folds a one's-complement sum to 16 bits. */
-static uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
 }
 
 /*
