@@ -34,7 +34,7 @@
  * Diffie-Hellman work, and refuses an initiation whose ephemeral key it has
  * already seen (an exact replay) before any either.  mac2, the cookie reply
  * and the rate limit per source address are the caller's, who knows the
- * source and the load (daemon/tunnel.c; doc/design.md section 3 "DoS").
+ * source and the load (daemon/interface.c; doc/design.md section 3 "DoS").
  *
  * Return convention: 0 or -errno, never both kinds in one function.  The
  * caller must have called sodium_init().  Not thread-safe: one session is

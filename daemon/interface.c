@@ -1,0 +1,924 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The interface (doc/design.md section 8): the TUN/TAP device and its
+ * batched reads and writes, device-side MTU (ICMP "too big", MSS clamping),
+ * handshake admission against the static key, AllowFrom, and the tunnel's
+ * set-up and tear-down (daemon/tunnel.h).
+ */
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+
+#include "interface.h"
+
+/* Device-side batch buffer: at least this many bytes of frames per wakeup. */
+#define TUNNEL_DEV_BUF_MIN (256 * 1024)
+/* With offloads: the largest read (a 64 KiB IPv6 TSO packet behind an
+ * Ethernet header with two VLAN tags), bytes after the virtio-net header ... */
+#define TUNNEL_VNET_READ_MAX (65535 + 40 + 14 + 2 * 4)
+/* ... the room one read may need for its frames (a 64 KiB packet cut into
+ * segments of 536 bytes needs 78 KiB), and the batch buffer. */
+#define TUNNEL_VNET_ROOM    (160 * 1024)
+#define TUNNEL_VNET_SEGS    256
+#define TUNNEL_VNET_DEV_BUF (1024 * 1024)
+/* Initiations that passed mac1, interface-wide: past this rate (after the
+ * burst) the tunnel is under load for TUNNEL_LOAD_HOLD_MS and an initiation
+ * over UDP needs a valid mac2, else it gets a cookie reply (WireGuard paper
+ * section 5.3).  One honest peer initiates every few seconds at most; the
+ * rate stays below RATELIMIT_PER_SECOND so that a flood trips the cookies
+ * before it drains the bucket of the address it claims. */
+#define TUNNEL_LOAD_PER_SECOND 10
+#define TUNNEL_LOAD_BURST      16
+#define TUNNEL_LOAD_HOLD_MS    1000
+/* Frames from the peer are taken up to the larger of our own maximum and
+ * this (a 9000-byte jumbo MTU on TAP with a VLAN tag), bytes: a peer whose
+ * default MTU came out larger (another route, doc/design.md section 10) is
+ * not refused. */
+#define TUNNEL_RX_MIN (9000 + TUN_TAP_HDR_LEN)
+/* ICMP "too big" messages written into the device, at most per second
+ * after a burst of as many (RFC 1812 section 4.3.2.8). */
+#define TUNNEL_ICMP_PER_SECOND 100
+
+/* Stops the loop after a runtime failure that leaves nothing to serve. */
+void tunnel_fail(struct tunnel *t)
+{
+	t->failed = true;
+	event_base_loopbreak(t->base);
+}
+
+/* Packets and bytes a packet of @len bytes under @h stands for once cut into
+ * segments: what the counters count, whether or not it was cut. */
+static void tunnel_count(const struct vnet_hdr *h, size_t len, uint64_t *packets, uint64_t *bytes)
+{
+	unsigned segs = vnet_gso_segments(h, len);
+
+	*packets += segs;
+	*bytes += len + (size_t)(segs - 1) * h->hdr_len;
+}
+
+/* Writes one packet behind the virtio-net header @hdr (NULL on a device
+ * without one) to the device, in one writev(2): the kernel takes it whole
+ * or not at all. */
+void tunnel_dev_writev(struct tunnel *t, const uint8_t *hdr, const uint8_t *pkt, size_t len)
+{
+	struct iovec iov[2] = {
+	    {.iov_base = (void *)hdr, .iov_len = VNET_HDR_LEN},
+	    {.iov_base = (void *)pkt, .iov_len = len},
+	};
+	struct vnet_hdr h = {0};
+	ssize_t n;
+
+	if (hdr)
+		n = writev(t->dev.fd, iov, 2);
+	else
+		n = write(t->dev.fd, pkt, len);
+	if (n < 0) {
+		t->stats.drop_dev_write++;
+		log_trace("write %s: %s (%zu bytes dropped)", t->dev.name, strerror(errno), len);
+		return;
+	}
+	if (hdr) {
+		vnet_hdr_get(hdr, &h);
+		if (h.gso_type != VNET_GSO_NONE)
+			t->stats.rx_offload++;
+	}
+	tunnel_count(&h, len, &t->stats.rx_packets, &t->stats.rx_bytes);
+}
+
+/* The coalescer's output (lib/vnet.h): one device write. */
+void tunnel_gro_write(void *ctx, const uint8_t *hdr, const uint8_t *pkt, size_t len)
+{
+	tunnel_dev_writev(ctx, hdr, pkt, len);
+}
+
+/* Delivers an offload frame from the peer (doc/PROTOCOL.md "Offload
+ * frames"): @len bytes, a virtio-net header and a packet, checked before
+ * the kernel sees the header.  Anything held is written first, in order. */
+void tunnel_dev_write_offload(struct tunnel *t, const uint8_t *buf, size_t len)
+{
+	struct vnet_hdr h;
+
+	if (!t->dev.vnet || len <= VNET_HDR_LEN) {
+		t->stats.drop_bad_offload++;
+		log_trace("%zu-byte offload frame dropped: %s", len,
+			  t->dev.vnet ? "too short" : "the device has no offloads");
+		return;
+	}
+	vnet_hdr_get(buf, &h);
+	if (vnet_check_peer(&h, buf + VNET_HDR_LEN, len - VNET_HDR_LEN,
+			    t->dev.mode == TUN_MODE_TAP) < 0) {
+		t->stats.drop_bad_offload++;
+		log_trace("offload frame with a bad virtio-net header dropped (%zu bytes)", len);
+		return;
+	}
+	if (t->cfg.clamp_mss && mtu_clamp_mss((uint8_t *)buf + VNET_HDR_LEN, len - VNET_HDR_LEN,
+					      t->dev.mode == TUN_MODE_TAP, t->inner_mtu,
+					      (h.flags & VNET_F_NEEDS_CSUM) != 0) > 0)
+		t->stats.mss_clamped++;
+	tunnel_dev_flush(t);
+	tunnel_dev_writev(t, buf, buf + VNET_HDR_LEN, len - VNET_HDR_LEN);
+}
+
+/*
+ * A device packet @pkt of @len bytes does not fit the path to the peer
+ * (len > fit_len): answers it as a router would (doc/design.md section 10),
+ * with an ICMP "fragmentation needed" or ICMPv6 "packet too big" carrying
+ * inner_mtu, written back into the device, at most TUNNEL_ICMP_PER_SECOND.
+ * Returns true when the packet is to be dropped (answered, or over the
+ * rate); false when no answer is due (IPv4 without DF, an IPv6 packet of at
+ * most 1280 bytes, an ICMP error, multicast...; lib/mtu.h) and @can_frag:
+ * then it is sent on alone, the underlay fragmenting the datagram
+ * (tunnel_udp_send_frag()).  Without @can_frag (a TSO packet) such a
+ * packet is dropped too.
+ */
+static bool tunnel_too_big(struct tunnel *t, const uint8_t *pkt, size_t len, bool can_frag)
+{
+	static const uint8_t zero[VNET_HDR_LEN];
+	bool tap = t->dev.mode == TUN_MODE_TAP;
+	struct iovec iov[2] = {
+	    {.iov_base = (void *)zero, .iov_len = VNET_HDR_LEN},
+	    {.iov_base = t->icmp_buf, .iov_len = 0},
+	};
+	int n;
+
+	/* Below the floor (inner_mtu above what fits): no ICMP may ask for
+	 * less; the underlay fragments. */
+	if (can_frag && len <= t->inner_mtu + (tap ? MTU_ETH_HDR : 0))
+		return false;
+	n = mtu_icmp_too_big(pkt, len, tap, t->inner_mtu, t->icmp_buf, sizeof(t->icmp_buf));
+	if (n == 0 && can_frag)
+		return false;
+	t->stats.drop_too_big++;
+	if (n <= 0 || !ratelimit_bucket_take(&t->icmp_bucket, tunnel_now_ms(),
+					     TUNNEL_ICMP_PER_SECOND, TUNNEL_ICMP_PER_SECOND))
+		return true;
+	iov[1].iov_len = (size_t)n;
+	/* One write: the kernel takes the whole message or none of it. */
+	if ((t->dev.vnet ? writev(t->dev.fd, iov, 2) : write(t->dev.fd, t->icmp_buf, (size_t)n)) <
+	    0) {
+		t->stats.drop_dev_write++;
+		return true;
+	}
+	t->stats.icmp_sent++;
+	return true;
+}
+
+/*
+ * Turns the packet of @n bytes at slot + pkt_off into a frame at @slot: in
+ * plain mode by writing the length prefix before it; in sealed mode by
+ * sealing it in place behind a transport header first (the tag takes the
+ * NOISE_TAG_LEN bytes after the packet; over UDP the message is the
+ * datagram, without a prefix).  With peer_offload the "packet" starts with
+ * its virtio-net header.  Returns the frame's length (prefix included), or
+ * 0 when the packet was dropped (no session yet: a handshake is started).
+ */
+static size_t tunnel_wrap(struct tunnel *t, uint8_t *slot, size_t n)
+{
+	uint64_t now;
+	size_t mlen;
+	int rc;
+
+	if (!t->sess) {
+		/* Only a packet of 65,526 bytes or more behind an offload
+		 * header can be too long: never send a stale length. */
+		if (frame_put_header(slot, n) < 0) {
+			t->stats.drop_oversize++;
+			return 0;
+		}
+		return FRAME_HDR_LEN + n;
+	}
+	now = tunnel_now_ms();
+	/* An offload frame is a type 5 message (lib/session.h). */
+	rc = (t->peer_offload ? session_seal_offload : session_seal)(
+	    t->sess, now, slot + t->pkt_off, n, slot + t->frame_hdr, n + SESSION_TRANSPORT_OVERHEAD,
+	    &mlen);
+	if (rc < 0) {
+		t->stats.drop_no_session++;
+		if (session_wants_handshake(t->sess, now))
+			tunnel_sess_initiate(t, now);
+		return 0;
+	}
+	/* mlen <= n + SESSION_TRANSPORT_OVERHEAD <= SESSION_MAX_MESSAGE_LEN:
+	 * the prefix always fits (offload_max). */
+	if (t->frame_hdr && frame_put_header(slot, mlen) < 0) {
+		t->stats.drop_oversize++;
+		return 0;
+	}
+	return t->frame_hdr + mlen;
+}
+
+/* Notes the frame of @flen bytes at @frame, carrying @pkts packets of
+ * @bytes bytes in all, for the send: in tx_iov (UDP sends one datagram per
+ * frame) and the drain's totals. */
+static void tunnel_note_frame(struct tunnel *t, uint8_t *frame, size_t flen, unsigned pkts,
+			      size_t bytes, struct tunnel_drain *d)
+{
+	t->tx_iov[d->frames].iov_base = frame;
+	t->tx_iov[d->frames].iov_len = flen;
+	t->tx_pktlen[d->frames] = (uint32_t)bytes;
+	d->frames++;
+	d->packets += pkts;
+	d->payload += bytes;
+	d->len += flen;
+}
+
+/*
+ * Reads one packet from a device with offloads and makes frames of it at
+ * @slot, which has @room bytes: one frame for the whole packet (its
+ * virtio-net header first) when the peer takes offload frames and it fits
+ * one, otherwise one frame per segment (vnet_gso_split()), each behind a
+ * header of zeros when the peer takes offload frames.  Returns 1 when a
+ * packet was read (its frames noted in @d; none if it was dropped), 0 when
+ * the device is drained, -1 when it failed.
+ */
+static int tunnel_dev_read_vnet(struct tunnel *t, uint8_t *slot, size_t room,
+				struct tunnel_drain *d)
+{
+	bool tap = t->dev.mode == TUN_MODE_TAP;
+	size_t hroom = t->peer_offload ? VNET_HDR_LEN : 0;
+	size_t tail = t->sess ? NOISE_TAG_LEN : 0;
+	uint8_t *hdr = t->peer_offload ? slot + t->pkt_off : t->vhdr;
+	uint8_t *pkt = t->peer_offload ? hdr + VNET_HDR_LEN : t->gso_buf;
+	struct iovec iov[2] = {
+	    {.iov_base = hdr, .iov_len = VNET_HDR_LEN},
+	    {.iov_base = pkt, .iov_len = TUNNEL_VNET_READ_MAX},
+	};
+	struct vnet_hdr h;
+	size_t len, stride, off = 0, flen;
+	unsigned max;
+	bool frag = false;
+	ssize_t n = readv(t->dev.fd, iov, 2);
+	int segs, i;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n < 0) {
+		log_warn("read %s (device deleted?)", t->dev.name);
+		tunnel_fail(t);
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	len = (size_t)n - VNET_HDR_LEN;
+	vnet_hdr_get(hdr, &h);
+	if ((size_t)n <= VNET_HDR_LEN || vnet_check(&h, pkt, len, tap) < 0) {
+		t->stats.drop_bad_offload++;
+		log_trace("%s: %zd-byte read with a bad virtio-net header dropped", t->dev.name, n);
+		return 1;
+	}
+	/* The kernel's hdr_len is only a hint (skb_headlen() on the forward
+	 * path); the segments' layout needs the real one: up to the end of
+	 * the TCP header, which vnet_check() found inside the packet. */
+	if (h.gso_type != VNET_GSO_NONE)
+		h.hdr_len = (uint16_t)(h.csum_start + (pkt[h.csum_start + 12] >> 4) * 4);
+	/* DATA_VALID means nothing on the way out. */
+	h.flags &= VNET_F_NEEDS_CSUM;
+	/* What must fit the path is a segment, not the TSO packet. */
+	if ((h.gso_type != VNET_GSO_NONE ? (size_t)h.hdr_len + h.gso_size : len) > t->fit_len) {
+		if (tunnel_too_big(
+			t, pkt, h.gso_type != VNET_GSO_NONE ? (size_t)h.hdr_len + h.gso_size : len,
+			h.gso_type == VNET_GSO_NONE))
+			return 1;
+		frag = true;
+	}
+	if (t->cfg.clamp_mss &&
+	    mtu_clamp_mss(pkt, len, tap, t->inner_mtu, (h.flags & VNET_F_NEEDS_CSUM) != 0) > 0)
+		t->stats.mss_clamped++;
+	/* The whole packet in one frame, checksum and all left to the peer's
+	 * kernel, when the peer will take it (vnet_check_peer(): e.g. not a
+	 * gso_size below 48); otherwise it is cut like for any other peer. */
+	if (t->peer_offload && VNET_HDR_LEN + len <= t->offload_max &&
+	    vnet_check_peer(&h, pkt, len, tap) == 0) {
+		vnet_hdr_put(hdr, &h);
+		flen = tunnel_wrap(t, slot, VNET_HDR_LEN + len);
+		if (flen > 0) {
+			struct tunnel_drain one = {0};
+
+			tunnel_count(&h, len, &one.packets, &one.payload);
+			tunnel_note_frame(t, slot, flen, (unsigned)one.packets, one.payload, d);
+			if (h.gso_type != VNET_GSO_NONE)
+				t->stats.tx_offload++;
+		}
+		return 1;
+	}
+	if (t->peer_offload) {
+		/* Too long for one frame: cut it like for any other peer. */
+		memmove(t->gso_buf, pkt, len);
+		pkt = t->gso_buf;
+	}
+	if (h.gso_type == VNET_GSO_NONE)
+		stride = t->pkt_off + hroom + len + tail;
+	else
+		stride = t->pkt_off + hroom + h.hdr_len + h.gso_size + tail;
+	max = (unsigned)(room / stride);
+	if (max > TUNNEL_TX_MAX - d->frames)
+		max = TUNNEL_TX_MAX - d->frames;
+	segs =
+	    vnet_gso_split(&h, pkt, len, tap, slot + t->pkt_off + hroom, stride, max, t->seg_len);
+	if (segs < 0) {
+		t->stats.drop_bad_offload++;
+		log_trace("%s: %zu-byte packet (segments of %u bytes) not cut: %s", t->dev.name,
+			  len, h.gso_size, strerror(-segs));
+		return 1;
+	}
+	if (h.gso_type != VNET_GSO_NONE)
+		t->stats.tx_segmented++;
+	/* Every segment but the last fills its stride exactly, so the frames
+	 * lie back to back, as TCP sends them. */
+	for (i = 0; i < segs; i++) {
+		uint8_t *frame = slot + off;
+
+		if (hroom)
+			memset(frame + t->pkt_off, 0, VNET_HDR_LEN);
+		flen = tunnel_wrap(t, frame, hroom + t->seg_len[i]);
+		if (flen == 0)
+			break; /* no session: all of them dropped, counted */
+		tunnel_note_frame(t, frame, flen, 1, t->seg_len[i], d);
+		off += flen;
+		d->frag_last = frag;
+	}
+	return 1;
+}
+
+/*
+ * Reads packets from the device into dev_buf, each made into a frame (or,
+ * with offloads, into several or carried whole), until the device is
+ * drained or a batch is full.  Returns 0 with @d filled, or -1 when the
+ * device failed (the tunnel has been stopped then).  Each frame is also
+ * noted in tx_iov and tx_pktlen, for UDP, which sends one datagram per
+ * frame.
+ */
+static int tunnel_dev_drain(struct tunnel *t, struct tunnel_drain *d)
+{
+	int i, rc;
+
+	memset(d, 0, sizeof(*d));
+	if (t->dev.vnet) {
+		while (t->dev_buf_len - d->len >= TUNNEL_VNET_ROOM &&
+		       TUNNEL_TX_MAX - d->frames >= TUNNEL_VNET_SEGS) {
+			rc = tunnel_dev_read_vnet(t, t->dev_buf + d->len, t->dev_buf_len - d->len,
+						  d);
+			if (rc <= 0 || d->frag_last)
+				return rc < 0 ? rc : 0;
+		}
+		return 0;
+	}
+	for (i = 0; i < TUNNEL_BATCH; i++) {
+		uint8_t *slot = t->dev_buf + d->len;
+		size_t flen;
+		ssize_t n;
+
+		if (t->dev_buf_len - d->len < t->slot_len)
+			break;
+		/* Reading max_len + 1 bytes tells an oversize packet (the
+		 * kernel reports its full length) from a maximal one. */
+		n = read(t->dev.fd, slot + t->pkt_off, t->max_len + 1);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			log_warn("read %s (device deleted?)", t->dev.name);
+			tunnel_fail(t);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if ((size_t)n > t->max_len) {
+			t->stats.drop_oversize++;
+			log_trace("%s: %zd-byte packet above the %zu-byte maximum dropped",
+				  t->dev.name, n, t->max_len);
+			continue;
+		}
+		/* One comparison per packet while everything fits. */
+		if ((size_t)n > t->fit_len) {
+			if (tunnel_too_big(t, slot + t->pkt_off, (size_t)n, true))
+				continue;
+			d->frag_last = true;
+		}
+		if (t->cfg.clamp_mss &&
+		    mtu_clamp_mss(slot + t->pkt_off, (size_t)n, t->dev.mode == TUN_MODE_TAP,
+				  t->inner_mtu, false) > 0)
+			t->stats.mss_clamped++;
+		flen = tunnel_wrap(t, slot, (size_t)n);
+		if (flen > 0)
+			tunnel_note_frame(t, slot, flen, 1, (size_t)n, d);
+		if (d->frag_last) {
+			d->frag_last = flen > 0;
+			break;
+		}
+	}
+	return 0;
+}
+
+static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+	struct tunnel_drain d;
+
+	if (tunnel_dev_drain(t, &d) < 0)
+		return;
+	if (t->cfg.transport == TUNNEL_UDP) {
+		if (d.frames)
+			tunnel_udp_send_batch(t, d.frames, d.frag_last);
+		return;
+	}
+	if (d.len == 0)
+		return;
+	if (t->sock_fd < 0 || t->connecting) {
+		/* Not connected: nobody to send to. */
+		t->stats.drop_no_peer += d.packets;
+		return;
+	}
+	t->stats.tx_packets += d.packets;
+	t->stats.tx_bytes += d.payload;
+	t->last_tx_ms = tunnel_now_ms();
+	tunnel_tcp_send(t, t->dev_buf, d.len);
+}
+
+/* Handshake failures are what an operator needs to see (a wrong key, a
+ * wrong PSK), but a flood of them must not flood the log: one warning per
+ * reason every 10 s, the rest are counted. */
+bool tunnel_warn_due(struct tunnel *t, enum tunnel_warning w, uint64_t now)
+{
+	if (t->warned_at[w] && now - t->warned_at[w] < 10000)
+		return false;
+	t->warned_at[w] = now ? now : 1;
+	return true;
+}
+
+/* Says once in a while that handshakes are being flooded. */
+static void tunnel_warn_load(struct tunnel *t, const char *what, const char *from, uint64_t now)
+{
+	if (tunnel_warn_due(t, TUNNEL_WARN_LOAD, now))
+		log_warnx(
+		    "handshake initiations from %s %s (a flood? counted, see culvertctl show)",
+		    from, what);
+}
+
+/*
+ * Decides whether the initiation @msg (@len bytes) from @src may cost
+ * Diffie-Hellman (doc/design.md section 3 "DoS"; WireGuard paper section
+ * 5.3): mac1 first, one hash; under load, over UDP, a valid mac2 too, else
+ * the sender gets a cookie reply; then the rate limit of its source
+ * address.  Over a stream (@stream) TCP has proven the address, so no
+ * cookie is asked.  Messages that are not well-formed initiations pass to
+ * session_receive(), which refuses and counts them.  Returns true when
+ * the message may go on to the session.
+ */
+bool tunnel_admit(struct tunnel *t, const uint8_t *msg, size_t len,
+		  const struct sockaddr_storage *src, socklen_t srclen, bool stream,
+		  const char *from, uint64_t now)
+{
+	bool load = now < t->under_load_until;
+	enum cookie_validity v;
+
+	if (len != SESSION_INITIATION_LEN || msg[0] != SESSION_TYPE_INITIATION)
+		return true;
+	v = cookie_checker_validate(&t->cookie, msg, len, load && !stream,
+				    (const struct sockaddr *)src, srclen, now);
+	if (v == COOKIE_BAD_MAC1) {
+		t->stats.hs_bad_mac1++;
+		if (tunnel_warn_due(t, TUNNEL_WARN_MAC1, now))
+			log_warnx("handshake from %s rejected: bad mac1 (does the peer have our "
+				  "public key?)",
+				  from);
+		return false;
+	}
+	if (!ratelimit_bucket_take(&t->load, now, TUNNEL_LOAD_PER_SECOND, TUNNEL_LOAD_BURST))
+		t->under_load_until = now + TUNNEL_LOAD_HOLD_MS;
+	if (load && !stream && v != COOKIE_MAC1_AND_COOKIE) {
+		uint8_t reply[COOKIE_REPLY_LEN];
+
+		/* 64 bytes for 148: a reply amplifies nothing. */
+		if (cookie_checker_reply(&t->cookie, msg, len, (const struct sockaddr *)src, srclen,
+					 now, reply) == 0 &&
+		    sendto(t->sock_fd, reply, sizeof(reply), MSG_DONTWAIT,
+			   (const struct sockaddr *)src, srclen) == (ssize_t)sizeof(reply))
+			t->stats.cookies_sent++;
+		tunnel_warn_load(t, "answered with cookies: under load", from, now);
+		return false;
+	}
+	if (!ratelimit_allow(&t->rl, (const struct sockaddr *)src, srclen, now)) {
+		t->stats.hs_rate_limited++;
+		tunnel_warn_load(t, "over the rate limit of their address", from, now);
+		return false;
+	}
+	return true;
+}
+
+/* True when a listener may hear from @sa: no AllowFrom, or inside one. */
+bool tunnel_allowed(const struct tunnel *t, const struct sockaddr_storage *sa)
+{
+	unsigned i;
+
+	if (!t->cfg.listen || t->n_allow_from == 0)
+		return true;
+	for (i = 0; i < t->n_allow_from; i++)
+		if (endpoint_prefix_match(&t->allow_from[i], (const struct sockaddr *)sa))
+			return true;
+	return false;
+}
+
+void tunnel_set_allow_from(struct tunnel *t, const struct endpoint_prefix *allow, unsigned n)
+{
+	if (n > TUNNEL_ALLOW_FROM_MAX)
+		n = TUNNEL_ALLOW_FROM_MAX;
+	if (n)
+		memcpy(t->allow_from, allow, n * sizeof(*allow));
+	t->n_allow_from = n;
+	if (t->cfg.transport == TUNNEL_TCP && t->sock_fd >= 0 && t->cfg.listen &&
+	    !tunnel_allowed(t, &t->peer)) {
+		log_info("connection from %s is outside AllowFrom now: closing it", t->peer_str);
+		tunnel_tcp_close(t);
+	}
+}
+
+/* Makes the listening TCP socket or the UDP socket, bound to cfg.addr when
+ * listening.  An IPv6 wildcard socket also takes IPv4 (dual stack). */
+static int tunnel_socket_open(struct tunnel *t, char *err, size_t errlen)
+{
+	int type = t->cfg.transport == TUNNEL_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	int fd = socket(t->cfg.addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, zero = 0;
+	char where[ENDPOINT_STRLEN];
+
+	endpoint_format((struct sockaddr *)&t->cfg.addr, where, sizeof(where));
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (t->cfg.addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (type == SOCK_DGRAM)
+		tunnel_udp_setopts(t, fd);
+	if (t->cfg.listen) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&t->cfg.addr, t->cfg.addr_len) < 0) {
+			snprintf(err, errlen, "bind %s: %s", where, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (type == SOCK_STREAM && listen(fd, 8) < 0) {
+			snprintf(err, errlen, "listen %s: %s", where, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/*
+ * The device MTU when none is given (doc/design.md section 10): the MTU of
+ * the underlay route toward the peer (RTA_MTU, else the output device's)
+ * less the exact overhead of transport and mode (mtu_overhead()), as
+ * WireGuard's 1420 is 1500 less 80.  A listener that knows no peer yet
+ * cannot look a route up: it assumes MTU_PATH_FALLBACK over the family of
+ * its socket (IPv6 for the wildcard, the worst case).  Logs the sum.
+ */
+static int tunnel_default_mtu(struct tunnel *t, const struct tunnel_config *cfg)
+{
+	const struct sockaddr_storage *peer = NULL;
+	bool udp = cfg->transport == TUNNEL_UDP, tap = cfg->mode == TUN_MODE_TAP;
+	char dev[IF_NAMESIZE] = "", why[96];
+	unsigned path = MTU_PATH_FALLBACK, ov;
+	uint8_t addr[16];
+	int family, oif = 0, mtu;
+
+	if (!cfg->listen)
+		peer = &cfg->addr;
+	else if (cfg->peer_addr_len)
+		peer = &cfg->peer_addr;
+	family = tunnel_underlay_family(peer ? peer : &cfg->addr, addr);
+	if (family == AF_UNSPEC)
+		family = AF_INET6;
+	if (peer && t->nl.sock && nl_route_get_mtu(&t->nl, family, addr, &path, &oif) == 0 &&
+	    if_indextoname((unsigned)oif, dev))
+		snprintf(why, sizeof(why), "route mtu %u via %s", path, dev);
+	else
+		snprintf(why, sizeof(why), "%s mtu %u (%s)", peer ? "assumed" : "assumed path",
+			 path, peer ? "no route to the peer" : "no peer known yet");
+	ov = mtu_overhead(family, udp, cfg->sealed, tap);
+	/* 68: the least IPv4 takes (RFC 791); 65000: room for the framing
+	 * of any mode within a 64 KiB frame (a route over lo says 65536). */
+	mtu = path > ov + 68 ? (int)(path - ov) : 68;
+	if (mtu > 65000)
+		mtu = 65000;
+	log_info("mtu %d: %s minus %u (%s %u + %s %u%s%s%s)", mtu, why, ov,
+		 family == AF_INET ? "ipv4" : "ipv6",
+		 family == AF_INET ? MTU_IPV4_HDR : MTU_IPV6_HDR, udp ? "udp" : "tcp",
+		 udp ? MTU_UDP_HDR : MTU_TCP_HDR, cfg->sealed && udp ? "" : " + length 2",
+		 cfg->sealed ? " + sealed 32" : "", tap ? " + ethernet 14" : "");
+	return mtu;
+}
+
+struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *cfg, char *err,
+			  size_t errlen, bool *usage)
+{
+	struct tunnel *t = calloc(1, sizeof(*t));
+	int rc, mtu = 0;
+
+	*usage = false;
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->base = base;
+	t->cfg = *cfg;
+	t->listen_fd = t->sock_fd = -1;
+	t->dev.fd = -1;
+	for (unsigned i = 0; i < TUNNEL_PENDING_MAX; i++)
+		t->pending[i].fd = -1;
+	t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
+	tunnel_set_allow_from(t, cfg->allow_from, cfg->n_allow_from);
+	t->cfg.allow_from = NULL; /* copied into allow_from */
+	if (t->cfg.out_high == 0)
+		t->cfg.out_high = TUNNEL_OUT_HIGH_DEFAULT;
+
+	rc = tun_open_offload(&t->dev, cfg->dev_name, cfg->mode, cfg->offload);
+	if (rc < 0) {
+		const char *hint = "";
+
+		if (rc == -EPERM)
+			hint = " (need CAP_NET_ADMIN, or a persistent device owned by this user)";
+		else if (rc == -EBUSY)
+			hint = " (another process has it open)";
+		else if (rc == -EINVAL)
+			hint = cfg->mode == TUN_MODE_TAP ? " (exists, but is not a TAP device)"
+							 : " (exists, but is not a TUN device)";
+		snprintf(err, errlen, "open %s %s: %s%s", cfg->mode == TUN_MODE_TAP ? "TAP" : "TUN",
+			 cfg->dev_name, strerror(-rc), hint);
+		*usage = rc == -EINVAL || rc == -ENAMETOOLONG;
+		goto fail;
+	}
+	/* Errors are no reason to stop: without rtnetlink, no route
+	 * lookups (the fallbacks apply). */
+	if (nl_open(&t->nl, NULL, 0) < 0)
+		t->nl.sock = NULL;
+	if (cfg->mtu == 0) {
+		mtu = tunnel_default_mtu(t, cfg);
+		rc = tun_get_mtu(t->dev.name, &t->dev_mtu);
+		if (rc == 0 && t->dev_mtu != mtu)
+			rc = tun_set_mtu(t->dev.name, mtu);
+		if (rc == -EPERM) {
+			log_warnx("cannot set the MTU of %s to %d (%s): keeping %d", t->dev.name,
+				  mtu, strerror(-rc), t->dev_mtu);
+			mtu = t->dev_mtu;
+		} else if (rc < 0) {
+			snprintf(err, errlen, "set MTU of %s to %d: %s", t->dev.name, mtu,
+				 strerror(-rc));
+			goto fail;
+		}
+	} else if (cfg->mtu > 0) {
+		rc = tun_get_mtu(t->dev.name, &mtu);
+		if (rc == 0 && mtu != cfg->mtu)
+			rc = tun_set_mtu(t->dev.name, cfg->mtu);
+		if (rc < 0) {
+			snprintf(err, errlen, "set MTU of %s to %d: %s%s", t->dev.name, cfg->mtu,
+				 strerror(-rc),
+				 rc == -EPERM ? " (need CAP_NET_ADMIN; or set it beforehand and "
+						"leave --mtu out)"
+					      : "");
+			*usage = rc == -EINVAL;
+			goto fail;
+		}
+		mtu = cfg->mtu;
+	} else if ((rc = tun_get_mtu(t->dev.name, &mtu)) < 0) {
+		snprintf(err, errlen, "get MTU of %s: %s", t->dev.name, strerror(-rc));
+		goto fail;
+	}
+	rc = tun_set_up(t->dev.name);
+	if (rc == -EPERM && !t->dev.created) {
+		/* An unprivileged culvertd on a persistent device: whoever made
+		 * the device sets it up; say so, but serve. */
+		log_warnx("cannot set %s up (%s): set it up beforehand (culvertctl link set %s up)",
+			  t->dev.name, strerror(-rc), t->dev.name);
+	} else if (rc < 0) {
+		snprintf(err, errlen, "set %s up: %s", t->dev.name, strerror(-rc));
+		goto fail;
+	}
+	t->max_len = (size_t)mtu + (cfg->mode == TUN_MODE_TAP ? TUN_TAP_HDR_LEN : 0);
+	t->rx_max = t->max_len > TUNNEL_RX_MIN ? t->max_len : TUNNEL_RX_MIN;
+	t->dev_mtu = mtu;
+	t->inner_mtu = (unsigned)mtu;
+	t->fit_len = t->max_len;
+	if (t->max_len > FRAME_MAX_LEN) {
+		snprintf(err, errlen, "MTU %d of %s is above the frame maximum %d", mtu,
+			 t->dev.name, FRAME_MAX_LEN);
+		*usage = true;
+		goto fail;
+	}
+
+	/* A slot holds one frame: the length prefix, in sealed mode the
+	 * transport header, the packet (one byte more, to tell oversize
+	 * ones), and in sealed mode the tag. */
+	t->frame_hdr = cfg->sealed && cfg->transport == TUNNEL_UDP ? 0 : FRAME_HDR_LEN;
+	t->pkt_off = t->frame_hdr + (cfg->sealed ? SESSION_TRANSPORT_HEADER_LEN : 0);
+	t->slot_len = t->pkt_off + t->max_len + 1 + (cfg->sealed ? NOISE_TAG_LEN : 0);
+	t->dev_buf_len = 2 * t->slot_len;
+	if (t->dev_buf_len < TUNNEL_DEV_BUF_MIN)
+		t->dev_buf_len = TUNNEL_DEV_BUF_MIN;
+	if (cfg->offload && !t->dev.vnet)
+		log_warnx("%s: the kernel refused TUN/TAP offloads; going without", t->dev.name);
+	if (t->dev.vnet) {
+		t->dev_buf_len = TUNNEL_VNET_DEV_BUF;
+		t->offload_max = cfg->sealed ? SESSION_MAX_PACKET_LEN : FRAME_MAX_LEN;
+		t->peer_offload = cfg->plain_offload && !cfg->sealed;
+		t->gso_buf = malloc(TUNNEL_VNET_READ_MAX);
+		if (!t->gso_buf ||
+		    vnet_gro_init(&t->gro, TUNNEL_VNET_READ_MAX, cfg->mode == TUN_MODE_TAP) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	} else if (cfg->plain_offload) {
+		snprintf(err, errlen, "PlainOffload: %s has no offloads", t->dev.name);
+		goto fail;
+	}
+	if (cfg->sealed) {
+		struct session_config sc = {
+		    .local_private = cfg->private_key,
+		    .peer_public = cfg->peer_public_key,
+		    .psk = cfg->psk,
+		    .stream = cfg->transport == TUNNEL_TCP,
+		    .rekey_after_ms = cfg->rekey_after_ms,
+		};
+
+		uint8_t pub[KEY_LEN];
+
+		if (key_public_from_private(pub, cfg->private_key) == 0)
+			key_to_base64(t->public_key, pub);
+		cookie_checker_init(&t->cookie, pub);
+		if (ratelimit_init(&t->rl) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		rc = session_new(&t->sess, &sc);
+		if (rc < 0) {
+			snprintf(err, errlen, "sealed session: %s",
+				 rc == -EINVAL ? "bad keys (the peer's public key is ours, or weak)"
+					       : strerror(-rc));
+			*usage = rc == -EINVAL;
+			goto fail;
+		}
+		t->sess_ev = evtimer_new(base, tunnel_sess_timer_cb, t);
+		t->msg = malloc(TUNNEL_DGRAM_MAX);
+		if (!t->sess_ev || !t->msg) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	t->dev_buf = malloc(t->dev_buf_len);
+	t->out = evbuffer_new();
+	t->dev_ev = event_new(base, t->dev.fd, EV_READ | EV_PERSIST, tunnel_dev_read_cb, t);
+	t->retry_ev = evtimer_new(base, tunnel_retry_cb, t);
+	if (!t->dev_buf || !t->out || !t->dev_ev || !t->retry_ev ||
+	    frame_reader_init(&t->reader, tunnel_frame_max(t)) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	t->reader.allow_empty = cfg->plain_keepalive && !cfg->sealed;
+	t->pending_cap =
+	    FRAME_HDR_LEN + (cfg->sealed ? SESSION_INITIATION_LEN : tunnel_frame_max(t));
+	t->tick_ev = event_new(base, -1, EV_PERSIST, tunnel_tick_cb, t);
+	if (!t->tick_ev) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	t->started_ms = t->last_rx_ms = t->last_tx_ms = tunnel_now_ms();
+	tunnel_set_liveness(t, cfg->keepalive_ms, cfg->dead_peer_ms);
+
+	endpoint_format((struct sockaddr *)&cfg->addr, t->peer_str, sizeof(t->peer_str));
+	if (cfg->transport == TUNNEL_TCP && cfg->listen) {
+		t->listen_fd = tunnel_socket_open(t, err, errlen);
+		if (t->listen_fd < 0)
+			goto fail;
+		t->listen_ev =
+		    event_new(base, t->listen_fd, EV_READ | EV_PERSIST, tunnel_accept_cb, t);
+		if (!t->listen_ev)
+			goto fail;
+		event_add(t->listen_ev, NULL);
+		log_info("%s: listening on tcp %s", t->dev.name, t->peer_str);
+		snprintf(t->peer_str, sizeof(t->peer_str), "(none)");
+	} else if (cfg->transport == TUNNEL_TCP) {
+		log_info("%s: connecting to tcp %s", t->dev.name, t->peer_str);
+		tunnel_connect_start(t);
+	} else {
+		t->sock_fd = tunnel_socket_open(t, err, errlen);
+		if (t->sock_fd < 0)
+			goto fail;
+		t->dgram = malloc((size_t)TUNNEL_UDP_RX_BATCH * TUNNEL_DGRAM_MAX);
+		t->sock_rd_ev =
+		    event_new(base, t->sock_fd, EV_READ | EV_PERSIST, tunnel_udp_read_cb, t);
+		t->sock_wr_ev =
+		    event_new(base, t->sock_fd, EV_WRITE | EV_PERSIST, tunnel_udp_write_cb, t);
+		if (!t->dgram || !t->sock_rd_ev || !t->sock_wr_ev) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		event_add(t->sock_rd_ev, NULL);
+		t->pmtu_ev = event_new(base, -1, EV_PERSIST, tunnel_pmtu_cb, t);
+		if (!t->pmtu_ev) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		struct timeval poll = {TUNNEL_PMTU_POLL_MS / 1000,
+				       (TUNNEL_PMTU_POLL_MS % 1000) * 1000};
+
+		event_add(t->pmtu_ev, &poll);
+		if (cfg->listen && cfg->peer_addr_len) {
+			log_info("%s: listening on udp %s", t->dev.name, t->peer_str);
+			memcpy(&t->peer, &cfg->peer_addr, cfg->peer_addr_len);
+			t->peer_len = cfg->peer_addr_len;
+			endpoint_format((struct sockaddr *)&t->peer, t->peer_str,
+					sizeof(t->peer_str));
+			log_info("%s: sending to udp %s until the peer speaks", t->dev.name,
+				 t->peer_str);
+			if (t->sess)
+				tunnel_sess_initiate(t, tunnel_now_ms());
+		} else if (cfg->listen) {
+			log_info("%s: listening on udp %s", t->dev.name, t->peer_str);
+			snprintf(t->peer_str, sizeof(t->peer_str), "(none)");
+		} else {
+			memcpy(&t->peer, &cfg->addr, cfg->addr_len);
+			t->peer_len = cfg->addr_len;
+			log_info("%s: sending to udp %s", t->dev.name, t->peer_str);
+			if (t->sess)
+				tunnel_sess_initiate(t, tunnel_now_ms());
+		}
+	}
+	event_add(t->dev_ev, NULL);
+	if (cfg->transport == TUNNEL_UDP)
+		tunnel_pmtu_poll(t);
+	if (t->dev.vnet)
+		log_info("%s: offloads on: TSO%s%s", t->dev.name, t->udp_gso ? ", UDP GSO" : "",
+			 t->udp_gro ? ", UDP GRO" : "");
+	log_info("%s: %s device%s, MTU %d, frames up to %zu bytes, %s", t->dev.name,
+		 cfg->mode == TUN_MODE_TAP ? "TAP" : "TUN", t->dev.created ? " (created)" : "", mtu,
+		 tunnel_frame_max(t), t->sess ? "sealed" : "plain");
+	return t;
+fail:
+	if (!err[0])
+		snprintf(err, errlen, "out of memory");
+	tunnel_free(t);
+	return NULL;
+}
+
+void tunnel_free(struct tunnel *t)
+{
+	if (!t)
+		return;
+	if (t->cfg.transport == TUNNEL_TCP) {
+		t->cfg.listen = true; /* no reconnect timer from the close */
+		tunnel_tcp_close(t);
+	} else {
+		tunnel_sock_events_free(t);
+		if (t->sock_fd >= 0)
+			close(t->sock_fd);
+	}
+	for (unsigned i = 0; i < TUNNEL_PENDING_MAX; i++) {
+		tunnel_pending_close(&t->pending[i]);
+		free(t->pending[i].buf);
+	}
+	if (t->listen_ev)
+		event_free(t->listen_ev);
+	if (t->listen_fd >= 0)
+		close(t->listen_fd);
+	if (t->retry_ev)
+		event_free(t->retry_ev);
+	if (t->dev_ev)
+		event_free(t->dev_ev);
+	if (t->out)
+		evbuffer_free(t->out);
+	frame_reader_cleanup(&t->reader);
+	if (t->tick_ev)
+		event_free(t->tick_ev);
+	if (t->pmtu_ev)
+		event_free(t->pmtu_ev);
+	nl_close(&t->nl);
+	if (t->sess_ev)
+		event_free(t->sess_ev);
+	session_free(t->sess);
+	cookie_checker_cleanup(&t->cookie);
+	ratelimit_cleanup(&t->rl);
+	if (t->msg)
+		sodium_memzero(t->msg, TUNNEL_DGRAM_MAX);
+	free(t->msg);
+	free(t->dgram);
+	free(t->dev_buf);
+	free(t->gso_buf);
+	vnet_gro_free(&t->gro);
+	tun_close(&t->dev);
+	free(t);
+}
+
+const char *tunnel_dev_name(const struct tunnel *t)
+{
+	return t->dev.name;
+}
+
+bool tunnel_failed(const struct tunnel *t)
+{
+	return t->failed;
+}

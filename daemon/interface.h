@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to culvertd's data path: what daemon/interface.c, daemon/peer.c,
+ * daemon/transport_tcp.c and daemon/transport_udp.c share (doc/design.md
+ * section 8).  The interface (struct tunnel) owns the device, the listening
+ * or UDP socket, the static key and handshake admission; the peer owns its
+ * endpoint, its transport state and its session.  Nothing here is global:
+ * every function takes the tunnel it works on.  The public API is
+ * daemon/tunnel.h.
+ */
+#pragma once
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "cookie.h"
+#include "endpoint.h"
+#include "frame.h"
+#include "key.h"
+#include "log.h"
+#include "mtu.h"
+#include "netlink.h"
+#include "ratelimit.h"
+#include "session.h"
+#include "tunnel.h"
+#include "vnet.h"
+
+struct evbuffer;
+
+/* Room for the largest UDP datagram, so recv() never truncates one. */
+#define TUNNEL_DGRAM_MAX 65536
+/* Datagrams one recvmmsg(2) takes at most.  Their buffers are virtual
+ * memory until a datagram lands in them: a 1500-byte one touches a page. */
+#define TUNNEL_UDP_RX_BATCH 16
+/* Frames one device drain makes at most (a TSO packet is cut into up to 45
+ * at a 1500-byte MTU); also the most sendmmsg(2) takes at once. */
+#define TUNNEL_TX_MAX 1024
+
+/* Sealed TCP listener: connections that have not yet completed a handshake
+ * are held apart from the established one, at most this many (the oldest
+ * makes room for a new one), each for at most TUNNEL_PENDING_TIMEOUT_MS
+ * (daemon/transport_tcp.c; doc/design.md section 3 "DoS"). */
+#define TUNNEL_PENDING_MAX 8
+/* How often the path MTU toward a UDP peer is read from the kernel's route
+ * (and its path MTU cache), ms. */
+#define TUNNEL_PMTU_POLL_MS 1000
+
+/* A TCP connection on probation beside the established one: before its
+ * deadline its first frame must prove it, in sealed mode an initiation
+ * that completes a handshake, in plain mode any valid packet. */
+struct tunnel_pending {
+	struct tunnel *t;
+	int fd; /* -1: free */
+	struct event *ev;
+	uint64_t deadline_ms;
+	size_t have; /* bytes of buf received */
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	uint8_t *buf; /* one whole frame: pending_cap bytes, made at first use */
+};
+
+/* What one device drain made: frames, back to back from dev_buf. */
+struct tunnel_drain {
+	unsigned frames;  /* frames, each noted in tx_iov */
+	uint64_t packets; /* packets they carry (a TSO packet counts its segments) */
+	uint64_t payload; /* bytes of those packets */
+	size_t len;       /* bytes of frames */
+	/* The last frame carries a packet too long for the path that no
+	 * router would answer (IPv4 without DF, IPv6 of at most 1280 bytes,
+	 * ICMP errors, multicast): it goes alone, fragmented by the underlay
+	 * (tunnel_udp_send_frag()); the drain ends with it. */
+	bool frag_last;
+};
+
+struct tunnel {
+	struct event_base *base;
+	struct tunnel_config cfg;
+	struct tun_device dev;
+	size_t max_len; /* largest payload read from the device, bytes */
+	size_t rx_max;  /* largest payload taken from the peer, bytes */
+
+	/* MTU and path MTU (doc/design.md section 10): the device MTU; over
+	 * UDP the underlay path MTU toward the peer (0: not known), read from
+	 * the kernel's route every TUNNEL_PMTU_POLL_MS; the largest inner IP
+	 * packet that fits it (never above dev_mtu, never below
+	 * MTU_IPV4_FLOOR) and the largest device read that goes out without
+	 * a check (fit_len: max_len while everything fits). */
+	int dev_mtu;
+	unsigned pmtu;
+	unsigned inner_mtu;
+	size_t fit_len;
+	struct nl_handle nl;
+	struct event *pmtu_ev;
+	struct ratelimit_bucket icmp_bucket;
+	uint8_t icmp_buf[MTU_ICMP_MAX];
+
+	struct event *dev_ev;
+	bool dev_paused;
+	uint8_t *dev_buf; /* frames read from the device: [hdr|packet]... */
+	size_t dev_buf_len;
+
+	int listen_fd; /* TCP server only */
+	struct event *listen_ev;
+	int sock_fd; /* the connection (TCP) or the socket (UDP); -1 if none */
+	struct event *sock_rd_ev;
+	struct event *sock_wr_ev;
+	bool connecting;      /* TCP client: connect() under way */
+	struct evbuffer *out; /* TCP bytes the socket has not taken yet */
+	struct frame_reader reader;
+	/* UDP: TUNNEL_UDP_RX_BATCH receive buffers of TUNNEL_DGRAM_MAX bytes
+	 * for recvmmsg(2), and the datagrams of one device drain for
+	 * sendmmsg(2). */
+	uint8_t *dgram;
+	struct mmsghdr rx_msg[TUNNEL_UDP_RX_BATCH];
+	struct iovec rx_iov[TUNNEL_UDP_RX_BATCH];
+	struct sockaddr_storage rx_src[TUNNEL_UDP_RX_BATCH];
+	struct mmsghdr tx_msg[TUNNEL_TX_MAX];
+	struct iovec tx_iov[TUNNEL_TX_MAX];
+	uint32_t tx_pktlen[TUNNEL_TX_MAX];
+	/* UDP GSO: each message of tx_msg sends the frames tx_first[i] ..
+	 * tx_first[i] + tx_count[i] - 1 through tx_run[i], a UDP_SEGMENT
+	 * control message in tx_ctl[i] when more than one; UDP GRO on receive,
+	 * the segment size in rx_ctl. */
+	bool udp_gso, udp_gro;
+	struct iovec tx_run[TUNNEL_TX_MAX];
+	uint16_t tx_first[TUNNEL_TX_MAX], tx_count[TUNNEL_TX_MAX];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} tx_ctl[TUNNEL_TX_MAX];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} rx_ctl[TUNNEL_UDP_RX_BATCH];
+
+	/* Offloads (lib/vnet.h), when the device has the virtio-net header:
+	 * peer_offload when frames to the peer carry the header and whole TSO
+	 * packets (PlainOffload, or the peer's offer in sealed mode, over
+	 * TCP only); otherwise a read goes to gso_buf and is cut into
+	 * segments.  Packets from the peer are coalesced by gro. */
+	bool peer_offload;
+	size_t offload_max; /* largest header + packet one frame carries */
+	uint8_t vhdr[VNET_HDR_LEN];
+	uint8_t *gso_buf;
+	uint16_t seg_len[TUNNEL_TX_MAX];
+	struct vnet_gro gro;
+
+	struct sockaddr_storage peer; /* the peer's endpoint, once known */
+	socklen_t peer_len;
+	char peer_str[ENDPOINT_STRLEN];
+
+	struct event *retry_ev; /* TCP client reconnect timer */
+	unsigned backoff_ms;
+
+	/* Sealed mode (doc/design.md section 3); sess is NULL in plain mode. */
+	struct session *sess;
+	struct event *sess_ev;   /* the session's next deadline */
+	uint8_t *msg;            /* a decrypted packet or a handshake message */
+	size_t frame_hdr;        /* FRAME_HDR_LEN; 0 for sealed UDP (datagrams) */
+	size_t pkt_off;          /* where a device packet is read in a slot */
+	size_t slot_len;         /* room for one frame in dev_buf */
+	uint64_t last_handshake; /* session_last_handshake_ms() seen last */
+	uint64_t initiated_us;   /* when our latest initiation left, µs */
+	uint64_t handshake_us;   /* its round trip, once answered, µs */
+	uint64_t sessions;       /* keypairs that became current */
+	uint64_t seen_bad_mac1, seen_bad_handshake;
+	uint64_t warned_at[5]; /* ms of the last warning, by enum tunnel_warning */
+	/* Handshake admission (doc/design.md section 3 "DoS"): mac1 and mac2
+	 * of initiations, cookie replies, a rate limit per source address,
+	 * the load meter; pending TCP connections. */
+	struct cookie_checker cookie;
+	struct ratelimit rl;
+	struct ratelimit_bucket load;
+	uint64_t under_load_until;
+	uint64_t cookie_retry_ms; /* our last initiation sent for a cookie */
+	struct tunnel_pending pending[TUNNEL_PENDING_MAX];
+	size_t pending_cap; /* bytes of each pending buf: the largest first frame */
+	/* A listener's allowed sources; none: anyone. */
+	struct endpoint_prefix allow_from[TUNNEL_ALLOW_FROM_MAX];
+	unsigned n_allow_from;
+
+	/* Liveness (keepalive, dead-peer detection); ms of the last frame
+	 * sent to and received from the peer, updated once per batch. */
+	struct event *tick_ev;
+	uint64_t last_tx_ms;
+	uint64_t last_rx_ms;
+
+	bool failed;
+	struct tunnel_stats stats;
+	uint64_t started_ms;
+	char public_key[KEY_BASE64_SIZE]; /* ours, sealed mode; "" plain */
+
+	/* tunnel_set_lost_cb(): before a TCP client reconnects, after a
+	 * dead peer over UDP. */
+	void (*lost_cb)(void *arg);
+	void *lost_arg;
+	uint64_t underlay_kick_ms; /* tunnel_underlay_changed() acted, ms */
+};
+
+enum tunnel_warning {
+	TUNNEL_WARN_MAC1,
+	TUNNEL_WARN_AUTH,
+	TUNNEL_WARN_KEY,
+	TUNNEL_WARN_REPLAY,
+	TUNNEL_WARN_LOAD,
+};
+
+/* ---- daemon/interface.c: the device, handshake admission, set-up ---- */
+
+/* Stops the loop after a runtime failure that leaves nothing to serve. */
+void tunnel_fail(struct tunnel *t);
+
+/* Writes one packet of @len bytes behind the virtio-net header @hdr (NULL on
+ * a device without one) to the device in one write, counting it (rx). */
+void tunnel_dev_writev(struct tunnel *t, const uint8_t *hdr, const uint8_t *pkt, size_t len);
+
+/* The coalescer's output (lib/vnet.h, vnet_gro_add()): one device write;
+ * @ctx is the struct tunnel. */
+void tunnel_gro_write(void *ctx, const uint8_t *hdr, const uint8_t *pkt, size_t len);
+
+/* Delivers an offload frame from the peer (doc/PROTOCOL.md "Offload
+ * frames"): @len bytes, a virtio-net header and a packet, checked before
+ * the kernel sees the header; a bad one is dropped and counted. */
+void tunnel_dev_write_offload(struct tunnel *t, const uint8_t *buf, size_t len);
+
+/* True when a warning of kind @w may be logged at @now (ms): one per kind
+ * every 10 s, so that a flood does not flood the log. */
+bool tunnel_warn_due(struct tunnel *t, enum tunnel_warning w, uint64_t now);
+
+/* Handshake admission (doc/design.md section 3 "DoS"; WireGuard paper
+ * section 5.3): true when the initiation @msg (@len bytes) from @src
+ * (@srclen bytes; @from its text) may cost Diffie-Hellman at @now (ms).
+ * Over a stream (@stream) no cookie is asked.  Other messages pass. */
+bool tunnel_admit(struct tunnel *t, const uint8_t *msg, size_t len,
+		  const struct sockaddr_storage *src, socklen_t srclen, bool stream,
+		  const char *from, uint64_t now);
+
+/* True when a listener may hear from @sa: no AllowFrom, or inside one. */
+bool tunnel_allowed(const struct tunnel *t, const struct sockaddr_storage *sa);
+
+/* ---- daemon/peer.c: the session, liveness, the peer's endpoint ---- */
+
+/* Re-arms the session timer for its next deadline after @now (ms). */
+void tunnel_sess_schedule(struct tunnel *t, uint64_t now);
+
+/* Forgets every keypair (a new stream, a dead peer): the next session
+ * starts from a handshake. */
+void tunnel_sess_restart(struct tunnel *t);
+
+/* Sends a handshake initiation at @now (ms), when there is a way to the
+ * peer, and re-arms the session timer. */
+void tunnel_sess_initiate(struct tunnel *t, uint64_t now);
+
+/* The session timer (libevent callback; @arg the struct tunnel). */
+void tunnel_sess_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Says why a handshake message of @type from @from was refused with the
+ * negative errno @rc (warnings at most every 10 s per reason). */
+void tunnel_sess_refused(struct tunnel *t, int rc, uint8_t type, const char *from, uint64_t now);
+
+/* Opens one sealed message (@len bytes: a TCP frame's payload with @src
+ * NULL, or a UDP datagram from @src of @srclen bytes) and acts on it.
+ * Returns 0, or the negative errno of session_receive(); -EPROTO over TCP
+ * has closed the connection. */
+int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
+		const struct sockaddr_storage *src, socklen_t srclen);
+
+/* Sends one message that did not come from the device (a handshake message
+ * or a keepalive, @len bytes): framed into the TCP output, or as one
+ * datagram.  Dropped when there is no way to the peer. */
+void tunnel_send_msg(struct tunnel *t, const uint8_t *msg, size_t len);
+
+/* The one-second tick (libevent callback; @arg the struct tunnel):
+ * keepalives, dead-peer detection, the session's wishes. */
+void tunnel_tick_cb(evutil_socket_t fd, short what, void *arg);
+
+/* ---- daemon/transport_tcp.c: connect, listen, probation, streams ---- */
+
+/* Frees the socket's read and write events (either may be NULL). */
+void tunnel_sock_events_free(struct tunnel *t);
+
+/* Closes the TCP connection, if any; a client then schedules a reconnect
+ * (capped exponential backoff, TUNNEL_BACKOFF_MIN_MS..MAX_MS). */
+void tunnel_tcp_close(struct tunnel *t);
+
+/* Hands the output buffer to the kernel; pauses or resumes the device
+ * around cfg.out_high.  Returns 0, or -1 when the connection failed (and
+ * was closed). */
+int tunnel_tcp_flush(struct tunnel *t);
+
+/* Sends a batch of frames (@len bytes at @buf): straight to the socket when
+ * nothing is queued, keeping what the socket did not take. */
+void tunnel_tcp_send(struct tunnel *t, const uint8_t *buf, size_t len);
+
+/* Closes a connection on probation; its slot and buffer stay. */
+void tunnel_pending_close(struct tunnel_pending *p);
+
+/* The listener is readable (libevent callback; @arg the struct tunnel). */
+void tunnel_accept_cb(evutil_socket_t lfd, short what, void *arg);
+
+/* The reconnect timer (libevent callback; @arg the struct tunnel). */
+void tunnel_retry_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Starts a non-blocking connect() to cfg.addr; a failure schedules a
+ * retry, or stops the loop when no socket can be made. */
+void tunnel_connect_start(struct tunnel *t);
+
+/* ---- daemon/transport_udp.c: datagrams, GSO/GRO, path MTU ---- */
+
+/* Sends the @n frames of a device drain (tx_iov), one datagram each, with
+ * UDP GSO where it can; with @frag_last the last one alone, to be
+ * fragmented by the underlay.  Drops and counts what cannot go. */
+void tunnel_udp_send_batch(struct tunnel *t, unsigned n, bool frag_last);
+
+/* The UDP socket takes datagrams again (libevent callback; @arg the
+ * struct tunnel): the device is read again. */
+void tunnel_udp_write_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The UDP socket is readable (libevent callback; @arg the struct tunnel). */
+void tunnel_udp_read_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Sets the UDP socket @fd's options: buffers of TUNNEL_UDP_SOCKBUF bytes,
+ * UDP GRO (and GSO on send) when the device has offloads, path MTU
+ * discovery with the errors on the error queue (doc/design.md section 10). */
+void tunnel_udp_setopts(struct tunnel *t, int fd);
+
+/* The address family the underlay carries @ss over (AF_INET for an
+ * IPv4-mapped IPv6 address; AF_UNSPEC if neither); stores its address
+ * bytes (4 or 16) in @addr. */
+int tunnel_underlay_family(const struct sockaddr_storage *ss, uint8_t *addr);
+
+/* Reads the path MTU toward the UDP peer from the kernel's route and
+ * derives what fits (fit_len, inner_mtu) when it changed. */
+void tunnel_pmtu_poll(struct tunnel *t);
+
+/* The path MTU poll timer (libevent callback; @arg the struct tunnel). */
+void tunnel_pmtu_cb(evutil_socket_t fd, short what, void *arg);
+
+/* ---- inline: called per packet or per batch from more than one file ---- */
+
+/* The largest frame payload either side may send, bytes: a packet, in
+ * sealed mode with the transport header and tag around it (and never less
+ * than a handshake initiation); with offload frames over TCP, any length. */
+static inline size_t tunnel_frame_max(const struct tunnel *t)
+{
+	size_t n = t->rx_max;
+
+	/* Offload frames over TCP: a TSO packet, up to the 16-bit limit. */
+	if (t->dev.vnet && t->cfg.transport == TUNNEL_TCP &&
+	    (t->cfg.sealed || t->cfg.plain_offload))
+		return FRAME_MAX_LEN;
+
+	if (t->cfg.sealed) {
+		n += SESSION_TRANSPORT_OVERHEAD;
+		if (n < SESSION_HANDSHAKE_MAX_LEN)
+			n = SESSION_HANDSHAKE_MAX_LEN;
+	}
+	return n;
+}
+
+/* Microseconds of CLOCK_MONOTONIC. */
+static inline uint64_t tunnel_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Milliseconds of CLOCK_MONOTONIC: the session's clock. */
+static inline uint64_t tunnel_now_ms(void)
+{
+	return tunnel_now_us() / 1000;
+}
+
+/* Stops reading the device: the kernel then drops at the device queue, as a
+ * congested NIC does, instead of culvertd buffering without bound. */
+static inline void tunnel_dev_pause(struct tunnel *t)
+{
+	if (t->dev_paused)
+		return;
+	event_del(t->dev_ev);
+	t->dev_paused = true;
+	t->stats.dev_pauses++;
+}
+
+static inline void tunnel_dev_resume(struct tunnel *t)
+{
+	if (!t->dev_paused)
+		return;
+	event_add(t->dev_ev, NULL);
+	t->dev_paused = false;
+}
+
+/* Writes what the coalescer holds: the end of a batch from the peer. */
+static inline void tunnel_dev_flush(struct tunnel *t)
+{
+	if (t->dev.vnet)
+		vnet_gro_flush(&t->gro, tunnel_gro_write, t);
+}
+
+/* Delivers one packet from the peer to the device: through the coalescer
+ * on a device with offloads (tunnel_dev_flush() ends the batch). */
+static inline void tunnel_dev_write(struct tunnel *t, const uint8_t *pkt, size_t len)
+{
+	if (frame_payload_check(pkt, len, t->dev.mode == TUN_MODE_TAP) < 0) {
+		t->stats.drop_bad_frame++;
+		log_trace("%zu-byte packet from the peer dropped: no IP packet or frame", len);
+		return;
+	}
+	/* The packet lies in one of our own receive buffers (const only for
+	 * the readers' sake): the MSS is lowered in place. */
+	if (t->cfg.clamp_mss && mtu_clamp_mss((uint8_t *)pkt, len, t->dev.mode == TUN_MODE_TAP,
+					      t->inner_mtu, false) > 0)
+		t->stats.mss_clamped++;
+	if (t->dev.vnet)
+		vnet_gro_add(&t->gro, pkt, len, tunnel_gro_write, t);
+	else
+		tunnel_dev_writev(t, NULL, pkt, len);
+}

@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The peer (doc/design.md section 8): its sealed session (handshakes,
+ * keypairs, the session timer), messages to it, liveness (keepalives, dead
+ * peer), endpoint changes, and the status the control socket reports.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+
+#include "status.h"
+
+#include "interface.h"
+
+/* A cookie reply makes us initiate again at once, at most this often;
+ * otherwise the retry waits for the session's own timer. */
+#define TUNNEL_COOKIE_RETRY_MS SESSION_REKEY_TIMEOUT_MS
+
+/* Re-arms the session timer for its next deadline (retry, rekey, expiry). */
+void tunnel_sess_schedule(struct tunnel *t, uint64_t now)
+{
+	uint64_t at = session_next_deadline(t->sess, now);
+	struct timeval tv;
+
+	if (at == UINT64_MAX) {
+		event_del(t->sess_ev);
+		return;
+	}
+	at = at > now ? at - now : 0;
+	tv.tv_sec = (time_t)(at / 1000);
+	tv.tv_usec = (suseconds_t)(at % 1000) * 1000;
+	event_add(t->sess_ev, &tv);
+}
+
+/* Tells the peer, under a keypair that just became current, that we take
+ * offload frames (an empty type 5 message): only over TCP, and only with a
+ * device that has offloads. */
+static void tunnel_sess_offer(struct tunnel *t, uint64_t now)
+{
+	size_t len;
+
+	if (!t->dev.vnet || t->cfg.transport != TUNNEL_TCP || !session_is_up(t->sess, now))
+		return;
+	if (session_seal_offload(t->sess, now, NULL, 0, t->msg, TUNNEL_DGRAM_MAX, &len) == 0)
+		tunnel_send_msg(t, t->msg, len);
+}
+
+/* Notices a keypair that became current since the last look (a completed
+ * handshake on either side) and says so. */
+static void tunnel_sess_check_new(struct tunnel *t, uint64_t now)
+{
+	uint64_t last = session_last_handshake_ms(t->sess);
+
+	if (last == t->last_handshake)
+		return;
+	t->last_handshake = last;
+	if (t->sessions++ == 0 && t->handshake_us)
+		log_info("session established with %s (handshake round trip %.3f ms)", t->peer_str,
+			 (double)t->handshake_us / 1000);
+	else if (t->sessions == 1)
+		log_info("session established with %s", t->peer_str);
+	else
+		log_debug("session rekeyed with %s", t->peer_str);
+	tunnel_sess_offer(t, now);
+	tunnel_sess_schedule(t, now);
+}
+
+/* Forgets every keypair (a new stream, a dead peer), so the next session
+ * starts from a handshake and is logged again at info level. */
+void tunnel_sess_restart(struct tunnel *t)
+{
+	session_reset(t->sess);
+	t->sessions = 0;
+	t->handshake_us = 0;
+	t->peer_offload = false;
+}
+
+/* Sends a handshake initiation, when there is a way to the peer. */
+void tunnel_sess_initiate(struct tunnel *t, uint64_t now)
+{
+	size_t len;
+
+	if (t->cfg.transport == TUNNEL_TCP ? t->sock_fd < 0 || t->connecting : t->peer_len == 0)
+		return;
+	if (session_initiate(t->sess, now, t->msg, TUNNEL_DGRAM_MAX, &len) == 0) {
+		log_debug("handshake initiation to %s", t->peer_str);
+		t->initiated_us = tunnel_now_us();
+		tunnel_send_msg(t, t->msg, len);
+	}
+	tunnel_sess_schedule(t, now);
+}
+
+void tunnel_sess_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+	uint64_t now = tunnel_now_ms();
+
+	session_expire(t->sess, now);
+	if (session_wants_handshake(t->sess, now))
+		tunnel_sess_initiate(t, now);
+	tunnel_sess_schedule(t, now);
+}
+
+/* Says why a handshake message was refused (rate-limited warnings). */
+void tunnel_sess_refused(struct tunnel *t, int rc, uint8_t type, const char *from, uint64_t now)
+{
+	struct session_stats st;
+	bool mac1, auth;
+
+	session_get_stats(t->sess, &st);
+	mac1 = st.rx_bad_mac1 != t->seen_bad_mac1;
+	auth = st.rx_bad_handshake != t->seen_bad_handshake;
+	t->seen_bad_mac1 = st.rx_bad_mac1;
+	t->seen_bad_handshake = st.rx_bad_handshake;
+	if (rc == -EBADMSG && mac1) {
+		if (tunnel_warn_due(t, TUNNEL_WARN_MAC1, now))
+			log_warnx("handshake from %s rejected: bad mac1 (does the peer have our "
+				  "public key?)",
+				  from);
+	} else if (rc == -EBADMSG && auth) {
+		if (tunnel_warn_due(t, TUNNEL_WARN_AUTH, now))
+			log_warnx("handshake %s from %s failed authentication (do the preshared "
+				  "keys match?)",
+				  type == SESSION_TYPE_RESPONSE ? "response" : "initiation", from);
+	} else if (rc == -EACCES) {
+		if (tunnel_warn_due(t, TUNNEL_WARN_KEY, now))
+			log_warnx("handshake from %s rejected: its static key is not "
+				  "--peer-public-key",
+				  from);
+	} else if (rc == -ETIME) {
+		if (tunnel_warn_due(t, TUNNEL_WARN_REPLAY, now))
+			log_warnx("handshake from %s rejected: replayed initiation", from);
+	} else if (rc == -EBADMSG && type == SESSION_TYPE_COOKIE_REPLY) {
+		log_debug("cookie reply from %s does not open: dropped", from);
+	} else {
+		log_debug("handshake message from %s dropped: %s", from, strerror(-rc));
+	}
+}
+
+/*
+ * Opens one sealed message (@len bytes: a TCP frame's payload, or a UDP
+ * datagram from @src) and acts on it: a packet goes to the device, a
+ * handshake is answered.  An authenticated UDP datagram also moves the
+ * peer's endpoint to its source (roaming).  Returns 0, or the negative
+ * errno of session_receive(); -EPROTO over TCP has closed the connection.
+ */
+int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
+		const struct sockaddr_storage *src, socklen_t srclen)
+{
+	enum session_action action;
+	uint64_t now = tunnel_now_ms();
+	char from[ENDPOINT_STRLEN];
+	size_t out_len;
+	int rc;
+
+	if (len > 0 && msg[0] == SESSION_TYPE_INITIATION) {
+		/* Only initiations can make us spend Diffie-Hellman on a
+		 * stranger's say: they pass the admission first. */
+		const struct sockaddr_storage *who = src ? src : &t->peer;
+
+		endpoint_format((const struct sockaddr *)who, from, sizeof(from));
+		if (!tunnel_admit(t, msg, len, who, src ? srclen : t->peer_len, !src, from, now))
+			return -EAGAIN;
+	}
+	rc = session_receive(t->sess, now, msg, len, t->msg, TUNNEL_DGRAM_MAX, &out_len, &action);
+	if (rc < 0) {
+		if (src)
+			endpoint_format((const struct sockaddr *)src, from, sizeof(from));
+		else
+			memcpy(from, t->peer_str, sizeof(from));
+		if (len > 0 && msg[0] >= SESSION_TYPE_INITIATION &&
+		    msg[0] <= SESSION_TYPE_COOKIE_REPLY)
+			tunnel_sess_refused(t, rc, msg[0], from, now);
+		else
+			log_trace("sealed message from %s dropped: %s", from, strerror(-rc));
+		if (rc == -EPROTO && t->cfg.transport == TUNNEL_TCP) {
+			t->stats.bad_connections++;
+			log_warnx("connection to %s: malformed or out-of-order sealed message; "
+				  "closing it",
+				  t->peer_str);
+			tunnel_tcp_close(t);
+		}
+		return rc;
+	}
+	if (action == SESSION_COOKIE) {
+		/* Anyone who saw our initiation and knows the peer's public
+		 * key can make a cookie reply: it proves no liveness and moves
+		 * no endpoint.  It only earns a prompt retry, now and then. */
+		if (now - t->cookie_retry_ms >= TUNNEL_COOKIE_RETRY_MS) {
+			t->cookie_retry_ms = now;
+			log_debug("cookie reply from %s: the peer is under load; initiating again",
+				  t->peer_str);
+			tunnel_sess_initiate(t, now);
+		}
+		return 0;
+	}
+	t->last_rx_ms = now;
+	if (action == SESSION_KEEPALIVE || action == SESSION_OFFLOAD_OFFER)
+		t->stats.keepalives_received++;
+	if (src && (t->peer_len == 0 ||
+		    !endpoint_equal((const struct sockaddr *)src, (struct sockaddr *)&t->peer))) {
+		memcpy(&t->peer, src, srclen);
+		t->peer_len = srclen;
+		endpoint_format((const struct sockaddr *)src, t->peer_str, sizeof(t->peer_str));
+		log_info("peer is %s", t->peer_str);
+	}
+	switch (action) {
+	case SESSION_DELIVER:
+		tunnel_dev_write(t, t->msg, out_len);
+		break;
+	case SESSION_DELIVER_OFFLOAD:
+		tunnel_dev_write_offload(t, t->msg, out_len);
+		break;
+	case SESSION_OFFLOAD_OFFER:
+		/* Over UDP a TSO packet in one message would be IP-fragmented:
+		 * there the offer changes nothing. */
+		if (t->dev.vnet && t->cfg.transport == TUNNEL_TCP && !t->peer_offload) {
+			t->peer_offload = true;
+			log_debug("%s takes offload frames: TSO packets go whole", t->peer_str);
+		}
+		break;
+	case SESSION_REPLY:
+		tunnel_send_msg(t, t->msg, out_len);
+		tunnel_sess_schedule(t, now);
+		break;
+	case SESSION_ESTABLISHED:
+		t->handshake_us = tunnel_now_us() - t->initiated_us;
+		/* Confirm the new keypair to the responder at once. */
+		if (session_seal(t->sess, now, NULL, 0, t->msg, TUNNEL_DGRAM_MAX, &out_len) == 0)
+			tunnel_send_msg(t, t->msg, out_len);
+		break;
+	case SESSION_KEEPALIVE:
+	case SESSION_COOKIE:
+	case SESSION_NONE:
+		break;
+	}
+	tunnel_sess_check_new(t, now);
+	return 0;
+}
+
+/* Sends one message that did not come from the device (a handshake message
+ * or a keepalive): framed into the TCP output, or as one datagram. */
+void tunnel_send_msg(struct tunnel *t, const uint8_t *msg, size_t len)
+{
+	uint8_t hdr[FRAME_HDR_LEN];
+
+	t->last_tx_ms = tunnel_now_ms();
+	if (t->cfg.transport == TUNNEL_UDP) {
+		ssize_t n;
+
+		if (t->peer_len == 0)
+			return;
+		n = sendto(t->sock_fd, msg, len, MSG_DONTWAIT, (struct sockaddr *)&t->peer,
+			   t->peer_len);
+		if (n < 0)
+			log_trace("send to %s: %s", t->peer_str, strerror(errno));
+		return;
+	}
+	if (t->sock_fd < 0 || t->connecting)
+		return;
+	frame_put_header(hdr, len);
+	/* Both pieces leave in one writev() from the output buffer. */
+	if (evbuffer_add(t->out, hdr, sizeof(hdr)) < 0 || evbuffer_add(t->out, msg, len) < 0) {
+		log_warnx("out of memory for the output buffer; closing connection");
+		tunnel_tcp_close(t);
+		return;
+	}
+	tunnel_tcp_flush(t);
+}
+
+/* Sends one keepalive: an empty sealed message, or in plain mode (only when
+ * enabled: simpletun would write it to its device) an empty frame. */
+static void tunnel_keepalive(struct tunnel *t, uint64_t now)
+{
+	static const uint8_t empty[FRAME_HDR_LEN];
+	size_t len;
+
+	if (t->sess) {
+		if (session_seal(t->sess, now, NULL, 0, t->msg, TUNNEL_DGRAM_MAX, &len) < 0) {
+			if (session_wants_handshake(t->sess, now))
+				tunnel_sess_initiate(t, now);
+			return;
+		}
+		tunnel_send_msg(t, t->msg, len);
+	} else if (t->cfg.transport == TUNNEL_UDP) {
+		if (t->peer_len == 0)
+			return;
+		if (sendto(t->sock_fd, empty, sizeof(empty), MSG_DONTWAIT,
+			   (struct sockaddr *)&t->peer, t->peer_len) < 0)
+			return;
+		t->last_tx_ms = now;
+	} else {
+		if (t->sock_fd < 0 || t->connecting ||
+		    evbuffer_add(t->out, empty, sizeof(empty)) < 0)
+			return;
+		t->last_tx_ms = now;
+		tunnel_tcp_flush(t);
+	}
+	t->stats.keepalives_sent++;
+}
+
+/* Restarts the session after the peer went silent for dead_peer_ms: a TCP
+ * connection is closed (the client reconnects), a UDP session handshakes
+ * again; the session comes back when the peer answers. */
+static void tunnel_dead_peer(struct tunnel *t, uint64_t now)
+{
+	log_info("no sign of life from %s for %" PRIu64 " s: restarting the session", t->peer_str,
+		 (now - t->last_rx_ms) / 1000);
+	t->stats.dead_peer++;
+	t->last_rx_ms = now; /* the next restart after another full silence */
+	if (t->cfg.transport == TUNNEL_TCP) {
+		tunnel_tcp_close(t);
+	} else if (t->sess) {
+		tunnel_sess_restart(t);
+		tunnel_sess_initiate(t, now);
+	}
+	/* A TCP client calls it before its reconnect. */
+	if (t->lost_cb && t->cfg.transport == TUNNEL_UDP)
+		t->lost_cb(t->lost_arg);
+}
+
+/* Once a second: keepalive due? peer dead?  In sealed mode also the
+ * session's own keepalive and handshake wishes (WireGuard paper section
+ * 6.5), which depend on every packet and so are looked at here rather than
+ * by re-arming a timer per packet. */
+void tunnel_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+	uint64_t now = tunnel_now_ms();
+
+	if (t->sess) {
+		if (session_wants_handshake(t->sess, now))
+			tunnel_sess_initiate(t, now);
+		else if (session_wants_keepalive(t->sess, now))
+			tunnel_keepalive(t, now);
+	}
+	bool up =
+	    t->cfg.transport == TUNNEL_TCP ? t->sock_fd >= 0 && !t->connecting : t->peer_len != 0;
+
+	if (!up)
+		return;
+	if (t->cfg.dead_peer_ms && now - t->last_rx_ms >= t->cfg.dead_peer_ms) {
+		tunnel_dead_peer(t, now);
+		return;
+	}
+	if (t->cfg.keepalive_ms && now - t->last_tx_ms >= t->cfg.keepalive_ms &&
+	    (t->sess || t->cfg.plain_keepalive))
+		tunnel_keepalive(t, now);
+}
+
+void tunnel_set_liveness(struct tunnel *t, uint64_t keepalive_ms, uint64_t dead_peer_ms)
+{
+	struct timeval second = {1, 0};
+
+	t->cfg.keepalive_ms = keepalive_ms;
+	t->cfg.dead_peer_ms = dead_peer_ms;
+	if (keepalive_ms || dead_peer_ms || t->sess)
+		event_add(t->tick_ev, &second);
+	else
+		event_del(t->tick_ev);
+}
+
+bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, socklen_t len)
+{
+	/* The configured endpoint: what --connect / Endpoint said, which a
+	 * roaming UDP peer may since have left. */
+	struct sockaddr_storage *conf = t->cfg.listen ? &t->cfg.peer_addr : &t->cfg.addr;
+	socklen_t *conf_len = t->cfg.listen ? &t->cfg.peer_addr_len : &t->cfg.addr_len;
+	char str[ENDPOINT_STRLEN];
+
+	if (t->cfg.listen && t->cfg.transport == TUNNEL_TCP)
+		return false;
+	if (*conf_len == len &&
+	    endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)conf))
+		return false;
+	endpoint_format((const struct sockaddr *)ss, str, sizeof(str));
+	if (t->cfg.transport == TUNNEL_UDP && t->sock_fd >= 0) {
+		struct sockaddr_storage mine;
+		socklen_t mine_len = sizeof(mine);
+
+		/* A datagram socket sends to its own family only (an IPv6 one
+		 * also to IPv4-mapped addresses, which getaddrinfo does not
+		 * give). */
+		if (getsockname(t->sock_fd, (struct sockaddr *)&mine, &mine_len) == 0 &&
+		    mine.ss_family != ss->ss_family) {
+			log_warnx("new endpoint %s is of another address family: that takes a "
+				  "restart",
+				  str);
+			return false;
+		}
+	}
+	memcpy(conf, ss, len);
+	*conf_len = len;
+	memcpy(t->peer_str, str, sizeof(str));
+	if (t->cfg.transport == TUNNEL_TCP) {
+		log_info("peer endpoint is now %s: reconnecting", t->peer_str);
+		if (t->sock_fd >= 0) {
+			tunnel_tcp_close(t);
+		} else {
+			event_del(t->retry_ev);
+			tunnel_connect_start(t);
+		}
+		return true;
+	}
+	memcpy(&t->peer, ss, len);
+	t->peer_len = len;
+	log_info("peer endpoint is now %s", t->peer_str);
+	if (t->sess)
+		tunnel_sess_initiate(t, tunnel_now_ms());
+	return true;
+}
+
+/* What a peer-facing socket is bound to, as "ADDR:PORT". */
+static void tunnel_local_str(int fd, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		snprintf(buf, size, "-");
+	else
+		endpoint_format((struct sockaddr *)&ss, buf, size);
+}
+
+void tunnel_fill_status(const struct tunnel *t, struct status *st)
+{
+	const struct tunnel_stats *s = &t->stats;
+	uint64_t now = tunnel_now_ms();
+	const char *state;
+	bool up;
+
+	snprintf(st->device, sizeof(st->device), "%s", t->dev.name);
+	snprintf(st->mode, sizeof(st->mode), "%s",
+		 t->cfg.mode == TUN_MODE_TAP ? STATUS_MODE_TAP : STATUS_MODE_TUN);
+	snprintf(st->transport, sizeof(st->transport), "%s",
+		 t->cfg.transport == TUNNEL_TCP ? STATUS_TRANSPORT_TCP : STATUS_TRANSPORT_UDP);
+	st->sealed = t->sess != NULL;
+	st->listen = t->cfg.listen;
+	snprintf(st->public_key, sizeof(st->public_key), "%s", t->public_key);
+	tunnel_local_str(t->listen_fd >= 0 ? t->listen_fd : t->sock_fd, st->local,
+			 sizeof(st->local));
+	if (t->cfg.transport == TUNNEL_TCP) {
+		up = t->sock_fd >= 0 && !t->connecting;
+		state = up              ? STATUS_STATE_CONNECTED
+			: t->cfg.listen ? STATUS_STATE_LISTENING
+					: STATUS_STATE_CONNECTING;
+	} else {
+		up = t->peer_len != 0;
+		state = up ? STATUS_STATE_ESTABLISHED : STATUS_STATE_NO_PEER;
+	}
+	if (up && t->sess)
+		state = session_is_up(t->sess, now) ? STATUS_STATE_ESTABLISHED
+						    : STATUS_STATE_HANDSHAKING;
+	snprintf(st->state, sizeof(st->state), "%s", state);
+	if (up || t->cfg.transport == TUNNEL_UDP)
+		snprintf(st->peer, sizeof(st->peer), "%s", t->peer_len ? t->peer_str : "");
+	st->pid = (int32_t)getpid();
+	st->uptime = (now - t->started_ms) / 1000;
+	st->latest_handshake = STATUS_LATEST_HANDSHAKE_NEVER;
+	if (t->sess && session_last_handshake_ms(t->sess))
+		st->latest_handshake = (int64_t)((now - session_last_handshake_ms(t->sess)) / 1000);
+	st->rx_bytes = s->rx_bytes;
+	st->rx_packets = s->rx_packets;
+	st->tx_bytes = s->tx_bytes;
+	st->tx_packets = s->tx_packets;
+	status_add_drop(st, "bad_frame", s->drop_bad_frame);
+	status_add_drop(st, "dev_write", s->drop_dev_write);
+	status_add_drop(st, "backpressure", s->drop_backpressure);
+	status_add_drop(st, "no_peer", s->drop_no_peer);
+	status_add_drop(st, "oversize", s->drop_oversize);
+	status_add_drop(st, "send_error", s->drop_send_error);
+	status_add_drop(st, "unknown_peer", s->drop_unknown_peer);
+	status_add_drop(st, "not_allowed", s->drop_not_allowed);
+	status_add_drop(st, "no_session", s->drop_no_session);
+	status_add_drop(st, "bad_offload", s->drop_bad_offload);
+	status_add_drop(st, "too_big", s->drop_too_big);
+	status_add_counter(st, "connections", s->connections);
+	status_add_counter(st, "reconnects", s->reconnects);
+	status_add_counter(st, "bad_connections", s->bad_connections);
+	status_add_counter(st, "device_pauses", s->dev_pauses);
+	status_add_counter(st, "keepalives_sent", s->keepalives_sent);
+	status_add_counter(st, "keepalives_received", s->keepalives_received);
+	status_add_counter(st, "dead_peer", s->dead_peer);
+	status_add_counter(st, "pmtu_icmp_sent", s->icmp_sent);
+	status_add_counter(st, "mss_clamped", s->mss_clamped);
+	status_add_counter(st, "pmtu_fragmented", s->pmtu_fragmented);
+	if (t->cfg.transport == TUNNEL_TCP && t->cfg.listen) {
+		status_add_counter(st, "accepted", s->accepted);
+		status_add_counter(st, "pending_timeouts", s->pending_timeouts);
+		status_add_counter(st, "pending_evicted", s->pending_evicted);
+		status_add_counter(st, "pending_refused", s->pending_refused);
+	}
+	if (t->dev.vnet) {
+		status_add_counter(st, "offload_sent", s->tx_offload);
+		status_add_counter(st, "offload_segmented", s->tx_segmented);
+		status_add_counter(st, "offload_received", s->rx_offload);
+	}
+	if (t->sess) {
+		struct session_stats ss;
+
+		session_get_stats(t->sess, &ss);
+		status_add_counter(st, "handshakes", ss.handshakes_completed);
+		status_add_counter(st, "rekeys", ss.rekeys);
+		status_add_counter(st, "bad_mac1", ss.rx_bad_mac1 + s->hs_bad_mac1);
+		status_add_counter(st, "bad_handshake", ss.rx_bad_handshake);
+		status_add_counter(st, "unknown_key", ss.rx_unknown_peer);
+		status_add_counter(st, "replayed_initiation", ss.rx_replayed_initiation);
+		status_add_counter(st, "rate_limited", s->hs_rate_limited);
+		status_add_counter(st, "cookies_sent", s->cookies_sent);
+		status_add_counter(st, "cookies_received", ss.cookies_received);
+		status_add_counter(st, "bad_cookie", ss.rx_bad_cookie);
+		status_add_counter(st, "bad_tag", ss.rx_bad_tag);
+		status_add_counter(st, "replayed", ss.rx_replayed);
+		status_add_counter(st, "stale", ss.rx_stale);
+		status_add_counter(st, "out_of_order", ss.rx_out_of_order);
+		status_add_counter(st, "expired", ss.rx_expired);
+		status_add_counter(st, "unknown_index", ss.rx_unknown_index);
+		status_add_counter(st, "malformed", ss.rx_malformed);
+	}
+}
+
+void tunnel_underlay_changed(struct tunnel *t)
+{
+	uint64_t now = tunnel_now_ms();
+
+	if (t->cfg.listen || t->cfg.transport != TUNNEL_TCP)
+		return;
+	if (t->sock_fd >= 0 && !t->connecting)
+		return; /* connected: TCP carries on by itself */
+	if (t->sock_fd < 0 && !evtimer_pending(t->retry_ev, NULL))
+		return;
+	/* A host where links come and go all the time (containers) must not
+	 * turn the backoff into a reconnect per event: one a second at most,
+	 * and the reset backoff brings the next attempts soon anyway. */
+	if (now - t->underlay_kick_ms < 1000)
+		return;
+	t->underlay_kick_ms = now;
+	log_info("underlay changed: reconnecting to %s now", t->peer_str);
+	/* Closing an attempt under way schedules a retry: not needed. */
+	tunnel_tcp_close(t);
+	event_del(t->retry_ev);
+	t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
+	tunnel_connect_start(t);
+}
+
+void tunnel_set_lost_cb(struct tunnel *t, void (*cb)(void *arg), void *arg)
+{
+	t->lost_cb = cb;
+	t->lost_arg = arg;
+}
