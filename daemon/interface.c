@@ -176,13 +176,13 @@ static bool tunnel_too_big(struct tunnel *t, const uint8_t *pkt, size_t len, boo
  * its virtio-net header.  Returns the frame's length (prefix included), or
  * 0 when the packet was dropped (no session yet: a handshake is started).
  */
-static size_t tunnel_wrap(struct tunnel *t, uint8_t *slot, size_t n)
+static size_t tunnel_wrap(struct tunnel *t, struct peer *p, uint8_t *slot, size_t n)
 {
 	uint64_t now;
 	size_t mlen;
 	int rc;
 
-	if (!t->sess) {
+	if (!p->sess) {
 		/* Only a packet of 65,526 bytes or more behind an offload
 		 * header can be too long: never send a stale length. */
 		if (frame_put_header(slot, n) < 0) {
@@ -193,13 +193,13 @@ static size_t tunnel_wrap(struct tunnel *t, uint8_t *slot, size_t n)
 	}
 	now = tunnel_now_ms();
 	/* An offload frame is a type 5 message (lib/session.h). */
-	rc = (t->peer_offload ? session_seal_offload : session_seal)(
-	    t->sess, now, slot + t->pkt_off, n, slot + t->frame_hdr, n + SESSION_TRANSPORT_OVERHEAD,
-	    &mlen);
+	rc = (p->offload ? session_seal_offload
+			 : session_seal)(p->sess, now, slot + t->pkt_off, n, slot + t->frame_hdr,
+					 n + SESSION_TRANSPORT_OVERHEAD, &mlen);
 	if (rc < 0) {
 		t->stats.drop_no_session++;
-		if (session_wants_handshake(t->sess, now))
-			tunnel_sess_initiate(t, now);
+		if (session_wants_handshake(p->sess, now))
+			tunnel_sess_initiate(p, now);
 		return 0;
 	}
 	/* mlen <= n + SESSION_TRANSPORT_OVERHEAD <= SESSION_MAX_MESSAGE_LEN:
@@ -235,14 +235,14 @@ static void tunnel_note_frame(struct tunnel *t, uint8_t *frame, size_t flen, uns
  * packet was read (its frames noted in @d; none if it was dropped), 0 when
  * the device is drained, -1 when it failed.
  */
-static int tunnel_dev_read_vnet(struct tunnel *t, uint8_t *slot, size_t room,
+static int tunnel_dev_read_vnet(struct tunnel *t, struct peer *p, uint8_t *slot, size_t room,
 				struct tunnel_drain *d)
 {
 	bool tap = t->dev.mode == TUN_MODE_TAP;
-	size_t hroom = t->peer_offload ? VNET_HDR_LEN : 0;
-	size_t tail = t->sess ? NOISE_TAG_LEN : 0;
-	uint8_t *hdr = t->peer_offload ? slot + t->pkt_off : t->vhdr;
-	uint8_t *pkt = t->peer_offload ? hdr + VNET_HDR_LEN : t->gso_buf;
+	size_t hroom = p->offload ? VNET_HDR_LEN : 0;
+	size_t tail = t->cfg.sealed ? NOISE_TAG_LEN : 0;
+	uint8_t *hdr = p->offload ? slot + t->pkt_off : t->vhdr;
+	uint8_t *pkt = p->offload ? hdr + VNET_HDR_LEN : t->gso_buf;
 	struct iovec iov[2] = {
 	    {.iov_base = hdr, .iov_len = VNET_HDR_LEN},
 	    {.iov_base = pkt, .iov_len = TUNNEL_VNET_READ_MAX},
@@ -291,10 +291,10 @@ static int tunnel_dev_read_vnet(struct tunnel *t, uint8_t *slot, size_t room,
 	/* The whole packet in one frame, checksum and all left to the peer's
 	 * kernel, when the peer will take it (vnet_check_peer(): e.g. not a
 	 * gso_size below 48); otherwise it is cut like for any other peer. */
-	if (t->peer_offload && VNET_HDR_LEN + len <= t->offload_max &&
+	if (p->offload && VNET_HDR_LEN + len <= t->offload_max &&
 	    vnet_check_peer(&h, pkt, len, tap) == 0) {
 		vnet_hdr_put(hdr, &h);
-		flen = tunnel_wrap(t, slot, VNET_HDR_LEN + len);
+		flen = tunnel_wrap(t, p, slot, VNET_HDR_LEN + len);
 		if (flen > 0) {
 			struct tunnel_drain one = {0};
 
@@ -305,7 +305,7 @@ static int tunnel_dev_read_vnet(struct tunnel *t, uint8_t *slot, size_t room,
 		}
 		return 1;
 	}
-	if (t->peer_offload) {
+	if (p->offload) {
 		/* Too long for one frame: cut it like for any other peer. */
 		memmove(t->gso_buf, pkt, len);
 		pkt = t->gso_buf;
@@ -334,7 +334,7 @@ static int tunnel_dev_read_vnet(struct tunnel *t, uint8_t *slot, size_t room,
 
 		if (hroom)
 			memset(frame + t->pkt_off, 0, VNET_HDR_LEN);
-		flen = tunnel_wrap(t, frame, hroom + t->seg_len[i]);
+		flen = tunnel_wrap(t, p, frame, hroom + t->seg_len[i]);
 		if (flen == 0)
 			break; /* no session: all of them dropped, counted */
 		tunnel_note_frame(t, frame, flen, 1, t->seg_len[i], d);
@@ -352,7 +352,7 @@ static int tunnel_dev_read_vnet(struct tunnel *t, uint8_t *slot, size_t room,
  * noted in tx_iov and tx_pktlen, for UDP, which sends one datagram per
  * frame.
  */
-static int tunnel_dev_drain(struct tunnel *t, struct tunnel_drain *d)
+static int tunnel_dev_drain(struct tunnel *t, struct peer *p, struct tunnel_drain *d)
 {
 	int i, rc;
 
@@ -360,8 +360,8 @@ static int tunnel_dev_drain(struct tunnel *t, struct tunnel_drain *d)
 	if (t->dev.vnet) {
 		while (t->dev_buf_len - d->len >= TUNNEL_VNET_ROOM &&
 		       TUNNEL_TX_MAX - d->frames >= TUNNEL_VNET_SEGS) {
-			rc = tunnel_dev_read_vnet(t, t->dev_buf + d->len, t->dev_buf_len - d->len,
-						  d);
+			rc = tunnel_dev_read_vnet(t, p, t->dev_buf + d->len,
+						  t->dev_buf_len - d->len, d);
 			if (rc <= 0 || d->frag_last)
 				return rc < 0 ? rc : 0;
 		}
@@ -402,7 +402,7 @@ static int tunnel_dev_drain(struct tunnel *t, struct tunnel_drain *d)
 		    mtu_clamp_mss(slot + t->pkt_off, (size_t)n, t->dev.mode == TUN_MODE_TAP,
 				  t->inner_mtu, false) > 0)
 			t->stats.mss_clamped++;
-		flen = tunnel_wrap(t, slot, (size_t)n);
+		flen = tunnel_wrap(t, p, slot, (size_t)n);
 		if (flen > 0)
 			tunnel_note_frame(t, slot, flen, 1, (size_t)n, d);
 		if (d->frag_last) {
@@ -416,26 +416,38 @@ static int tunnel_dev_drain(struct tunnel *t, struct tunnel_drain *d)
 static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tunnel *t = arg;
+	/* The one peer; with many, the forwarding table picks it per packet. */
+	struct peer *p = t->peer;
 	struct tunnel_drain d;
 
-	if (tunnel_dev_drain(t, &d) < 0)
+	if (tunnel_dev_drain(t, p, &d) < 0)
 		return;
 	if (t->cfg.transport == TUNNEL_UDP) {
 		if (d.frames)
-			tunnel_udp_send_batch(t, d.frames, d.frag_last);
+			tunnel_udp_send_batch(p, d.frames, d.frag_last);
 		return;
 	}
 	if (d.len == 0)
 		return;
-	if (t->sock_fd < 0 || t->connecting) {
+	if (p->fd < 0 || p->connecting) {
 		/* Not connected: nobody to send to. */
 		t->stats.drop_no_peer += d.packets;
 		return;
 	}
 	t->stats.tx_packets += d.packets;
 	t->stats.tx_bytes += d.payload;
-	t->last_tx_ms = tunnel_now_ms();
-	tunnel_tcp_send(t, t->dev_buf, d.len);
+	p->last_tx_ms = tunnel_now_ms();
+	tunnel_tcp_send(p, t->dev_buf, d.len);
+}
+
+/* Once a second: each peer's liveness (tunnel_peer_tick()): timers that
+ * depend on every packet are looked at here rather than re-armed per
+ * packet (WireGuard paper section 6.5). */
+static void tunnel_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+
+	tunnel_peer_tick(t->peer, tunnel_now_ms());
 }
 
 /* Handshake failures are what an operator needs to see (a wrong key, a
@@ -495,7 +507,7 @@ bool tunnel_admit(struct tunnel *t, const uint8_t *msg, size_t len,
 		/* 64 bytes for 148: a reply amplifies nothing. */
 		if (cookie_checker_reply(&t->cookie, msg, len, (const struct sockaddr *)src, srclen,
 					 now, reply) == 0 &&
-		    sendto(t->sock_fd, reply, sizeof(reply), MSG_DONTWAIT,
+		    sendto(t->udp_fd, reply, sizeof(reply), MSG_DONTWAIT,
 			   (const struct sockaddr *)src, srclen) == (ssize_t)sizeof(reply))
 			t->stats.cookies_sent++;
 		tunnel_warn_load(t, "answered with cookies: under load", from, now);
@@ -524,15 +536,17 @@ bool tunnel_allowed(const struct tunnel *t, const struct sockaddr_storage *sa)
 
 void tunnel_set_allow_from(struct tunnel *t, const struct endpoint_prefix *allow, unsigned n)
 {
+	struct peer *p = t->peer; /* NULL while tunnel_new() starts */
+
 	if (n > TUNNEL_ALLOW_FROM_MAX)
 		n = TUNNEL_ALLOW_FROM_MAX;
 	if (n)
 		memcpy(t->allow_from, allow, n * sizeof(*allow));
 	t->n_allow_from = n;
-	if (t->cfg.transport == TUNNEL_TCP && t->sock_fd >= 0 && t->cfg.listen &&
-	    !tunnel_allowed(t, &t->peer)) {
-		log_info("connection from %s is outside AllowFrom now: closing it", t->peer_str);
-		tunnel_tcp_close(t);
+	if (t->cfg.transport == TUNNEL_TCP && p && p->fd >= 0 && t->cfg.listen &&
+	    !tunnel_allowed(t, &p->addr)) {
+		log_info("connection from %s is outside AllowFrom now: closing it", p->str);
+		tunnel_tcp_close(p);
 	}
 }
 
@@ -618,6 +632,7 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 			  size_t errlen, bool *usage)
 {
 	struct tunnel *t = calloc(1, sizeof(*t));
+	struct peer *p;
 	int rc, mtu = 0;
 
 	*usage = false;
@@ -627,11 +642,10 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	}
 	t->base = base;
 	t->cfg = *cfg;
-	t->listen_fd = t->sock_fd = -1;
+	t->listen_fd = t->udp_fd = -1;
 	t->dev.fd = -1;
 	for (unsigned i = 0; i < TUNNEL_PENDING_MAX; i++)
 		t->pending[i].fd = -1;
-	t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
 	tunnel_set_allow_from(t, cfg->allow_from, cfg->n_allow_from);
 	t->cfg.allow_from = NULL; /* copied into allow_from */
 	if (t->cfg.out_high == 0)
@@ -725,7 +739,6 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	if (t->dev.vnet) {
 		t->dev_buf_len = TUNNEL_VNET_DEV_BUF;
 		t->offload_max = cfg->sealed ? SESSION_MAX_PACKET_LEN : FRAME_MAX_LEN;
-		t->peer_offload = cfg->plain_offload && !cfg->sealed;
 		t->gso_buf = malloc(TUNNEL_VNET_READ_MAX);
 		if (!t->gso_buf ||
 		    vnet_gro_init(&t->gro, TUNNEL_VNET_READ_MAX, cfg->mode == TUN_MODE_TAP) < 0) {
@@ -737,14 +750,6 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		goto fail;
 	}
 	if (cfg->sealed) {
-		struct session_config sc = {
-		    .local_private = cfg->private_key,
-		    .peer_public = cfg->peer_public_key,
-		    .psk = cfg->psk,
-		    .stream = cfg->transport == TUNNEL_TCP,
-		    .rekey_after_ms = cfg->rekey_after_ms,
-		};
-
 		uint8_t pub[KEY_LEN];
 
 		if (key_public_from_private(pub, cfg->private_key) == 0)
@@ -754,31 +759,21 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-		rc = session_new(&t->sess, &sc);
-		if (rc < 0) {
-			snprintf(err, errlen, "sealed session: %s",
-				 rc == -EINVAL ? "bad keys (the peer's public key is ours, or weak)"
-					       : strerror(-rc));
-			*usage = rc == -EINVAL;
-			goto fail;
-		}
-		t->sess_ev = evtimer_new(base, tunnel_sess_timer_cb, t);
 		t->msg = malloc(TUNNEL_DGRAM_MAX);
-		if (!t->sess_ev || !t->msg) {
+		if (!t->msg) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
 	}
+	t->peer = p = tunnel_peer_new(t, err, errlen, usage);
+	if (!p)
+		goto fail;
 	t->dev_buf = malloc(t->dev_buf_len);
-	t->out = evbuffer_new();
 	t->dev_ev = event_new(base, t->dev.fd, EV_READ | EV_PERSIST, tunnel_dev_read_cb, t);
-	t->retry_ev = evtimer_new(base, tunnel_retry_cb, t);
-	if (!t->dev_buf || !t->out || !t->dev_ev || !t->retry_ev ||
-	    frame_reader_init(&t->reader, tunnel_frame_max(t)) < 0) {
+	if (!t->dev_buf || !t->dev_ev) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	t->reader.allow_empty = cfg->plain_keepalive && !cfg->sealed;
 	t->pending_cap =
 	    FRAME_HDR_LEN + (cfg->sealed ? SESSION_INITIATION_LEN : tunnel_frame_max(t));
 	t->tick_ev = event_new(base, -1, EV_PERSIST, tunnel_tick_cb, t);
@@ -786,10 +781,10 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	t->started_ms = t->last_rx_ms = t->last_tx_ms = tunnel_now_ms();
+	t->started_ms = tunnel_now_ms();
 	tunnel_set_liveness(t, cfg->keepalive_ms, cfg->dead_peer_ms);
 
-	endpoint_format((struct sockaddr *)&cfg->addr, t->peer_str, sizeof(t->peer_str));
+	endpoint_format((struct sockaddr *)&cfg->addr, p->str, sizeof(p->str));
 	if (cfg->transport == TUNNEL_TCP && cfg->listen) {
 		t->listen_fd = tunnel_socket_open(t, err, errlen);
 		if (t->listen_fd < 0)
@@ -799,25 +794,25 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		if (!t->listen_ev)
 			goto fail;
 		event_add(t->listen_ev, NULL);
-		log_info("%s: listening on tcp %s", t->dev.name, t->peer_str);
-		snprintf(t->peer_str, sizeof(t->peer_str), "(none)");
+		log_info("%s: listening on tcp %s", t->dev.name, p->str);
+		snprintf(p->str, sizeof(p->str), "(none)");
 	} else if (cfg->transport == TUNNEL_TCP) {
-		log_info("%s: connecting to tcp %s", t->dev.name, t->peer_str);
-		tunnel_connect_start(t);
+		log_info("%s: connecting to tcp %s", t->dev.name, p->str);
+		tunnel_connect_start(p);
 	} else {
-		t->sock_fd = tunnel_socket_open(t, err, errlen);
-		if (t->sock_fd < 0)
+		t->udp_fd = tunnel_socket_open(t, err, errlen);
+		if (t->udp_fd < 0)
 			goto fail;
 		t->dgram = malloc((size_t)TUNNEL_UDP_RX_BATCH * TUNNEL_DGRAM_MAX);
-		t->sock_rd_ev =
-		    event_new(base, t->sock_fd, EV_READ | EV_PERSIST, tunnel_udp_read_cb, t);
-		t->sock_wr_ev =
-		    event_new(base, t->sock_fd, EV_WRITE | EV_PERSIST, tunnel_udp_write_cb, t);
-		if (!t->dgram || !t->sock_rd_ev || !t->sock_wr_ev) {
+		t->udp_rd_ev =
+		    event_new(base, t->udp_fd, EV_READ | EV_PERSIST, tunnel_udp_read_cb, t);
+		t->udp_wr_ev =
+		    event_new(base, t->udp_fd, EV_WRITE | EV_PERSIST, tunnel_udp_write_cb, t);
+		if (!t->dgram || !t->udp_rd_ev || !t->udp_wr_ev) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-		event_add(t->sock_rd_ev, NULL);
+		event_add(t->udp_rd_ev, NULL);
 		t->pmtu_ev = event_new(base, -1, EV_PERSIST, tunnel_pmtu_cb, t);
 		if (!t->pmtu_ev) {
 			snprintf(err, errlen, "out of memory");
@@ -828,35 +823,34 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 
 		event_add(t->pmtu_ev, &poll);
 		if (cfg->listen && cfg->peer_addr_len) {
-			log_info("%s: listening on udp %s", t->dev.name, t->peer_str);
-			memcpy(&t->peer, &cfg->peer_addr, cfg->peer_addr_len);
-			t->peer_len = cfg->peer_addr_len;
-			endpoint_format((struct sockaddr *)&t->peer, t->peer_str,
-					sizeof(t->peer_str));
+			log_info("%s: listening on udp %s", t->dev.name, p->str);
+			memcpy(&p->addr, &cfg->peer_addr, cfg->peer_addr_len);
+			p->addr_len = cfg->peer_addr_len;
+			endpoint_format((struct sockaddr *)&p->addr, p->str, sizeof(p->str));
 			log_info("%s: sending to udp %s until the peer speaks", t->dev.name,
-				 t->peer_str);
-			if (t->sess)
-				tunnel_sess_initiate(t, tunnel_now_ms());
+				 p->str);
+			if (p->sess)
+				tunnel_sess_initiate(p, tunnel_now_ms());
 		} else if (cfg->listen) {
-			log_info("%s: listening on udp %s", t->dev.name, t->peer_str);
-			snprintf(t->peer_str, sizeof(t->peer_str), "(none)");
+			log_info("%s: listening on udp %s", t->dev.name, p->str);
+			snprintf(p->str, sizeof(p->str), "(none)");
 		} else {
-			memcpy(&t->peer, &cfg->addr, cfg->addr_len);
-			t->peer_len = cfg->addr_len;
-			log_info("%s: sending to udp %s", t->dev.name, t->peer_str);
-			if (t->sess)
-				tunnel_sess_initiate(t, tunnel_now_ms());
+			memcpy(&p->addr, &cfg->addr, cfg->addr_len);
+			p->addr_len = cfg->addr_len;
+			log_info("%s: sending to udp %s", t->dev.name, p->str);
+			if (p->sess)
+				tunnel_sess_initiate(p, tunnel_now_ms());
 		}
 	}
 	event_add(t->dev_ev, NULL);
 	if (cfg->transport == TUNNEL_UDP)
-		tunnel_pmtu_poll(t);
+		tunnel_pmtu_poll(p);
 	if (t->dev.vnet)
 		log_info("%s: offloads on: TSO%s%s", t->dev.name, t->udp_gso ? ", UDP GSO" : "",
 			 t->udp_gro ? ", UDP GRO" : "");
 	log_info("%s: %s device%s, MTU %d, frames up to %zu bytes, %s", t->dev.name,
 		 cfg->mode == TUN_MODE_TAP ? "TAP" : "TUN", t->dev.created ? " (created)" : "", mtu,
-		 tunnel_frame_max(t), t->sess ? "sealed" : "plain");
+		 tunnel_frame_max(t), cfg->sealed ? "sealed" : "plain");
 	return t;
 fail:
 	if (!err[0])
@@ -869,14 +863,17 @@ void tunnel_free(struct tunnel *t)
 {
 	if (!t)
 		return;
-	if (t->cfg.transport == TUNNEL_TCP) {
+	if (t->cfg.transport == TUNNEL_TCP && t->peer) {
 		t->cfg.listen = true; /* no reconnect timer from the close */
-		tunnel_tcp_close(t);
-	} else {
-		tunnel_sock_events_free(t);
-		if (t->sock_fd >= 0)
-			close(t->sock_fd);
+		tunnel_tcp_close(t->peer);
 	}
+	tunnel_peer_free(t->peer);
+	if (t->udp_rd_ev)
+		event_free(t->udp_rd_ev);
+	if (t->udp_wr_ev)
+		event_free(t->udp_wr_ev);
+	if (t->udp_fd >= 0)
+		close(t->udp_fd);
 	for (unsigned i = 0; i < TUNNEL_PENDING_MAX; i++) {
 		tunnel_pending_close(&t->pending[i]);
 		free(t->pending[i].buf);
@@ -885,21 +882,13 @@ void tunnel_free(struct tunnel *t)
 		event_free(t->listen_ev);
 	if (t->listen_fd >= 0)
 		close(t->listen_fd);
-	if (t->retry_ev)
-		event_free(t->retry_ev);
 	if (t->dev_ev)
 		event_free(t->dev_ev);
-	if (t->out)
-		evbuffer_free(t->out);
-	frame_reader_cleanup(&t->reader);
 	if (t->tick_ev)
 		event_free(t->tick_ev);
 	if (t->pmtu_ev)
 		event_free(t->pmtu_ev);
 	nl_close(&t->nl);
-	if (t->sess_ev)
-		event_free(t->sess_ev);
-	session_free(t->sess);
 	cookie_checker_cleanup(&t->cookie);
 	ratelimit_cleanup(&t->rl);
 	if (t->msg)

@@ -79,12 +79,66 @@ struct tunnel_drain {
 	bool frag_last;
 };
 
+/*
+ * A peer (doc/design.md section 8): its endpoint, its transport state (over
+ * TCP its connection; over UDP only the endpoint, the socket is the
+ * interface's), its session and timers.  The one-peer tunnel is an
+ * interface with one peer; every path that acts for a peer takes it.
+ */
+struct peer {
+	struct tunnel *t; /* the interface it belongs to */
+
+	struct sockaddr_storage addr; /* its endpoint, once known */
+	socklen_t addr_len;           /* 0: not known */
+	char str[ENDPOINT_STRLEN];    /* addr as text, for the log */
+
+	/* TCP: the connection (-1 if none), its events, the output buffer
+	 * (bytes the socket has not taken yet) and the frame reader; a
+	 * client's reconnect timer and backoff. */
+	int fd;
+	struct event *rd_ev;
+	struct event *wr_ev;
+	bool connecting; /* TCP client: connect() under way */
+	struct evbuffer *out;
+	struct frame_reader reader;
+	struct event *retry_ev;
+	unsigned backoff_ms;
+	uint64_t underlay_kick_ms; /* tunnel_underlay_changed() acted, ms */
+
+	/* Offloads: frames to the peer carry the virtio-net header and whole
+	 * TSO packets (PlainOffload, or the peer's offer in sealed mode, over
+	 * TCP only). */
+	bool offload;
+
+	/* Sealed mode (doc/design.md section 3); sess is NULL in plain mode. */
+	struct session *sess;
+	struct event *sess_ev;   /* the session's next deadline */
+	uint64_t last_handshake; /* session_last_handshake_ms() seen last */
+	uint64_t initiated_us;   /* when our latest initiation left, µs */
+	uint64_t handshake_us;   /* its round trip, once answered, µs */
+	uint64_t sessions;       /* keypairs that became current */
+	uint64_t seen_bad_mac1, seen_bad_handshake;
+	uint64_t cookie_retry_ms; /* our last initiation sent for a cookie */
+
+	/* Liveness (keepalive, dead-peer detection): ms of the last frame
+	 * sent to and received from the peer, updated once per batch. */
+	uint64_t last_tx_ms;
+	uint64_t last_rx_ms;
+};
+
+/*
+ * The interface (doc/design.md section 8): the device, the listening TCP
+ * socket or the UDP socket, the static key and handshake admission, the
+ * device-side batch buffers, and its peer.  The counters are the
+ * interface's (and so, with one peer, the peer's).
+ */
 struct tunnel {
 	struct event_base *base;
 	struct tunnel_config cfg;
 	struct tun_device dev;
-	size_t max_len; /* largest payload read from the device, bytes */
-	size_t rx_max;  /* largest payload taken from the peer, bytes */
+	size_t max_len;    /* largest payload read from the device, bytes */
+	size_t rx_max;     /* largest payload taken from the peer, bytes */
+	struct peer *peer; /* the one peer, never NULL once made */
 
 	/* MTU and path MTU (doc/design.md section 10): the device MTU; over
 	 * UDP the underlay path MTU toward the peer (0: not known), read from
@@ -108,15 +162,13 @@ struct tunnel {
 
 	int listen_fd; /* TCP server only */
 	struct event *listen_ev;
-	int sock_fd; /* the connection (TCP) or the socket (UDP); -1 if none */
-	struct event *sock_rd_ev;
-	struct event *sock_wr_ev;
-	bool connecting;      /* TCP client: connect() under way */
-	struct evbuffer *out; /* TCP bytes the socket has not taken yet */
-	struct frame_reader reader;
-	/* UDP: TUNNEL_UDP_RX_BATCH receive buffers of TUNNEL_DGRAM_MAX bytes
-	 * for recvmmsg(2), and the datagrams of one device drain for
+	/* UDP: the socket (-1 if none) and its events;
+	 * TUNNEL_UDP_RX_BATCH receive buffers of TUNNEL_DGRAM_MAX bytes for
+	 * recvmmsg(2), and the datagrams of one device drain for
 	 * sendmmsg(2). */
+	int udp_fd;
+	struct event *udp_rd_ev;
+	struct event *udp_wr_ev;
 	uint8_t *dgram;
 	struct mmsghdr rx_msg[TUNNEL_UDP_RX_BATCH];
 	struct iovec rx_iov[TUNNEL_UDP_RX_BATCH];
@@ -141,36 +193,20 @@ struct tunnel {
 	} rx_ctl[TUNNEL_UDP_RX_BATCH];
 
 	/* Offloads (lib/vnet.h), when the device has the virtio-net header:
-	 * peer_offload when frames to the peer carry the header and whole TSO
-	 * packets (PlainOffload, or the peer's offer in sealed mode, over
-	 * TCP only); otherwise a read goes to gso_buf and is cut into
+	 * a read goes whole into one frame when the peer takes offload frames
+	 * (struct peer's offload), otherwise to gso_buf to be cut into
 	 * segments.  Packets from the peer are coalesced by gro. */
-	bool peer_offload;
 	size_t offload_max; /* largest header + packet one frame carries */
 	uint8_t vhdr[VNET_HDR_LEN];
 	uint8_t *gso_buf;
 	uint16_t seg_len[TUNNEL_TX_MAX];
 	struct vnet_gro gro;
 
-	struct sockaddr_storage peer; /* the peer's endpoint, once known */
-	socklen_t peer_len;
-	char peer_str[ENDPOINT_STRLEN];
-
-	struct event *retry_ev; /* TCP client reconnect timer */
-	unsigned backoff_ms;
-
-	/* Sealed mode (doc/design.md section 3); sess is NULL in plain mode. */
-	struct session *sess;
-	struct event *sess_ev;   /* the session's next deadline */
-	uint8_t *msg;            /* a decrypted packet or a handshake message */
-	size_t frame_hdr;        /* FRAME_HDR_LEN; 0 for sealed UDP (datagrams) */
-	size_t pkt_off;          /* where a device packet is read in a slot */
-	size_t slot_len;         /* room for one frame in dev_buf */
-	uint64_t last_handshake; /* session_last_handshake_ms() seen last */
-	uint64_t initiated_us;   /* when our latest initiation left, µs */
-	uint64_t handshake_us;   /* its round trip, once answered, µs */
-	uint64_t sessions;       /* keypairs that became current */
-	uint64_t seen_bad_mac1, seen_bad_handshake;
+	/* Sealed mode (doc/design.md section 3). */
+	uint8_t *msg;          /* a decrypted packet or a handshake message */
+	size_t frame_hdr;      /* FRAME_HDR_LEN; 0 for sealed UDP (datagrams) */
+	size_t pkt_off;        /* where a device packet is read in a slot */
+	size_t slot_len;       /* room for one frame in dev_buf */
 	uint64_t warned_at[5]; /* ms of the last warning, by enum tunnel_warning */
 	/* Handshake admission (doc/design.md section 3 "DoS"): mac1 and mac2
 	 * of initiations, cookie replies, a rate limit per source address,
@@ -179,18 +215,13 @@ struct tunnel {
 	struct ratelimit rl;
 	struct ratelimit_bucket load;
 	uint64_t under_load_until;
-	uint64_t cookie_retry_ms; /* our last initiation sent for a cookie */
 	struct tunnel_pending pending[TUNNEL_PENDING_MAX];
 	size_t pending_cap; /* bytes of each pending buf: the largest first frame */
 	/* A listener's allowed sources; none: anyone. */
 	struct endpoint_prefix allow_from[TUNNEL_ALLOW_FROM_MAX];
 	unsigned n_allow_from;
 
-	/* Liveness (keepalive, dead-peer detection); ms of the last frame
-	 * sent to and received from the peer, updated once per batch. */
-	struct event *tick_ev;
-	uint64_t last_tx_ms;
-	uint64_t last_rx_ms;
+	struct event *tick_ev; /* the one-second liveness tick */
 
 	bool failed;
 	struct tunnel_stats stats;
@@ -201,7 +232,6 @@ struct tunnel {
 	 * dead peer over UDP. */
 	void (*lost_cb)(void *arg);
 	void *lost_arg;
-	uint64_t underlay_kick_ms; /* tunnel_underlay_changed() acted, ms */
 };
 
 enum tunnel_warning {
@@ -248,56 +278,65 @@ bool tunnel_allowed(const struct tunnel *t, const struct sockaddr_storage *sa);
 /* ---- daemon/peer.c: the session, liveness, the peer's endpoint ---- */
 
 /* Re-arms the session timer for its next deadline after @now (ms). */
-void tunnel_sess_schedule(struct tunnel *t, uint64_t now);
+void tunnel_sess_schedule(struct peer *p, uint64_t now);
 
 /* Forgets every keypair (a new stream, a dead peer): the next session
  * starts from a handshake. */
-void tunnel_sess_restart(struct tunnel *t);
+void tunnel_sess_restart(struct peer *p);
 
 /* Sends a handshake initiation at @now (ms), when there is a way to the
  * peer, and re-arms the session timer. */
-void tunnel_sess_initiate(struct tunnel *t, uint64_t now);
+void tunnel_sess_initiate(struct peer *p, uint64_t now);
 
-/* The session timer (libevent callback; @arg the struct tunnel). */
+/* The session timer (libevent callback; @arg the struct peer). */
 void tunnel_sess_timer_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Says why a handshake message of @type from @from was refused with the
  * negative errno @rc (warnings at most every 10 s per reason). */
-void tunnel_sess_refused(struct tunnel *t, int rc, uint8_t type, const char *from, uint64_t now);
+void tunnel_sess_refused(struct peer *p, int rc, uint8_t type, const char *from, uint64_t now);
 
 /* Opens one sealed message (@len bytes: a TCP frame's payload with @src
  * NULL, or a UDP datagram from @src of @srclen bytes) and acts on it.
  * Returns 0, or the negative errno of session_receive(); -EPROTO over TCP
  * has closed the connection. */
-int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
-		const struct sockaddr_storage *src, socklen_t srclen);
+int tunnel_open(struct peer *p, const uint8_t *msg, size_t len, const struct sockaddr_storage *src,
+		socklen_t srclen);
 
 /* Sends one message that did not come from the device (a handshake message
  * or a keepalive, @len bytes): framed into the TCP output, or as one
  * datagram.  Dropped when there is no way to the peer. */
-void tunnel_send_msg(struct tunnel *t, const uint8_t *msg, size_t len);
+void tunnel_send_msg(struct peer *p, const uint8_t *msg, size_t len);
 
-/* The one-second tick (libevent callback; @arg the struct tunnel):
- * keepalives, dead-peer detection, the session's wishes. */
-void tunnel_tick_cb(evutil_socket_t fd, short what, void *arg);
+/* The peer's share of the one-second tick at @now (ms): the session's
+ * handshake and keepalive wishes, dead-peer detection, keepalives. */
+void tunnel_peer_tick(struct peer *p, uint64_t now);
+
+/* Makes @t's peer from t->cfg (endpoint unset, no connection; in sealed
+ * mode its session, from the keys there).  On failure returns NULL, with a
+ * reason in @err (@errlen bytes) and *@usage set for a configuration
+ * error, as tunnel_new(). */
+struct peer *tunnel_peer_new(struct tunnel *t, char *err, size_t errlen, bool *usage);
+
+/* Frees @p (its connection, if still open, is closed; NULL is ignored). */
+void tunnel_peer_free(struct peer *p);
 
 /* ---- daemon/transport_tcp.c: connect, listen, probation, streams ---- */
 
-/* Frees the socket's read and write events (either may be NULL). */
-void tunnel_sock_events_free(struct tunnel *t);
+/* Frees the connection's read and write events (either may be NULL). */
+void tunnel_tcp_events_free(struct peer *p);
 
 /* Closes the TCP connection, if any; a client then schedules a reconnect
  * (capped exponential backoff, TUNNEL_BACKOFF_MIN_MS..MAX_MS). */
-void tunnel_tcp_close(struct tunnel *t);
+void tunnel_tcp_close(struct peer *p);
 
 /* Hands the output buffer to the kernel; pauses or resumes the device
  * around cfg.out_high.  Returns 0, or -1 when the connection failed (and
  * was closed). */
-int tunnel_tcp_flush(struct tunnel *t);
+int tunnel_tcp_flush(struct peer *p);
 
 /* Sends a batch of frames (@len bytes at @buf): straight to the socket when
  * nothing is queued, keeping what the socket did not take. */
-void tunnel_tcp_send(struct tunnel *t, const uint8_t *buf, size_t len);
+void tunnel_tcp_send(struct peer *p, const uint8_t *buf, size_t len);
 
 /* Closes a connection on probation; its slot and buffer stay. */
 void tunnel_pending_close(struct tunnel_pending *p);
@@ -305,19 +344,19 @@ void tunnel_pending_close(struct tunnel_pending *p);
 /* The listener is readable (libevent callback; @arg the struct tunnel). */
 void tunnel_accept_cb(evutil_socket_t lfd, short what, void *arg);
 
-/* The reconnect timer (libevent callback; @arg the struct tunnel). */
+/* The reconnect timer (libevent callback; @arg the struct peer). */
 void tunnel_retry_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Starts a non-blocking connect() to cfg.addr; a failure schedules a
  * retry, or stops the loop when no socket can be made. */
-void tunnel_connect_start(struct tunnel *t);
+void tunnel_connect_start(struct peer *p);
 
 /* ---- daemon/transport_udp.c: datagrams, GSO/GRO, path MTU ---- */
 
 /* Sends the @n frames of a device drain (tx_iov), one datagram each, with
  * UDP GSO where it can; with @frag_last the last one alone, to be
  * fragmented by the underlay.  Drops and counts what cannot go. */
-void tunnel_udp_send_batch(struct tunnel *t, unsigned n, bool frag_last);
+void tunnel_udp_send_batch(struct peer *p, unsigned n, bool frag_last);
 
 /* The UDP socket takes datagrams again (libevent callback; @arg the
  * struct tunnel): the device is read again. */
@@ -336,14 +375,21 @@ void tunnel_udp_setopts(struct tunnel *t, int fd);
  * bytes (4 or 16) in @addr. */
 int tunnel_underlay_family(const struct sockaddr_storage *ss, uint8_t *addr);
 
-/* Reads the path MTU toward the UDP peer from the kernel's route and
- * derives what fits (fit_len, inner_mtu) when it changed. */
-void tunnel_pmtu_poll(struct tunnel *t);
+/* Reads the path MTU toward @p over UDP from the kernel's route and derives
+ * what fits (the interface's fit_len, inner_mtu) when it changed. */
+void tunnel_pmtu_poll(struct peer *p);
 
 /* The path MTU poll timer (libevent callback; @arg the struct tunnel). */
 void tunnel_pmtu_cb(evutil_socket_t fd, short what, void *arg);
 
 /* ---- inline: called per packet or per batch from more than one file ---- */
+
+/* True when an empty frame is a plain keepalive (PlainKeepalive, plain
+ * mode): what the stream reader and a connection on probation accept. */
+static inline bool tunnel_plain_keepalive(const struct tunnel *t)
+{
+	return t->cfg.plain_keepalive && !t->cfg.sealed;
+}
 
 /* The largest frame payload either side may send, bytes: a packet, in
  * sealed mode with the transport header and tag around it (and never less

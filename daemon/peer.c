@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 
@@ -18,101 +19,104 @@
 #define TUNNEL_COOKIE_RETRY_MS SESSION_REKEY_TIMEOUT_MS
 
 /* Re-arms the session timer for its next deadline (retry, rekey, expiry). */
-void tunnel_sess_schedule(struct tunnel *t, uint64_t now)
+void tunnel_sess_schedule(struct peer *p, uint64_t now)
 {
-	uint64_t at = session_next_deadline(t->sess, now);
+	uint64_t at = session_next_deadline(p->sess, now);
 	struct timeval tv;
 
 	if (at == UINT64_MAX) {
-		event_del(t->sess_ev);
+		event_del(p->sess_ev);
 		return;
 	}
 	at = at > now ? at - now : 0;
 	tv.tv_sec = (time_t)(at / 1000);
 	tv.tv_usec = (suseconds_t)(at % 1000) * 1000;
-	event_add(t->sess_ev, &tv);
+	event_add(p->sess_ev, &tv);
 }
 
 /* Tells the peer, under a keypair that just became current, that we take
  * offload frames (an empty type 5 message): only over TCP, and only with a
  * device that has offloads. */
-static void tunnel_sess_offer(struct tunnel *t, uint64_t now)
+static void tunnel_sess_offer(struct peer *p, uint64_t now)
 {
+	struct tunnel *t = p->t;
 	size_t len;
 
-	if (!t->dev.vnet || t->cfg.transport != TUNNEL_TCP || !session_is_up(t->sess, now))
+	if (!t->dev.vnet || t->cfg.transport != TUNNEL_TCP || !session_is_up(p->sess, now))
 		return;
-	if (session_seal_offload(t->sess, now, NULL, 0, t->msg, TUNNEL_DGRAM_MAX, &len) == 0)
-		tunnel_send_msg(t, t->msg, len);
+	if (session_seal_offload(p->sess, now, NULL, 0, t->msg, TUNNEL_DGRAM_MAX, &len) == 0)
+		tunnel_send_msg(p, t->msg, len);
 }
 
 /* Notices a keypair that became current since the last look (a completed
  * handshake on either side) and says so. */
-static void tunnel_sess_check_new(struct tunnel *t, uint64_t now)
+static void tunnel_sess_check_new(struct peer *p, uint64_t now)
 {
-	uint64_t last = session_last_handshake_ms(t->sess);
+	uint64_t last = session_last_handshake_ms(p->sess);
 
-	if (last == t->last_handshake)
+	if (last == p->last_handshake)
 		return;
-	t->last_handshake = last;
-	if (t->sessions++ == 0 && t->handshake_us)
-		log_info("session established with %s (handshake round trip %.3f ms)", t->peer_str,
-			 (double)t->handshake_us / 1000);
-	else if (t->sessions == 1)
-		log_info("session established with %s", t->peer_str);
+	p->last_handshake = last;
+	if (p->sessions++ == 0 && p->handshake_us)
+		log_info("session established with %s (handshake round trip %.3f ms)", p->str,
+			 (double)p->handshake_us / 1000);
+	else if (p->sessions == 1)
+		log_info("session established with %s", p->str);
 	else
-		log_debug("session rekeyed with %s", t->peer_str);
-	tunnel_sess_offer(t, now);
-	tunnel_sess_schedule(t, now);
+		log_debug("session rekeyed with %s", p->str);
+	tunnel_sess_offer(p, now);
+	tunnel_sess_schedule(p, now);
 }
 
 /* Forgets every keypair (a new stream, a dead peer), so the next session
  * starts from a handshake and is logged again at info level. */
-void tunnel_sess_restart(struct tunnel *t)
+void tunnel_sess_restart(struct peer *p)
 {
-	session_reset(t->sess);
-	t->sessions = 0;
-	t->handshake_us = 0;
-	t->peer_offload = false;
+	session_reset(p->sess);
+	p->sessions = 0;
+	p->handshake_us = 0;
+	p->offload = false;
 }
 
 /* Sends a handshake initiation, when there is a way to the peer. */
-void tunnel_sess_initiate(struct tunnel *t, uint64_t now)
+void tunnel_sess_initiate(struct peer *p, uint64_t now)
 {
+	struct tunnel *t = p->t;
 	size_t len;
 
-	if (t->cfg.transport == TUNNEL_TCP ? t->sock_fd < 0 || t->connecting : t->peer_len == 0)
+	if (t->cfg.transport == TUNNEL_TCP ? p->fd < 0 || p->connecting : p->addr_len == 0)
 		return;
-	if (session_initiate(t->sess, now, t->msg, TUNNEL_DGRAM_MAX, &len) == 0) {
-		log_debug("handshake initiation to %s", t->peer_str);
-		t->initiated_us = tunnel_now_us();
-		tunnel_send_msg(t, t->msg, len);
+	if (session_initiate(p->sess, now, t->msg, TUNNEL_DGRAM_MAX, &len) == 0) {
+		log_debug("handshake initiation to %s", p->str);
+		p->initiated_us = tunnel_now_us();
+		tunnel_send_msg(p, t->msg, len);
 	}
-	tunnel_sess_schedule(t, now);
+	tunnel_sess_schedule(p, now);
 }
 
 void tunnel_sess_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct tunnel *t = arg;
+	struct peer *p = arg;
 	uint64_t now = tunnel_now_ms();
 
-	session_expire(t->sess, now);
-	if (session_wants_handshake(t->sess, now))
-		tunnel_sess_initiate(t, now);
-	tunnel_sess_schedule(t, now);
+	session_expire(p->sess, now);
+	if (session_wants_handshake(p->sess, now))
+		tunnel_sess_initiate(p, now);
+	tunnel_sess_schedule(p, now);
 }
 
 /* Says why a handshake message was refused (rate-limited warnings). */
-void tunnel_sess_refused(struct tunnel *t, int rc, uint8_t type, const char *from, uint64_t now)
+void tunnel_sess_refused(struct peer *p, int rc, uint8_t type, const char *from, uint64_t now)
 {
+	struct tunnel *t = p->t;
 	struct session_stats st;
 	bool mac1, auth;
 
-	session_get_stats(t->sess, &st);
-	mac1 = st.rx_bad_mac1 != t->seen_bad_mac1;
-	auth = st.rx_bad_handshake != t->seen_bad_handshake;
-	t->seen_bad_mac1 = st.rx_bad_mac1;
-	t->seen_bad_handshake = st.rx_bad_handshake;
+	session_get_stats(p->sess, &st);
+	mac1 = st.rx_bad_mac1 != p->seen_bad_mac1;
+	auth = st.rx_bad_handshake != p->seen_bad_handshake;
+	p->seen_bad_mac1 = st.rx_bad_mac1;
+	p->seen_bad_handshake = st.rx_bad_handshake;
 	if (rc == -EBADMSG && mac1) {
 		if (tunnel_warn_due(t, TUNNEL_WARN_MAC1, now))
 			log_warnx("handshake from %s rejected: bad mac1 (does the peer have our "
@@ -145,9 +149,10 @@ void tunnel_sess_refused(struct tunnel *t, int rc, uint8_t type, const char *fro
  * peer's endpoint to its source (roaming).  Returns 0, or the negative
  * errno of session_receive(); -EPROTO over TCP has closed the connection.
  */
-int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
-		const struct sockaddr_storage *src, socklen_t srclen)
+int tunnel_open(struct peer *p, const uint8_t *msg, size_t len, const struct sockaddr_storage *src,
+		socklen_t srclen)
 {
+	struct tunnel *t = p->t;
 	enum session_action action;
 	uint64_t now = tunnel_now_ms();
 	char from[ENDPOINT_STRLEN];
@@ -157,29 +162,29 @@ int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
 	if (len > 0 && msg[0] == SESSION_TYPE_INITIATION) {
 		/* Only initiations can make us spend Diffie-Hellman on a
 		 * stranger's say: they pass the admission first. */
-		const struct sockaddr_storage *who = src ? src : &t->peer;
+		const struct sockaddr_storage *who = src ? src : &p->addr;
 
 		endpoint_format((const struct sockaddr *)who, from, sizeof(from));
-		if (!tunnel_admit(t, msg, len, who, src ? srclen : t->peer_len, !src, from, now))
+		if (!tunnel_admit(t, msg, len, who, src ? srclen : p->addr_len, !src, from, now))
 			return -EAGAIN;
 	}
-	rc = session_receive(t->sess, now, msg, len, t->msg, TUNNEL_DGRAM_MAX, &out_len, &action);
+	rc = session_receive(p->sess, now, msg, len, t->msg, TUNNEL_DGRAM_MAX, &out_len, &action);
 	if (rc < 0) {
 		if (src)
 			endpoint_format((const struct sockaddr *)src, from, sizeof(from));
 		else
-			memcpy(from, t->peer_str, sizeof(from));
+			memcpy(from, p->str, sizeof(from));
 		if (len > 0 && msg[0] >= SESSION_TYPE_INITIATION &&
 		    msg[0] <= SESSION_TYPE_COOKIE_REPLY)
-			tunnel_sess_refused(t, rc, msg[0], from, now);
+			tunnel_sess_refused(p, rc, msg[0], from, now);
 		else
 			log_trace("sealed message from %s dropped: %s", from, strerror(-rc));
 		if (rc == -EPROTO && t->cfg.transport == TUNNEL_TCP) {
 			t->stats.bad_connections++;
 			log_warnx("connection to %s: malformed or out-of-order sealed message; "
 				  "closing it",
-				  t->peer_str);
-			tunnel_tcp_close(t);
+				  p->str);
+			tunnel_tcp_close(p);
 		}
 		return rc;
 	}
@@ -187,23 +192,23 @@ int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
 		/* Anyone who saw our initiation and knows the peer's public
 		 * key can make a cookie reply: it proves no liveness and moves
 		 * no endpoint.  It only earns a prompt retry, now and then. */
-		if (now - t->cookie_retry_ms >= TUNNEL_COOKIE_RETRY_MS) {
-			t->cookie_retry_ms = now;
+		if (now - p->cookie_retry_ms >= TUNNEL_COOKIE_RETRY_MS) {
+			p->cookie_retry_ms = now;
 			log_debug("cookie reply from %s: the peer is under load; initiating again",
-				  t->peer_str);
-			tunnel_sess_initiate(t, now);
+				  p->str);
+			tunnel_sess_initiate(p, now);
 		}
 		return 0;
 	}
-	t->last_rx_ms = now;
+	p->last_rx_ms = now;
 	if (action == SESSION_KEEPALIVE || action == SESSION_OFFLOAD_OFFER)
 		t->stats.keepalives_received++;
-	if (src && (t->peer_len == 0 ||
-		    !endpoint_equal((const struct sockaddr *)src, (struct sockaddr *)&t->peer))) {
-		memcpy(&t->peer, src, srclen);
-		t->peer_len = srclen;
-		endpoint_format((const struct sockaddr *)src, t->peer_str, sizeof(t->peer_str));
-		log_info("peer is %s", t->peer_str);
+	if (src && (p->addr_len == 0 ||
+		    !endpoint_equal((const struct sockaddr *)src, (struct sockaddr *)&p->addr))) {
+		memcpy(&p->addr, src, srclen);
+		p->addr_len = srclen;
+		endpoint_format((const struct sockaddr *)src, p->str, sizeof(p->str));
+		log_info("peer is %s", p->str);
 	}
 	switch (action) {
 	case SESSION_DELIVER:
@@ -215,87 +220,88 @@ int tunnel_open(struct tunnel *t, const uint8_t *msg, size_t len,
 	case SESSION_OFFLOAD_OFFER:
 		/* Over UDP a TSO packet in one message would be IP-fragmented:
 		 * there the offer changes nothing. */
-		if (t->dev.vnet && t->cfg.transport == TUNNEL_TCP && !t->peer_offload) {
-			t->peer_offload = true;
-			log_debug("%s takes offload frames: TSO packets go whole", t->peer_str);
+		if (t->dev.vnet && t->cfg.transport == TUNNEL_TCP && !p->offload) {
+			p->offload = true;
+			log_debug("%s takes offload frames: TSO packets go whole", p->str);
 		}
 		break;
 	case SESSION_REPLY:
-		tunnel_send_msg(t, t->msg, out_len);
-		tunnel_sess_schedule(t, now);
+		tunnel_send_msg(p, t->msg, out_len);
+		tunnel_sess_schedule(p, now);
 		break;
 	case SESSION_ESTABLISHED:
-		t->handshake_us = tunnel_now_us() - t->initiated_us;
+		p->handshake_us = tunnel_now_us() - p->initiated_us;
 		/* Confirm the new keypair to the responder at once. */
-		if (session_seal(t->sess, now, NULL, 0, t->msg, TUNNEL_DGRAM_MAX, &out_len) == 0)
-			tunnel_send_msg(t, t->msg, out_len);
+		if (session_seal(p->sess, now, NULL, 0, t->msg, TUNNEL_DGRAM_MAX, &out_len) == 0)
+			tunnel_send_msg(p, t->msg, out_len);
 		break;
 	case SESSION_KEEPALIVE:
 	case SESSION_COOKIE:
 	case SESSION_NONE:
 		break;
 	}
-	tunnel_sess_check_new(t, now);
+	tunnel_sess_check_new(p, now);
 	return 0;
 }
 
 /* Sends one message that did not come from the device (a handshake message
  * or a keepalive): framed into the TCP output, or as one datagram. */
-void tunnel_send_msg(struct tunnel *t, const uint8_t *msg, size_t len)
+void tunnel_send_msg(struct peer *p, const uint8_t *msg, size_t len)
 {
+	struct tunnel *t = p->t;
 	uint8_t hdr[FRAME_HDR_LEN];
 
-	t->last_tx_ms = tunnel_now_ms();
+	p->last_tx_ms = tunnel_now_ms();
 	if (t->cfg.transport == TUNNEL_UDP) {
 		ssize_t n;
 
-		if (t->peer_len == 0)
+		if (p->addr_len == 0)
 			return;
-		n = sendto(t->sock_fd, msg, len, MSG_DONTWAIT, (struct sockaddr *)&t->peer,
-			   t->peer_len);
+		n = sendto(t->udp_fd, msg, len, MSG_DONTWAIT, (struct sockaddr *)&p->addr,
+			   p->addr_len);
 		if (n < 0)
-			log_trace("send to %s: %s", t->peer_str, strerror(errno));
+			log_trace("send to %s: %s", p->str, strerror(errno));
 		return;
 	}
-	if (t->sock_fd < 0 || t->connecting)
+	if (p->fd < 0 || p->connecting)
 		return;
 	frame_put_header(hdr, len);
 	/* Both pieces leave in one writev() from the output buffer. */
-	if (evbuffer_add(t->out, hdr, sizeof(hdr)) < 0 || evbuffer_add(t->out, msg, len) < 0) {
+	if (evbuffer_add(p->out, hdr, sizeof(hdr)) < 0 || evbuffer_add(p->out, msg, len) < 0) {
 		log_warnx("out of memory for the output buffer; closing connection");
-		tunnel_tcp_close(t);
+		tunnel_tcp_close(p);
 		return;
 	}
-	tunnel_tcp_flush(t);
+	tunnel_tcp_flush(p);
 }
 
 /* Sends one keepalive: an empty sealed message, or in plain mode (only when
  * enabled: simpletun would write it to its device) an empty frame. */
-static void tunnel_keepalive(struct tunnel *t, uint64_t now)
+static void tunnel_keepalive(struct peer *p, uint64_t now)
 {
+	struct tunnel *t = p->t;
 	static const uint8_t empty[FRAME_HDR_LEN];
 	size_t len;
 
-	if (t->sess) {
-		if (session_seal(t->sess, now, NULL, 0, t->msg, TUNNEL_DGRAM_MAX, &len) < 0) {
-			if (session_wants_handshake(t->sess, now))
-				tunnel_sess_initiate(t, now);
+	if (p->sess) {
+		if (session_seal(p->sess, now, NULL, 0, t->msg, TUNNEL_DGRAM_MAX, &len) < 0) {
+			if (session_wants_handshake(p->sess, now))
+				tunnel_sess_initiate(p, now);
 			return;
 		}
-		tunnel_send_msg(t, t->msg, len);
+		tunnel_send_msg(p, t->msg, len);
 	} else if (t->cfg.transport == TUNNEL_UDP) {
-		if (t->peer_len == 0)
+		if (p->addr_len == 0)
 			return;
-		if (sendto(t->sock_fd, empty, sizeof(empty), MSG_DONTWAIT,
-			   (struct sockaddr *)&t->peer, t->peer_len) < 0)
+		if (sendto(t->udp_fd, empty, sizeof(empty), MSG_DONTWAIT,
+			   (struct sockaddr *)&p->addr, p->addr_len) < 0)
 			return;
-		t->last_tx_ms = now;
+		p->last_tx_ms = now;
 	} else {
-		if (t->sock_fd < 0 || t->connecting ||
-		    evbuffer_add(t->out, empty, sizeof(empty)) < 0)
+		if (p->fd < 0 || p->connecting || evbuffer_add(p->out, empty, sizeof(empty)) < 0)
 			return;
-		t->last_tx_ms = now;
-		tunnel_tcp_flush(t);
+		p->last_tx_ms = now;
+		tunnel_tcp_flush(p);
 	}
 	t->stats.keepalives_sent++;
 }
@@ -303,17 +309,18 @@ static void tunnel_keepalive(struct tunnel *t, uint64_t now)
 /* Restarts the session after the peer went silent for dead_peer_ms: a TCP
  * connection is closed (the client reconnects), a UDP session handshakes
  * again; the session comes back when the peer answers. */
-static void tunnel_dead_peer(struct tunnel *t, uint64_t now)
+static void tunnel_dead_peer(struct peer *p, uint64_t now)
 {
-	log_info("no sign of life from %s for %" PRIu64 " s: restarting the session", t->peer_str,
-		 (now - t->last_rx_ms) / 1000);
+	struct tunnel *t = p->t;
+	log_info("no sign of life from %s for %" PRIu64 " s: restarting the session", p->str,
+		 (now - p->last_rx_ms) / 1000);
 	t->stats.dead_peer++;
-	t->last_rx_ms = now; /* the next restart after another full silence */
+	p->last_rx_ms = now; /* the next restart after another full silence */
 	if (t->cfg.transport == TUNNEL_TCP) {
-		tunnel_tcp_close(t);
-	} else if (t->sess) {
-		tunnel_sess_restart(t);
-		tunnel_sess_initiate(t, now);
+		tunnel_tcp_close(p);
+	} else if (p->sess) {
+		tunnel_sess_restart(p);
+		tunnel_sess_initiate(p, now);
 	}
 	/* A TCP client calls it before its reconnect. */
 	if (t->lost_cb && t->cfg.transport == TUNNEL_UDP)
@@ -324,29 +331,27 @@ static void tunnel_dead_peer(struct tunnel *t, uint64_t now)
  * session's own keepalive and handshake wishes (WireGuard paper section
  * 6.5), which depend on every packet and so are looked at here rather than
  * by re-arming a timer per packet. */
-void tunnel_tick_cb(evutil_socket_t fd, short what, void *arg)
+void tunnel_peer_tick(struct peer *p, uint64_t now)
 {
-	struct tunnel *t = arg;
-	uint64_t now = tunnel_now_ms();
+	struct tunnel *t = p->t;
 
-	if (t->sess) {
-		if (session_wants_handshake(t->sess, now))
-			tunnel_sess_initiate(t, now);
-		else if (session_wants_keepalive(t->sess, now))
-			tunnel_keepalive(t, now);
+	if (p->sess) {
+		if (session_wants_handshake(p->sess, now))
+			tunnel_sess_initiate(p, now);
+		else if (session_wants_keepalive(p->sess, now))
+			tunnel_keepalive(p, now);
 	}
-	bool up =
-	    t->cfg.transport == TUNNEL_TCP ? t->sock_fd >= 0 && !t->connecting : t->peer_len != 0;
+	bool up = t->cfg.transport == TUNNEL_TCP ? p->fd >= 0 && !p->connecting : p->addr_len != 0;
 
 	if (!up)
 		return;
-	if (t->cfg.dead_peer_ms && now - t->last_rx_ms >= t->cfg.dead_peer_ms) {
-		tunnel_dead_peer(t, now);
+	if (t->cfg.dead_peer_ms && now - p->last_rx_ms >= t->cfg.dead_peer_ms) {
+		tunnel_dead_peer(p, now);
 		return;
 	}
-	if (t->cfg.keepalive_ms && now - t->last_tx_ms >= t->cfg.keepalive_ms &&
-	    (t->sess || t->cfg.plain_keepalive))
-		tunnel_keepalive(t, now);
+	if (t->cfg.keepalive_ms && now - p->last_tx_ms >= t->cfg.keepalive_ms &&
+	    (p->sess || t->cfg.plain_keepalive))
+		tunnel_keepalive(p, now);
 }
 
 void tunnel_set_liveness(struct tunnel *t, uint64_t keepalive_ms, uint64_t dead_peer_ms)
@@ -355,7 +360,7 @@ void tunnel_set_liveness(struct tunnel *t, uint64_t keepalive_ms, uint64_t dead_
 
 	t->cfg.keepalive_ms = keepalive_ms;
 	t->cfg.dead_peer_ms = dead_peer_ms;
-	if (keepalive_ms || dead_peer_ms || t->sess)
+	if (keepalive_ms || dead_peer_ms || t->cfg.sealed)
 		event_add(t->tick_ev, &second);
 	else
 		event_del(t->tick_ev);
@@ -367,6 +372,7 @@ bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, so
 	 * roaming UDP peer may since have left. */
 	struct sockaddr_storage *conf = t->cfg.listen ? &t->cfg.peer_addr : &t->cfg.addr;
 	socklen_t *conf_len = t->cfg.listen ? &t->cfg.peer_addr_len : &t->cfg.addr_len;
+	struct peer *p = t->peer;
 	char str[ENDPOINT_STRLEN];
 
 	if (t->cfg.listen && t->cfg.transport == TUNNEL_TCP)
@@ -375,14 +381,14 @@ bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, so
 	    endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)conf))
 		return false;
 	endpoint_format((const struct sockaddr *)ss, str, sizeof(str));
-	if (t->cfg.transport == TUNNEL_UDP && t->sock_fd >= 0) {
+	if (t->cfg.transport == TUNNEL_UDP && t->udp_fd >= 0) {
 		struct sockaddr_storage mine;
 		socklen_t mine_len = sizeof(mine);
 
 		/* A datagram socket sends to its own family only (an IPv6 one
 		 * also to IPv4-mapped addresses, which getaddrinfo does not
 		 * give). */
-		if (getsockname(t->sock_fd, (struct sockaddr *)&mine, &mine_len) == 0 &&
+		if (getsockname(t->udp_fd, (struct sockaddr *)&mine, &mine_len) == 0 &&
 		    mine.ss_family != ss->ss_family) {
 			log_warnx("new endpoint %s is of another address family: that takes a "
 				  "restart",
@@ -392,22 +398,22 @@ bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, so
 	}
 	memcpy(conf, ss, len);
 	*conf_len = len;
-	memcpy(t->peer_str, str, sizeof(str));
+	memcpy(p->str, str, sizeof(str));
 	if (t->cfg.transport == TUNNEL_TCP) {
-		log_info("peer endpoint is now %s: reconnecting", t->peer_str);
-		if (t->sock_fd >= 0) {
-			tunnel_tcp_close(t);
+		log_info("peer endpoint is now %s: reconnecting", p->str);
+		if (p->fd >= 0) {
+			tunnel_tcp_close(p);
 		} else {
-			event_del(t->retry_ev);
-			tunnel_connect_start(t);
+			event_del(p->retry_ev);
+			tunnel_connect_start(p);
 		}
 		return true;
 	}
-	memcpy(&t->peer, ss, len);
-	t->peer_len = len;
-	log_info("peer endpoint is now %s", t->peer_str);
-	if (t->sess)
-		tunnel_sess_initiate(t, tunnel_now_ms());
+	memcpy(&p->addr, ss, len);
+	p->addr_len = len;
+	log_info("peer endpoint is now %s", p->str);
+	if (p->sess)
+		tunnel_sess_initiate(p, tunnel_now_ms());
 	return true;
 }
 
@@ -426,6 +432,7 @@ static void tunnel_local_str(int fd, char *buf, size_t size)
 void tunnel_fill_status(const struct tunnel *t, struct status *st)
 {
 	const struct tunnel_stats *s = &t->stats;
+	const struct peer *p = t->peer;
 	uint64_t now = tunnel_now_ms();
 	const char *state;
 	bool up;
@@ -435,31 +442,33 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		 t->cfg.mode == TUN_MODE_TAP ? STATUS_MODE_TAP : STATUS_MODE_TUN);
 	snprintf(st->transport, sizeof(st->transport), "%s",
 		 t->cfg.transport == TUNNEL_TCP ? STATUS_TRANSPORT_TCP : STATUS_TRANSPORT_UDP);
-	st->sealed = t->sess != NULL;
+	st->sealed = t->cfg.sealed;
 	st->listen = t->cfg.listen;
 	snprintf(st->public_key, sizeof(st->public_key), "%s", t->public_key);
-	tunnel_local_str(t->listen_fd >= 0 ? t->listen_fd : t->sock_fd, st->local,
-			 sizeof(st->local));
+	tunnel_local_str(t->listen_fd >= 0                ? t->listen_fd
+			 : t->cfg.transport == TUNNEL_UDP ? t->udp_fd
+							  : p->fd,
+			 st->local, sizeof(st->local));
 	if (t->cfg.transport == TUNNEL_TCP) {
-		up = t->sock_fd >= 0 && !t->connecting;
+		up = p->fd >= 0 && !p->connecting;
 		state = up              ? STATUS_STATE_CONNECTED
 			: t->cfg.listen ? STATUS_STATE_LISTENING
 					: STATUS_STATE_CONNECTING;
 	} else {
-		up = t->peer_len != 0;
+		up = p->addr_len != 0;
 		state = up ? STATUS_STATE_ESTABLISHED : STATUS_STATE_NO_PEER;
 	}
-	if (up && t->sess)
-		state = session_is_up(t->sess, now) ? STATUS_STATE_ESTABLISHED
+	if (up && p->sess)
+		state = session_is_up(p->sess, now) ? STATUS_STATE_ESTABLISHED
 						    : STATUS_STATE_HANDSHAKING;
 	snprintf(st->state, sizeof(st->state), "%s", state);
 	if (up || t->cfg.transport == TUNNEL_UDP)
-		snprintf(st->peer, sizeof(st->peer), "%s", t->peer_len ? t->peer_str : "");
+		snprintf(st->peer, sizeof(st->peer), "%s", p->addr_len ? p->str : "");
 	st->pid = (int32_t)getpid();
 	st->uptime = (now - t->started_ms) / 1000;
 	st->latest_handshake = STATUS_LATEST_HANDSHAKE_NEVER;
-	if (t->sess && session_last_handshake_ms(t->sess))
-		st->latest_handshake = (int64_t)((now - session_last_handshake_ms(t->sess)) / 1000);
+	if (p->sess && session_last_handshake_ms(p->sess))
+		st->latest_handshake = (int64_t)((now - session_last_handshake_ms(p->sess)) / 1000);
 	st->rx_bytes = s->rx_bytes;
 	st->rx_packets = s->rx_packets;
 	st->tx_bytes = s->tx_bytes;
@@ -496,10 +505,10 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		status_add_counter(st, "offload_segmented", s->tx_segmented);
 		status_add_counter(st, "offload_received", s->rx_offload);
 	}
-	if (t->sess) {
+	if (p->sess) {
 		struct session_stats ss;
 
-		session_get_stats(t->sess, &ss);
+		session_get_stats(p->sess, &ss);
 		status_add_counter(st, "handshakes", ss.handshakes_completed);
 		status_add_counter(st, "rekeys", ss.rekeys);
 		status_add_counter(st, "bad_mac1", ss.rx_bad_mac1 + s->hs_bad_mac1);
@@ -522,30 +531,99 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 
 void tunnel_underlay_changed(struct tunnel *t)
 {
+	struct peer *p = t->peer;
 	uint64_t now = tunnel_now_ms();
 
 	if (t->cfg.listen || t->cfg.transport != TUNNEL_TCP)
 		return;
-	if (t->sock_fd >= 0 && !t->connecting)
+	if (p->fd >= 0 && !p->connecting)
 		return; /* connected: TCP carries on by itself */
-	if (t->sock_fd < 0 && !evtimer_pending(t->retry_ev, NULL))
+	if (p->fd < 0 && !evtimer_pending(p->retry_ev, NULL))
 		return;
 	/* A host where links come and go all the time (containers) must not
 	 * turn the backoff into a reconnect per event: one a second at most,
 	 * and the reset backoff brings the next attempts soon anyway. */
-	if (now - t->underlay_kick_ms < 1000)
+	if (now - p->underlay_kick_ms < 1000)
 		return;
-	t->underlay_kick_ms = now;
-	log_info("underlay changed: reconnecting to %s now", t->peer_str);
+	p->underlay_kick_ms = now;
+	log_info("underlay changed: reconnecting to %s now", p->str);
 	/* Closing an attempt under way schedules a retry: not needed. */
-	tunnel_tcp_close(t);
-	event_del(t->retry_ev);
-	t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
-	tunnel_connect_start(t);
+	tunnel_tcp_close(p);
+	event_del(p->retry_ev);
+	p->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
+	tunnel_connect_start(p);
 }
 
 void tunnel_set_lost_cb(struct tunnel *t, void (*cb)(void *arg), void *arg)
 {
 	t->lost_cb = cb;
 	t->lost_arg = arg;
+}
+
+struct peer *tunnel_peer_new(struct tunnel *t, char *err, size_t errlen, bool *usage)
+{
+	const struct tunnel_config *cfg = &t->cfg;
+	struct peer *p = calloc(1, sizeof(*p));
+	int rc;
+
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->t = t;
+	p->fd = -1;
+	p->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
+	p->offload = t->dev.vnet && cfg->plain_offload && !cfg->sealed;
+	if (cfg->sealed) {
+		struct session_config sc = {
+		    .local_private = cfg->private_key,
+		    .peer_public = cfg->peer_public_key,
+		    .psk = cfg->psk,
+		    .stream = cfg->transport == TUNNEL_TCP,
+		    .rekey_after_ms = cfg->rekey_after_ms,
+		};
+
+		rc = session_new(&p->sess, &sc);
+		if (rc < 0) {
+			snprintf(err, errlen, "sealed session: %s",
+				 rc == -EINVAL ? "bad keys (the peer's public key is ours, or weak)"
+					       : strerror(-rc));
+			*usage = rc == -EINVAL;
+			goto fail;
+		}
+		p->sess_ev = evtimer_new(t->base, tunnel_sess_timer_cb, p);
+		if (!p->sess_ev)
+			goto fail;
+	}
+	p->out = evbuffer_new();
+	p->retry_ev = evtimer_new(t->base, tunnel_retry_cb, p);
+	if (!p->out || !p->retry_ev || frame_reader_init(&p->reader, tunnel_frame_max(t)) < 0)
+		goto fail;
+	p->reader.allow_empty = tunnel_plain_keepalive(t);
+	p->last_rx_ms = p->last_tx_ms = tunnel_now_ms();
+	return p;
+fail:
+	if (!err[0])
+		snprintf(err, errlen, "out of memory");
+	tunnel_peer_free(p);
+	return NULL;
+}
+
+void tunnel_peer_free(struct peer *p)
+{
+	if (!p)
+		return;
+	if (p->fd >= 0) {
+		tunnel_tcp_events_free(p);
+		close(p->fd);
+	}
+	if (p->retry_ev)
+		event_free(p->retry_ev);
+	if (p->out)
+		evbuffer_free(p->out);
+	frame_reader_cleanup(&p->reader);
+	if (p->sess_ev)
+		event_free(p->sess_ev);
+	session_free(p->sess);
+	free(p);
 }

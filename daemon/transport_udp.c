@@ -65,8 +65,9 @@ void tunnel_udp_setopts(struct tunnel *t, int fd)
  * sends as that many datagrams (UDP_SEGMENT, udp(7)).  Returns the number
  * of messages.
  */
-static unsigned tunnel_udp_messages(struct tunnel *t, unsigned from, unsigned n)
+static unsigned tunnel_udp_messages(struct peer *p, unsigned from, unsigned n)
 {
+	struct tunnel *t = p->t;
 	unsigned i = from, m = 0;
 
 	while (i < n) {
@@ -85,8 +86,8 @@ static unsigned tunnel_udp_messages(struct tunnel *t, unsigned from, unsigned n)
 		t->tx_first[m] = (uint16_t)i;
 		t->tx_count[m] = (uint16_t)(j - i);
 		t->tx_msg[m].msg_hdr = (struct msghdr){
-		    .msg_name = &t->peer,
-		    .msg_namelen = t->peer_len,
+		    .msg_name = &p->addr,
+		    .msg_namelen = p->addr_len,
 		    .msg_iov = &t->tx_run[m],
 		    .msg_iovlen = 1,
 		};
@@ -114,28 +115,29 @@ static unsigned tunnel_udp_messages(struct tunnel *t, unsigned from, unsigned n)
  * which has no length prefix.  When the socket is full the rest are dropped
  * (counted) and the device paused until the socket drains.
  */
-static bool tunnel_udp_send_frames(struct tunnel *t, unsigned n)
+static bool tunnel_udp_send_frames(struct peer *p, unsigned n)
 {
+	struct tunnel *t = p->t;
 	unsigned i, m, sent = 0, first = 0;
 
-	m = tunnel_udp_messages(t, 0, n);
+	m = tunnel_udp_messages(p, 0, n);
 	while (sent < m) {
-		int r = sendmmsg(t->sock_fd, t->tx_msg + sent, m - sent, MSG_DONTWAIT);
+		int r = sendmmsg(t->udp_fd, t->tx_msg + sent, m - sent, MSG_DONTWAIT);
 
 		first = t->tx_first[sent];
 		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
 			t->stats.drop_backpressure += n - first;
 			tunnel_dev_pause(t);
-			event_add(t->sock_wr_ev, NULL);
+			event_add(t->udp_wr_ev, NULL);
 			return false;
 		}
 		if (r < 0 && t->tx_count[sent] > 1 && errno == EINVAL &&
-		    (tunnel_pmtu_poll(t), t->fit_len < t->max_len)) {
+		    (tunnel_pmtu_poll(p), t->fit_len < t->max_len)) {
 			/* The path MTU fell below these segments before we
 			 * knew (the kernel refuses GSO segments above it):
 			 * this batch one by one, the underlay fragments. */
 			t->udp_gso = false;
-			m = tunnel_udp_messages(t, first, n);
+			m = tunnel_udp_messages(p, first, n);
 			t->udp_gso = true;
 			sent = 0;
 			continue;
@@ -146,7 +148,7 @@ static bool tunnel_udp_send_frames(struct tunnel *t, unsigned n)
 			log_info("UDP GSO refused (%s): sending datagrams one by one",
 				 strerror(errno));
 			t->udp_gso = false;
-			m = tunnel_udp_messages(t, first, n);
+			m = tunnel_udp_messages(p, first, n);
 			sent = 0;
 			continue;
 		}
@@ -158,7 +160,7 @@ static bool tunnel_udp_send_frames(struct tunnel *t, unsigned n)
 			tunnel_pmtu_errqueue(t);
 			errno = e;
 			t->stats.drop_send_error += t->tx_count[sent];
-			log_trace("send to %s: %s", t->peer_str, strerror(errno));
+			log_trace("send to %s: %s", p->str, strerror(errno));
 			sent++;
 			continue;
 		}
@@ -168,7 +170,7 @@ static bool tunnel_udp_send_frames(struct tunnel *t, unsigned n)
 				t->stats.tx_packets++;
 				t->stats.tx_bytes += t->tx_pktlen[i];
 			}
-		t->last_tx_ms = tunnel_now_ms();
+		p->last_tx_ms = tunnel_now_ms();
 	}
 	return true;
 }
@@ -183,21 +185,22 @@ static void tunnel_udp_pmtudisc(struct tunnel *t, bool frag)
 	int v4 = frag ? IP_PMTUDISC_WANT : IP_PMTUDISC_DO;
 	int v6 = frag ? IPV6_PMTUDISC_WANT : IPV6_PMTUDISC_DO;
 
-	setsockopt(t->sock_fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof(v4));
+	setsockopt(t->udp_fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof(v4));
 	if (t->cfg.addr.ss_family == AF_INET6)
-		setsockopt(t->sock_fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof(v6));
+		setsockopt(t->udp_fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof(v6));
 }
 
 /* Sends frame @i alone with fragmentation allowed (struct tunnel_drain's
  * frag_last): a packet too long for the path that no router would answer
  * still arrives, as it would through a router that fragments. */
-static void tunnel_udp_send_frag(struct tunnel *t, unsigned i)
+static void tunnel_udp_send_frag(struct peer *p, unsigned i)
 {
+	struct tunnel *t = p->t;
 	ssize_t r;
 
 	tunnel_udp_pmtudisc(t, true);
-	r = sendto(t->sock_fd, t->tx_iov[i].iov_base, t->tx_iov[i].iov_len, MSG_DONTWAIT,
-		   (struct sockaddr *)&t->peer, t->peer_len);
+	r = sendto(t->udp_fd, t->tx_iov[i].iov_base, t->tx_iov[i].iov_len, MSG_DONTWAIT,
+		   (struct sockaddr *)&p->addr, p->addr_len);
 	tunnel_udp_pmtudisc(t, false);
 	if (r < 0) {
 		if (errno == EAGAIN || errno == ENOBUFS)
@@ -215,27 +218,28 @@ static void tunnel_udp_send_frag(struct tunnel *t, unsigned i)
  * Sends the @n frames of a device drain (tunnel_udp_send_frames()); with
  * @frag_last the last one alone, fragmentable (tunnel_udp_send_frag()).
  */
-void tunnel_udp_send_batch(struct tunnel *t, unsigned n, bool frag_last)
+void tunnel_udp_send_batch(struct peer *p, unsigned n, bool frag_last)
 {
-	if (t->peer_len == 0) {
+	struct tunnel *t = p->t;
+	if (p->addr_len == 0) {
 		t->stats.drop_no_peer += n;
 		return;
 	}
 	if (frag_last)
 		n--;
-	if (!tunnel_udp_send_frames(t, n)) {
+	if (!tunnel_udp_send_frames(p, n)) {
 		t->stats.drop_backpressure += frag_last;
 		return;
 	}
 	if (frag_last)
-		tunnel_udp_send_frag(t, n);
+		tunnel_udp_send_frag(p, n);
 }
 
 void tunnel_udp_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tunnel *t = arg;
 
-	event_del(t->sock_wr_ev);
+	event_del(t->udp_wr_ev);
 	tunnel_dev_resume(t);
 }
 
@@ -243,6 +247,7 @@ void tunnel_udp_write_cb(evutil_socket_t fd, short what, void *arg)
 static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 			      const struct sockaddr_storage *ss, socklen_t sslen)
 {
+	struct peer *p = t->peer;
 	const uint8_t *pkt;
 	size_t off = 0, len;
 	int frames;
@@ -252,16 +257,16 @@ static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 		log_trace("datagram from outside AllowFrom dropped");
 		return;
 	}
-	if (t->sess) {
-		tunnel_open(t, dgram, n, ss, sslen);
+	if (t->cfg.sealed) {
+		tunnel_open(p, dgram, n, ss, sslen);
 		return;
 	}
 	if (n == FRAME_HDR_LEN && t->cfg.plain_keepalive && dgram[0] == 0 && dgram[1] == 0) {
 		/* The plain keepalive: one empty frame. */
 		if (t->cfg.listen ||
-		    endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)&t->peer)) {
+		    endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)&p->addr)) {
 			t->stats.keepalives_received++;
-			t->last_rx_ms = tunnel_now_ms();
+			p->last_rx_ms = tunnel_now_ms();
 		}
 		return;
 	}
@@ -280,21 +285,21 @@ static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 		return;
 	}
 	if (!t->cfg.listen &&
-	    !endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)&t->peer)) {
+	    !endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)&p->addr)) {
 		t->stats.drop_unknown_peer++;
 		log_trace("datagram from a stranger dropped");
 		return;
 	}
-	if (t->cfg.listen && (t->peer_len == 0 || !endpoint_equal((const struct sockaddr *)ss,
-								  (struct sockaddr *)&t->peer))) {
+	if (t->cfg.listen && (p->addr_len == 0 || !endpoint_equal((const struct sockaddr *)ss,
+								  (struct sockaddr *)&p->addr))) {
 		/* The listening side learns, and follows, the source of the
 		 * latest valid datagram (OpenVPN's --float). */
-		memcpy(&t->peer, ss, sslen);
-		t->peer_len = sslen;
-		endpoint_format((const struct sockaddr *)ss, t->peer_str, sizeof(t->peer_str));
-		log_info("peer is %s", t->peer_str);
+		memcpy(&p->addr, ss, sslen);
+		p->addr_len = sslen;
+		endpoint_format((const struct sockaddr *)ss, p->str, sizeof(p->str));
+		log_info("peer is %s", p->str);
 	}
-	t->last_rx_ms = tunnel_now_ms();
+	p->last_rx_ms = tunnel_now_ms();
 	while (frame_datagram_next(dgram, n, &off, &pkt, &len))
 		tunnel_dev_write(t, pkt, len);
 }
@@ -408,13 +413,14 @@ int tunnel_underlay_family(const struct sockaddr_storage *ss, uint8_t *addr)
  * nor below MTU_IPV4_FLOOR, so a forged ICMP to the underlay socket cannot
  * push senders lower; a packet between the two is sent to be fragmented,
  * tunnel_too_big()). */
-static void tunnel_pmtu_set(struct tunnel *t, unsigned path)
+static void tunnel_pmtu_set(struct peer *p, unsigned path)
 {
+	struct tunnel *t = p->t;
 	bool tap = t->dev.mode == TUN_MODE_TAP;
 	uint8_t addr[16];
 	unsigned ov, inner = (unsigned)t->dev_mtu, fit;
 
-	ov = mtu_overhead(tunnel_underlay_family(&t->peer, addr), true, t->sess != NULL, tap) -
+	ov = mtu_overhead(tunnel_underlay_family(&p->addr, addr), true, t->cfg.sealed, tap) -
 	     (tap ? MTU_ETH_HDR : 0);
 	if (path && path > ov && path - ov < inner)
 		inner = path - ov;
@@ -422,8 +428,8 @@ static void tunnel_pmtu_set(struct tunnel *t, unsigned path)
 	if (inner < MTU_IPV4_FLOOR && (unsigned)t->dev_mtu >= MTU_IPV4_FLOOR)
 		inner = MTU_IPV4_FLOOR;
 	if (path != t->pmtu && t->pmtu && path)
-		log_debug("path MTU to %s: %u (was %u): inner packets up to %u bytes", t->peer_str,
-			  path, t->pmtu, inner);
+		log_debug("path MTU to %s: %u (was %u): inner packets up to %u bytes", p->str, path,
+			  t->pmtu, inner);
 	t->pmtu = path;
 	t->inner_mtu = inner;
 	t->fit_len = fit >= (unsigned)t->dev_mtu ? t->max_len : fit + (tap ? MTU_ETH_HDR : 0);
@@ -433,19 +439,20 @@ static void tunnel_pmtu_set(struct tunnel *t, unsigned path)
  * MTU cache included, which ICMP "fragmentation needed" and "packet too big"
  * from the underlay fill, RFC 1191/8201, and which expires after
  * ip_rt_mtu_expires, 10 min: the limit then rises again by itself). */
-void tunnel_pmtu_poll(struct tunnel *t)
+void tunnel_pmtu_poll(struct peer *p)
 {
+	struct tunnel *t = p->t;
 	uint8_t addr[16];
 	unsigned mtu = 0;
 	int family, oif;
 
-	if (t->peer_len == 0 || !t->nl.sock)
+	if (p->addr_len == 0 || !t->nl.sock)
 		return;
-	family = tunnel_underlay_family(&t->peer, addr);
+	family = tunnel_underlay_family(&p->addr, addr);
 	if (nl_route_get_mtu(&t->nl, family, addr, &mtu, &oif) < 0)
 		return;
 	if (mtu != t->pmtu)
-		tunnel_pmtu_set(t, mtu);
+		tunnel_pmtu_set(p, mtu);
 }
 
 /* Drains the UDP socket's error queue (IP_RECVERR, IPV6_RECVERR; ip(7)):
@@ -471,7 +478,7 @@ static void tunnel_pmtu_errqueue(struct tunnel *t)
 				    .msg_controllen = sizeof(ctl.buf)};
 		struct cmsghdr *cm;
 
-		if (recvmsg(t->sock_fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		if (recvmsg(t->udp_fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 			break;
 		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
 			struct sock_extended_err ee;
@@ -486,10 +493,12 @@ static void tunnel_pmtu_errqueue(struct tunnel *t)
 		}
 	}
 	if (too_big)
-		tunnel_pmtu_poll(t);
+		tunnel_pmtu_poll(t->peer);
 }
 
 void tunnel_pmtu_cb(evutil_socket_t fd, short what, void *arg)
 {
-	tunnel_pmtu_poll(arg);
+	struct tunnel *t = arg;
+
+	tunnel_pmtu_poll(t->peer);
 }
