@@ -262,25 +262,32 @@ static int resolve(const char *what, const char *str, bool passive, struct socka
  * status socket, from the same tunnel_fill_status(), so none is missed. */
 static void log_stats(const struct tunnel *t)
 {
-	static struct status st;
+	/* On the heap: the status is large for the stack, and a static one
+	 * would be mutable state shared by every caller. */
+	struct status *st = malloc(sizeof(*st));
 	char line[4096];
 	size_t i, off;
 
-	status_init(&st);
-	tunnel_fill_status(t, &st);
+	if (!st) {
+		log_warnx("%s: out of memory for the counters", tunnel_dev_name(t));
+		return;
+	}
+	status_init(st);
+	tunnel_fill_status(t, st);
 	off = (size_t)snprintf(line, sizeof(line),
 			       "%s: rx %" PRIu64 " packets %" PRIu64 " bytes, tx %" PRIu64
 			       " packets %" PRIu64 " bytes; drops:",
-			       tunnel_dev_name(t), st.rx_packets, st.rx_bytes, st.tx_packets,
-			       st.tx_bytes);
-	for (i = 0; i < st.n_drops && off < sizeof(line); i++)
+			       tunnel_dev_name(t), st->rx_packets, st->rx_bytes, st->tx_packets,
+			       st->tx_bytes);
+	for (i = 0; i < st->n_drops && off < sizeof(line); i++)
 		off += (size_t)snprintf(line + off, sizeof(line) - off, " %s %" PRIu64,
-					st.drops[i].name, st.drops[i].value);
+					st->drops[i].name, st->drops[i].value);
 	if (off < sizeof(line))
 		off += (size_t)snprintf(line + off, sizeof(line) - off, ";");
-	for (i = 0; i < st.n_counters && off < sizeof(line); i++)
+	for (i = 0; i < st->n_counters && off < sizeof(line); i++)
 		off += (size_t)snprintf(line + off, sizeof(line) - off, " %s %" PRIu64,
-					st.counters[i].name, st.counters[i].value);
+					st->counters[i].name, st->counters[i].value);
+	free(st);
 	log_warnx("%s", line);
 }
 
@@ -291,6 +298,7 @@ struct daemon {
 	struct exporter *exporter; /* MetricsListen, or NULL */
 	struct netwatch *netwatch; /* TCP client: underlay changes */
 	const struct cmdline *cmdline;
+	struct event *watchdog;        /* notify_init(), or NULL */
 	struct conf conf;              /* as applied */
 	char netns[STATUS_NETNS_SIZE]; /* our named network namespace, or "" */
 };
@@ -849,7 +857,7 @@ int main(int argc, char **argv)
 			fatalx("%s", err);
 		log_info("gave up all capabilities");
 	}
-	if (notify_init(d.base) < 0)
+	if (notify_init(d.base, &d.watchdog) < 0)
 		fatalx("out of memory for the watchdog timer");
 	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
 		sigev[i] = evsignal_new(d.base, signals[i], signal_cb, &d);
@@ -868,7 +876,7 @@ int main(int argc, char **argv)
 
 	notify_ready("%s: serving", tunnel_dev_name(d.tunnel));
 	event_base_dispatch(d.base);
-	notify_stopping();
+	notify_stopping(d.watchdog);
 
 	if (tunnel_failed(d.tunnel))
 		status = EXIT_RUNTIME;

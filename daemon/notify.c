@@ -8,18 +8,17 @@
 
 #include "notify.h"
 
-static struct event *notify_watchdog_ev;
-
 static void notify_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
 	sd_notify(0, "WATCHDOG=1");
 }
 
-int notify_init(struct event_base *base)
+int notify_init(struct event_base *base, struct event **watchdog)
 {
 	uint64_t usec = 0;
 	struct timeval tv;
 
+	*watchdog = NULL;
 	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
 		return 0;
 	/* Half the interval, as sd_watchdog_enabled(3) recommends: the loop
@@ -27,10 +26,10 @@ int notify_init(struct event_base *base)
 	usec /= 2;
 	tv.tv_sec = (time_t)(usec / 1000000);
 	tv.tv_usec = (suseconds_t)(usec % 1000000);
-	notify_watchdog_ev = event_new(base, -1, EV_PERSIST, notify_watchdog_cb, NULL);
-	if (!notify_watchdog_ev)
+	*watchdog = event_new(base, -1, EV_PERSIST, notify_watchdog_cb, NULL);
+	if (!*watchdog)
 		return -ENOMEM;
-	event_add(notify_watchdog_ev, &tv);
+	event_add(*watchdog, &tv);
 	return 0;
 }
 
@@ -61,11 +60,9 @@ void notify_status(const char *fmt, ...)
 	va_end(ap);
 }
 
-void notify_stopping(void)
+void notify_stopping(struct event *watchdog)
 {
-	if (notify_watchdog_ev) {
-		event_free(notify_watchdog_ev);
-		notify_watchdog_ev = NULL;
-	}
+	if (watchdog)
+		event_free(watchdog);
 	sd_notify(0, "STOPPING=1");
 }

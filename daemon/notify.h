@@ -7,11 +7,13 @@
  */
 #pragma once
 
+struct event;
 struct event_base;
 
-/* Starts the watchdog timer on @base when systemd asked for one.  Returns 0
- * or -ENOMEM. */
-int notify_init(struct event_base *base);
+/* Starts the watchdog timer on @base when systemd asked for one
+ * (sd_watchdog_enabled(3)): *@watchdog is then that timer, the caller's to
+ * hand to notify_stopping(), else NULL.  Returns 0 or -ENOMEM. */
+int notify_init(struct event_base *base, struct event **watchdog);
 
 /* Sends READY=1 with a STATUS= line. */
 void notify_ready(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -19,5 +21,6 @@ void notify_ready(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Sends a STATUS= line. */
 void notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Sends STOPPING=1 and stops the watchdog timer. */
-void notify_stopping(void);
+/* Sends STOPPING=1 and frees the watchdog timer notify_init() made (NULL:
+ * none). */
+void notify_stopping(struct event *watchdog);
