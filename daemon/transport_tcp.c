@@ -345,7 +345,7 @@ static void tunnel_pending_plain(struct tunnel *t, struct tunnel_pending *pend, 
 			ok = vnet_check_peer(&h, pkt + VNET_HDR_LEN, len - VNET_HDR_LEN, tap) == 0;
 		}
 	} else {
-		ok = frame_payload_check(pkt, len, tap) == 0;
+		ok = frame_first_check(pkt, len, tap) == 0;
 	}
 	if (!ok) {
 		t->stats.pending_refused++;

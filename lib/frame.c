@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csum.h"
 #include "frame.h"
 
 int frame_put_header(uint8_t *hdr, size_t len)
@@ -126,4 +127,60 @@ int frame_payload_check(const uint8_t *p, size_t len, bool tap)
 	if ((p[0] >> 4) == 4)
 		return 0;
 	return (p[0] >> 4) == 6 && len >= 40 ? 0 : -EINVAL;
+}
+
+/* An IP packet that fills exactly its @len bytes (@pad: or is followed by
+ * padding up to @len, as an Ethernet frame's minimum size requires). */
+static bool frame_ip_exact(const uint8_t *p, size_t len, bool pad)
+{
+	size_t ihl, total;
+
+	if (len >= 20 && p[0] >> 4 == 4) {
+		ihl = (size_t)(p[0] & 0x0f) * 4;
+		total = (size_t)p[2] << 8 | p[3];
+		if (ihl < 20 || ihl > total || (pad ? total > len : total != len))
+			return false;
+		return csum_fold(csum_add(0, p, ihl)) == 0xffff;
+	}
+	if (len >= 40 && p[0] >> 4 == 6) {
+		total = 40 + ((size_t)p[4] << 8 | p[5]);
+		return pad ? total <= len : total == len;
+	}
+	return false;
+}
+
+int frame_first_check(const uint8_t *p, size_t len, bool tap)
+{
+	unsigned type;
+
+	if (frame_payload_check(p, len, tap) < 0)
+		return -EINVAL;
+	if (!tap)
+		return frame_ip_exact(p, len, false) ? 0 : -EINVAL;
+	/* Source MAC at bytes 6..11: not a group address (I/G bit), not zero. */
+	if ((p[6] & 1) || !(p[6] | p[7] | p[8] | p[9] | p[10] | p[11]))
+		return -EINVAL;
+	type = (unsigned)p[12] << 8 | p[13];
+	switch (type) {
+	case 0x0800: /* IPv4 */
+	case 0x86dd: /* IPv6 */
+		/* frame_ip_exact() reads p[14] only after checking the length. */
+		return frame_ip_exact(p + 14, len - 14, len <= 60) &&
+			       (p[14] >> 4) == (type == 0x0800 ? 4 : 6)
+			   ? 0
+			   : -EINVAL;
+	case 0x0806: /* ARP for IPv4 over Ethernet (RFC 826) */
+		return len >= 42 && !memcmp(p + 14, "\x00\x01\x08\x00\x06\x04", 6) ? 0 : -EINVAL;
+	case 0x8100: /* IEEE 802.1Q */
+	case 0x88a8: /* IEEE 802.1ad */
+		return len >= 18 ? 0 : -EINVAL;
+	case 0x88cc: /* LLDP */
+		return 0;
+	default:
+		/* An IEEE 802.3 length (LLC: STP, say): the frame's, or
+		 * less with padding up to 60 bytes. */
+		return type < 0x0600 && (type == len - 14 || (len <= 60 && type < len - 14))
+			   ? 0
+			   : -EINVAL;
+	}
 }

@@ -124,3 +124,22 @@ size_t frame_payload_min(bool tap);
  * Returns 0 or -EINVAL.
  */
 int frame_payload_check(const uint8_t *p, size_t len, bool tap);
+
+/*
+ * The stricter check for the first frame of a plain TCP connection on
+ * probation (doc/design.md section 3), which decides whether a stranger's
+ * connection takes over from the established one: frame_payload_check()
+ * and also, on TUN, an IPv4 header (RFC 791 section 3.1) whose IHL is at
+ * least 5, whose total length is exactly @len and whose header checksum
+ * (RFC 1071) is right, or an IPv6 header (RFC 8200 section 3) whose payload
+ * length is exactly @len - 40.  On TAP, a frame from a unicast, non-zero
+ * source MAC with one of the types a host sends first: IPv4 or IPv6 holding
+ * such a packet (padded past it when the frame is 60 bytes or less), ARP
+ * for IPv4 over Ethernet (RFC 826), a VLAN tag (IEEE 802.1Q/802.1ad), LLDP,
+ * or an IEEE 802.3 length (LLC, as STP uses) that matches the frame.  A
+ * peer that reads its device and frames each packet whole passes (on TAP,
+ * unless its first frame is of another type: it is refused, and a culvertd
+ * client reconnects); random bytes pass about once in 2^15 tries on TAP
+ * and far less often on TUN.  Returns 0 or -EINVAL.
+ */
+int frame_first_check(const uint8_t *p, size_t len, bool tap);

@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include "cookie.h"
+#include "index_table.h"
 #include "noise.h"
 #include "replay.h"
 #include "session.h"
@@ -97,6 +98,11 @@ struct session {
 	unsigned seen_next;
 	unsigned seen_len; /* entries filled, up to SESSION_SEEN_EPHEMERALS */
 
+	/* The interface's receiver-index table and our owner in it, or NULL
+	 * (lib/index_table.h). */
+	struct index_table *indices;
+	void *index_owner;
+
 	struct session_stats stats;
 };
 
@@ -140,9 +146,12 @@ static bool keypair_usable(const struct session *s, const struct session_keypair
 	return keypair_valid(kp) && now_ms < sat_add(kp->created_ms, s->reject_after_ms);
 }
 
-/* Erases a keypair slot: both ciphers wiped and freed, the slot zeroed. */
-static void keypair_clear(struct session_keypair *kp)
+/* Erases a keypair slot: both ciphers wiped and freed, its index released,
+ * the slot zeroed. */
+static void keypair_clear(struct session *s, struct session_keypair *kp)
 {
+	if (keypair_valid(kp) && s->indices)
+		index_table_remove(s->indices, kp->local_index);
 	noise_cipher_free(kp->send);
 	noise_cipher_free(kp->recv);
 	sodium_memzero(kp, sizeof(*kp));
@@ -158,15 +167,36 @@ static bool session_index_in_use(const struct session *s, uint32_t index)
 	return s->hs != NULL && s->hs_index == index;
 }
 
-/* A random 32-bit index distinct from every live one (paper section 5.4.1). */
-static uint32_t session_new_index(const struct session *s)
+/*
+ * A random 32-bit index distinct from every live one (paper section 5.4.1),
+ * of this session and, with an index table, of every session on the
+ * interface: then it is recorded there.  Returns 0, or -ENOSPC when the
+ * table is full (sized too small for its sessions).
+ */
+static int session_new_index(struct session *s, uint32_t *out)
 {
 	uint32_t index;
+	int ret;
 
-	do
+	for (;;) {
 		index = randombytes_random();
-	while (session_index_in_use(s, index));
-	return index;
+		if (session_index_in_use(s, index))
+			continue;
+		ret = s->indices ? index_table_add(s->indices, index, s->index_owner) : 0;
+		if (ret == -EEXIST)
+			continue;
+		if (ret < 0)
+			return ret;
+		*out = index;
+		return 0;
+	}
+}
+
+/* Gives back an index session_new_index() made that was never used. */
+static void session_release_index(struct session *s, uint32_t index)
+{
+	if (s->indices)
+		index_table_remove(s->indices, index);
 }
 
 /* Checks the mac1 of the handshake message @msg (@len bytes), in constant time. */
@@ -200,12 +230,22 @@ static bool session_attempt_live(const struct session *s, uint64_t now_ms)
 	       now_ms < sat_add(s->attempt_start_ms, s->rekey_attempt_ms);
 }
 
-static void session_drop_handshake(struct session *s)
+/* Frees our pending initiation's handshake state; its index lives on in
+ * the keypair it made, or dies by session_drop_handshake(). */
+static void session_forget_handshake(struct session *s)
 {
 	noise_handshake_free(s->hs);
 	s->hs = NULL;
 	s->hs_index = 0;
 	s->hs_cookie = false;
+}
+
+/* Abandons our pending initiation, index and all. */
+static void session_drop_handshake(struct session *s)
+{
+	if (s->hs != NULL)
+		session_release_index(s, s->hs_index);
+	session_forget_handshake(s);
 }
 
 /*
@@ -244,7 +284,8 @@ int session_new(struct session **out, const struct session_config *cfg)
 	int ret = -EINVAL;
 
 	*out = NULL;
-	if (cfg == NULL || cfg->local_private == NULL || cfg->peer_public == NULL)
+	if (cfg == NULL || cfg->local_private == NULL || cfg->peer_public == NULL ||
+	    (cfg->indices != NULL && cfg->index_owner == NULL))
 		return -EINVAL;
 	s = sodium_malloc(size);
 	if (s == NULL)
@@ -265,6 +306,8 @@ int session_new(struct session **out, const struct session_config *cfg)
 	cookie_checker_init(&s->mac_rx, s->local_public);
 	cookie_maker_init(&s->mac_tx, s->peer_public);
 	s->stream = cfg->stream;
+	s->indices = cfg->indices;
+	s->index_owner = cfg->index_owner;
 	s->rekey_after_ms = cfg->rekey_after_ms ? cfg->rekey_after_ms : SESSION_REKEY_AFTER_TIME_MS;
 	s->reject_after_ms =
 	    cfg->reject_after_ms ? cfg->reject_after_ms : SESSION_REJECT_AFTER_TIME_MS;
@@ -282,9 +325,9 @@ fail:
 
 void session_reset(struct session *s)
 {
-	keypair_clear(&s->current);
-	keypair_clear(&s->previous);
-	keypair_clear(&s->next);
+	keypair_clear(s, &s->current);
+	keypair_clear(s, &s->previous);
+	keypair_clear(s, &s->next);
 	session_drop_handshake(s);
 	s->attempting = false;
 	s->traffic_pending = false;
@@ -294,8 +337,8 @@ void session_reset(struct session *s)
 
 void session_new_stream(struct session *s)
 {
-	keypair_clear(&s->current);
-	keypair_clear(&s->previous);
+	keypair_clear(s, &s->current);
+	keypair_clear(s, &s->previous);
 	session_drop_handshake(s);
 	s->attempting = false;
 	s->traffic_pending = false;
@@ -316,7 +359,7 @@ void session_expire(struct session *s, uint64_t now_ms)
 
 	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
 		if (keypair_valid(slots[i]) && !keypair_usable(s, slots[i], now_ms))
-			keypair_clear(slots[i]);
+			keypair_clear(s, slots[i]);
 	if (s->hs != NULL && !session_attempt_live(s, now_ms)) {
 		session_drop_handshake(s);
 		s->stats.handshake_giveups++;
@@ -346,18 +389,18 @@ static void session_install(struct session *s, const struct session_keypair *kp,
 	if (kp->initiator) {
 		bool had_current = keypair_usable(s, &s->current, now_ms);
 
-		keypair_clear(&s->previous);
+		keypair_clear(s, &s->previous);
 		if (keypair_valid(&s->next)) {
 			s->previous = s->next;
 			memset(&s->next, 0, sizeof(s->next));
-			keypair_clear(&s->current);
+			keypair_clear(s, &s->current);
 		} else {
 			s->previous = s->current;
 		}
 		s->current = *kp;
 		session_confirmed(s, had_current, now_ms);
 	} else {
-		keypair_clear(&s->next);
+		keypair_clear(s, &s->next);
 		s->next = *kp;
 	}
 }
@@ -367,7 +410,7 @@ static void session_promote_next(struct session *s, uint64_t now_ms)
 {
 	bool had_current = keypair_usable(s, &s->current, now_ms);
 
-	keypair_clear(&s->previous);
+	keypair_clear(s, &s->previous);
 	s->previous = s->current;
 	s->current = s->next;
 	memset(&s->next, 0, sizeof(s->next));
@@ -405,7 +448,11 @@ int session_initiate(struct session *s, uint64_t now_ms, uint8_t *out, size_t ou
 	if (ret < 0)
 		return ret;
 	/* A new index, also distinct from the initiation this one replaces. */
-	index = session_new_index(s);
+	ret = session_new_index(s, &index);
+	if (ret < 0) {
+		noise_handshake_free(hs);
+		return ret;
+	}
 	out[0] = SESSION_TYPE_INITIATION;
 	memset(out + 1, 0, 3);
 	put_be32(out + 4, index);
@@ -414,6 +461,7 @@ int session_initiate(struct session *s, uint64_t now_ms, uint8_t *out, size_t ou
 	if (ret == 0 && n != SESSION_NOISE1_LEN)
 		ret = -EINVAL;
 	if (ret < 0) {
+		session_release_index(s, index);
 		noise_handshake_free(hs);
 		sodium_memzero(out, SESSION_INITIATION_LEN);
 		return ret;
@@ -508,7 +556,9 @@ static int session_receive_initiation(struct session *s, uint64_t now_ms, const 
 	if (ret < 0)
 		goto out;
 
-	kp.local_index = session_new_index(s);
+	ret = session_new_index(s, &kp.local_index);
+	if (ret < 0)
+		goto out;
 	kp.remote_index = get_be32(in + 4);
 	out[0] = SESSION_TYPE_RESPONSE;
 	memset(out + 1, 0, 3);
@@ -521,6 +571,9 @@ static int session_receive_initiation(struct session *s, uint64_t now_ms, const 
 	if (ret == 0)
 		ret = noise_handshake_split(hs, &kp.send, &kp.recv);
 	if (ret < 0) {
+		session_release_index(s, kp.local_index);
+		noise_cipher_free(kp.send);
+		noise_cipher_free(kp.recv);
 		sodium_memzero(out, SESSION_RESPONSE_LEN);
 		goto out;
 	}
@@ -593,7 +646,8 @@ static int session_receive_response(struct session *s, uint64_t now_ms, const ui
 	kp.created_ms = now_ms;
 	kp.initiator = true;
 	replay_init(&kp.replay);
-	session_drop_handshake(s);
+	/* The index passes from the handshake to the keypair. */
+	session_forget_handshake(s);
 	s->attempting = false;
 	session_install(s, &kp, now_ms);
 	s->unanswered = false;
@@ -932,4 +986,121 @@ uint64_t session_last_handshake_ms(const struct session *s)
 void session_get_stats(const struct session *s, struct session_stats *out)
 {
 	*out = s->stats;
+}
+
+int session_message_receiver(const uint8_t *in, size_t in_len, uint32_t *index)
+{
+	if (in_len < SESSION_TRANSPORT_HEADER_LEN || in[1] != 0 || in[2] != 0 || in[3] != 0)
+		return -EPROTO;
+	switch (in[0]) {
+	case SESSION_TYPE_INITIATION:
+		return 0;
+	case SESSION_TYPE_RESPONSE:
+		*index = get_be32(in + 8);
+		return 1;
+	case SESSION_TYPE_COOKIE_REPLY:
+	case SESSION_TYPE_TRANSPORT:
+	case SESSION_TYPE_TRANSPORT_OFFLOAD:
+		*index = get_be32(in + 4);
+		return 1;
+	default:
+		return -EPROTO;
+	}
+}
+
+/* sodium_malloc'd: it holds the interface's static private key. */
+struct session_responder {
+	uint8_t local_private[NOISE_PRIVATE_KEY_LEN];
+	uint8_t local_public[NOISE_PUBLIC_KEY_LEN];
+	struct cookie_checker mac_rx;
+	uint8_t seen[SESSION_RESPONDER_SEEN][NOISE_PUBLIC_KEY_LEN];
+	unsigned seen_next;
+	unsigned seen_len;
+	struct session_responder_stats stats;
+};
+
+int session_responder_new(struct session_responder **out, const uint8_t *local_private)
+{
+	size_t size = (sizeof(struct session_responder) + 15) & ~(size_t)15;
+	struct session_responder *r;
+
+	*out = NULL;
+	if (local_private == NULL || sodium_is_zero(local_private, NOISE_PRIVATE_KEY_LEN))
+		return -EINVAL;
+	r = sodium_malloc(size);
+	if (r == NULL)
+		return -ENOMEM;
+	memset(r, 0, size);
+	memcpy(r->local_private, local_private, sizeof(r->local_private));
+	if (crypto_scalarmult_base(r->local_public, r->local_private) != 0) {
+		sodium_free(r);
+		return -EINVAL;
+	}
+	cookie_checker_init(&r->mac_rx, r->local_public);
+	*out = r;
+	return 0;
+}
+
+void session_responder_free(struct session_responder *r)
+{
+	if (r == NULL)
+		return;
+	cookie_checker_cleanup(&r->mac_rx);
+	sodium_free(r); /* wipes the key */
+}
+
+int session_identify(struct session_responder *r, const uint8_t *in, size_t in_len,
+		     uint8_t *peer_public)
+{
+	const struct noise_handshake_config hc = {
+	    .pattern = NOISE_PATTERN_IKPSK2,
+	    .role = NOISE_RESPONDER,
+	    .prologue = (const uint8_t *)SESSION_PROLOGUE,
+	    .prologue_len = sizeof(SESSION_PROLOGUE) - 1,
+	    .local_private = r->local_private,
+	};
+	struct noise_handshake *hs = NULL;
+	uint8_t ts[TAI64N_LEN + NOISE_TAG_LEN];
+	const uint8_t *e = in + SESSION_INIT_NOISE_OFF;
+	size_t n;
+	int ret;
+
+	if (in_len != SESSION_INITIATION_LEN || in[0] != SESSION_TYPE_INITIATION || in[1] != 0 ||
+	    in[2] != 0 || in[3] != 0) {
+		r->stats.rx_malformed++;
+		return -EPROTO;
+	}
+	if (cookie_checker_validate(&r->mac_rx, in, in_len, false, NULL, 0, 0) == COOKIE_BAD_MAC1) {
+		r->stats.rx_bad_mac1++;
+		return -EBADMSG;
+	}
+	for (unsigned i = 0; i < r->seen_len; i++)
+		if (memcmp(r->seen[i], e, NOISE_PUBLIC_KEY_LEN) == 0) {
+			r->stats.rx_replayed_initiation++;
+			return -ETIME;
+		}
+	ret = noise_handshake_new(&hs, &hc);
+	if (ret < 0)
+		return ret;
+	r->stats.handshake_dh++;
+	memcpy(r->seen[r->seen_next], e, NOISE_PUBLIC_KEY_LEN);
+	r->seen_next = (r->seen_next + 1) % SESSION_RESPONDER_SEEN;
+	if (r->seen_len < SESSION_RESPONDER_SEEN)
+		r->seen_len++;
+	ret = noise_handshake_read_message(hs, e, SESSION_NOISE1_LEN, ts, sizeof(ts), &n);
+	if (ret == 0 && n != TAI64N_LEN)
+		ret = -EBADMSG;
+	if (ret == 0)
+		ret = noise_handshake_remote_static(hs, peer_public);
+	if (ret == -EBADMSG)
+		r->stats.rx_bad_handshake++;
+	noise_handshake_free(hs);
+	sodium_memzero(ts, sizeof(ts));
+	return ret;
+}
+
+void session_responder_get_stats(const struct session_responder *r,
+				 struct session_responder_stats *out)
+{
+	*out = r->stats;
 }

@@ -115,6 +115,7 @@
 #define SESSION_SEEN_EPHEMERALS 64
 
 struct session;
+struct index_table;
 
 /* Parameters of session_new(); every key is copied. */
 struct session_config {
@@ -134,7 +135,21 @@ struct session_config {
 	uint64_t reject_after_ms;
 	uint64_t rekey_timeout_ms;
 	uint64_t rekey_attempt_ms;
+	/* Many peers on one interface (doc/design.md section 8): the
+	 * interface's receiver-index table (lib/index_table.h), or NULL for
+	 * a session alone.  With it, every local index this session makes
+	 * is drawn distinct from all in the table and recorded there with
+	 * @index_owner (not NULL; what a lookup of the index returns), and
+	 * removed when its handshake or keypair is erased, session_free()
+	 * included.  The table must outlive the session and hold
+	 * SESSION_MAX_INDICES entries for each session using it. */
+	struct index_table *indices;
+	void *index_owner;
 };
+
+/* Local indices one session holds at most: the current, previous and next
+ * keypairs and a pending initiation (WireGuard paper section 6.3). */
+#define SESSION_MAX_INDICES 4
 
 /* What session_receive() asks the caller to do with its output. */
 enum session_action {
@@ -200,7 +215,8 @@ struct session_stats {
  * keys.  On success *@out owns the session; free it with session_free().
  * Returns 0, -EINVAL when a required key is missing, the local private key
  * is all zeros, the peer's public key equals ours or gives an all-zero
- * X25519 result (Noise spec section 12.1), or -ENOMEM.
+ * X25519 result (Noise spec section 12.1) or an index table comes without
+ * an owner, or -ENOMEM.
  */
 int session_new(struct session **out, const struct session_config *cfg);
 
@@ -235,10 +251,10 @@ void session_new_stream(struct session *s);
  * index.  The first call after a completed handshake or a give-up starts
  * a new series of attempts (SESSION_REKEY_ATTEMPT_TIME_MS).  mac1 and mac2
  * are added (lib/cookie.h: mac2 from the peer's latest cookie, if fresh,
- * else zeros).  The timestamp
- * is strictly greater than any this session sent before, even within one
- * tai64n_now() granule.  Returns 0, -EMSGSIZE (@out too small), -ENOMEM,
- * or -errno from clock_gettime(2); on error nothing changed.
+ * else zeros).  The timestamp is strictly greater than any this session
+ * sent before, even within one tai64n_now() granule.  Returns 0, -EMSGSIZE
+ * (@out too small), -ENOMEM, -ENOSPC (the index table is full), or -errno
+ * from clock_gettime(2); on error nothing changed.
  */
 int session_initiate(struct session *s, uint64_t now_ms, uint8_t *out, size_t out_size,
 		     size_t *out_len);
@@ -283,7 +299,9 @@ int session_initiate(struct session *s, uint64_t now_ms, uint8_t *out, size_t ou
  *   -EALREADY    datagram mode: a counter already received (RFC 6479);
  *   -ESTALE      datagram mode: a counter older than the replay window;
  *   -EMSGSIZE    @out_size too small (a caller bug; not counted);
- *   -ENOMEM      sodium_malloc() failed.
+ *   -ENOMEM      sodium_malloc() failed;
+ *   -ENOSPC      the index table is full (an initiation not answered; a
+ *                table sized as session_config says never is).
  *
  * Keypair rotation follows the paper (section 6.3 and the kernel's
  * add_new_keypair()): a response makes the new keypair current at once;
@@ -371,3 +389,69 @@ uint64_t session_last_handshake_ms(const struct session *s);
 
 /* Copies the counters into *@out. */
 void session_get_stats(const struct session *s, struct session_stats *out);
+
+/*
+ * Many peers on one interface (doc/design.md section 8): which session a
+ * received message is for.
+ */
+
+/*
+ * Reads the receiver index of the message @in (@in_len bytes): the
+ * response's (bytes 8..11), the cookie reply's or the transport message's
+ * (bytes 4..7), big-endian on the wire, into *@index in host byte order.
+ * Checks only the type, the reserved bytes and a length of at least
+ * SESSION_TRANSPORT_HEADER_LEN (session_receive() checks the rest).
+ * Returns 1 with *@index set, 0 for an initiation (it names no receiver:
+ * session_identify() tells whose it is), -EPROTO for a malformed header or
+ * an unknown type.
+ */
+int session_message_receiver(const uint8_t *in, size_t in_len, uint32_t *index);
+
+/* Ephemeral keys of the latest initiations session_identify() remembers,
+ * so an exact replay is refused before any Diffie-Hellman work. */
+#define SESSION_RESPONDER_SEEN 256
+
+/* session_identify()'s counters; every rejection has its own. */
+struct session_responder_stats {
+	uint64_t handshake_dh;           /* initiations that reached Diffie-Hellman */
+	uint64_t rx_malformed;           /* -EPROTO */
+	uint64_t rx_bad_mac1;            /* -EBADMSG before any DH */
+	uint64_t rx_bad_handshake;       /* -EBADMSG: Noise authentication */
+	uint64_t rx_replayed_initiation; /* -ETIME: ephemeral key seen */
+};
+
+/* The interface's side of identification: its static key and mac1 key. */
+struct session_responder;
+
+/*
+ * Creates a responder for the interface whose static X25519 private key is
+ * @local_private (32 bytes, copied into sodium_malloc'd memory).  On
+ * success *@out owns it; free it with session_responder_free().  Returns
+ * 0, -EINVAL for a missing or all-zero key, or -ENOMEM.
+ */
+int session_responder_new(struct session_responder **out, const uint8_t *local_private);
+
+/* Erases the key and frees @r.  NULL is a no-op. */
+void session_responder_free(struct session_responder *r);
+
+/*
+ * Tells whose initiation @in is (@in_len bytes): checks the type, the
+ * reserved bytes and the exact length, then mac1 (WireGuard paper section
+ * 5.4.4), then that its ephemeral key is not one of the last
+ * SESSION_RESPONDER_SEEN, and only then reads Noise message 1 of IKpsk2
+ * (Noise spec section 7.5: "e, es, s, ss"; the PSK enters only in message
+ * 2), which authenticates the initiator's static key and writes it to
+ * @peer_public (32 bytes).  The caller then hands @in to that peer's
+ * session_receive(), which checks the timestamp against the peer's last
+ * one and answers; a key no peer has is dropped and counted by the
+ * caller.  mac2 and the rate limit are the caller's, before this call.
+ * Returns 0, -EPROTO (malformed), -EBADMSG (bad mac1, or Noise
+ * authentication failed), -ETIME (a replayed ephemeral key), or -ENOMEM;
+ * each counted in session_responder_get_stats() but -ENOMEM.
+ */
+int session_identify(struct session_responder *r, const uint8_t *in, size_t in_len,
+		     uint8_t *peer_public);
+
+/* Copies @r's counters into *@out. */
+void session_responder_get_stats(const struct session_responder *r,
+				 struct session_responder_stats *out);

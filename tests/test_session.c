@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "cookie.h"
+#include "index_table.h"
 #include "key.h"
 #include "session.h"
 #include "check_run.h"
@@ -1061,6 +1062,145 @@ START_TEST(test_mac1_vector)
 }
 END_TEST
 
+/*
+ * A hub: one interface key H and three peers, the hub's three sessions
+ * sharing one index table.  Initiations are told apart by
+ * session_identify(), everything else by its receiver index; a stranger's
+ * key, a replay and a bad mac1 are refused before they reach a session.
+ * Loop index: 0 datagram, 1 stream.
+ */
+#define HUB_PEERS 3
+START_TEST(test_hub)
+{
+	uint8_t h_priv[KEY_LEN], h_pub[KEY_LEN], x_priv[KEY_LEN], x_pub[KEY_LEN];
+	uint8_t priv[HUB_PEERS][KEY_LEN], pub[HUB_PEERS][KEY_LEN], who[KEY_LEN];
+	struct session *hub[HUB_PEERS], *peer[HUB_PEERS], *stranger;
+	struct session_responder *r;
+	struct session_responder_stats rs;
+	struct index_table table;
+	struct msg m1, m2, ka, d;
+	uint32_t index;
+	char text[32];
+	size_t i, j;
+
+	teardown();
+	ck_assert_int_ge(sodium_init(), 0);
+	now = T0;
+	keys(h_priv, h_pub);
+	keys(x_priv, x_pub);
+	ck_assert_int_eq(index_table_init(&table, HUB_PEERS * SESSION_MAX_INDICES), 0);
+	ck_assert_int_eq(session_responder_new(&r, h_priv), 0);
+	for (i = 0; i < HUB_PEERS; i++) {
+		struct session_config cfg = {
+		    .local_private = h_priv,
+		    .stream = _i != 0,
+		    .indices = &table,
+		};
+
+		keys(priv[i], pub[i]);
+		cfg.peer_public = pub[i];
+		/* An index table needs an owner. */
+		ck_assert_int_eq(session_new(&hub[i], &cfg), -EINVAL);
+		cfg.index_owner = &hub[i];
+		ck_assert_int_eq(session_new(&hub[i], &cfg), 0);
+		peer[i] = mk(priv[i], h_pub, NULL, _i != 0);
+	}
+	stranger = mk(x_priv, h_pub, NULL, _i != 0);
+
+	for (i = 0; i < HUB_PEERS; i++) {
+		initiate(peer[i], &m1);
+		ck_assert_int_eq(session_message_receiver(m1.buf, m1.len, &index), 0);
+		ck_assert_int_eq(session_identify(r, m1.buf, m1.len, who), 0);
+		ck_assert_mem_eq(who, pub[i], KEY_LEN);
+		/* An exact replay costs no Diffie-Hellman. */
+		session_responder_get_stats(r, &rs);
+		ck_assert_int_eq(session_identify(r, m1.buf, m1.len, who), -ETIME);
+		ck_assert_uint_eq(rs.handshake_dh, i + 1);
+		respond(hub[i], &m1, &m2);
+		ck_assert_int_eq(session_message_receiver(m2.buf, m2.len, &index), 1);
+		ck_assert_int_eq(recv_msg(peer[i], &m2), 0);
+		ck_assert_int_eq(action, SESSION_ESTABLISHED);
+		seal(peer[i], NULL, 0, &ka);
+		ck_assert_int_eq(session_message_receiver(ka.buf, ka.len, &index), 1);
+		ck_assert_ptr_eq(index_table_lookup(&table, index), &hub[i]);
+		ck_assert_int_eq(recv_msg(hub[i], &ka), 0);
+		ck_assert_int_eq(action, SESSION_KEEPALIVE);
+	}
+	/* Every peer's data finds its own session, both ways. */
+	for (j = 0; j < 3; j++)
+		for (i = 0; i < HUB_PEERS; i++) {
+			snprintf(text, sizeof(text), "to hub from %zu, %zu", i, j);
+			seal(peer[i], text, strlen(text), &d);
+			ck_assert_int_eq(session_message_receiver(d.buf, d.len, &index), 1);
+			ck_assert_ptr_eq(index_table_lookup(&table, index), &hub[i]);
+			expect_deliver(hub[i], &d, text, strlen(text));
+			data_ok(hub[i], peer[i], text);
+		}
+	ck_assert_uint_eq(table.entries, HUB_PEERS);
+
+	/* A key no peer has is identified, and the caller drops it. */
+	initiate(stranger, &m1);
+	ck_assert_int_eq(session_identify(r, m1.buf, m1.len, who), 0);
+	ck_assert_mem_eq(who, x_pub, KEY_LEN);
+	for (i = 0; i < HUB_PEERS; i++)
+		ck_assert_mem_ne(who, pub[i], KEY_LEN);
+	/* A bad mac1 or a malformed initiation stops before any DH. */
+	initiate(stranger, &m1);
+	m1.buf[120] ^= 1;
+	session_responder_get_stats(r, &rs);
+	ck_assert_int_eq(session_identify(r, m1.buf, m1.len, who), -EBADMSG);
+	ck_assert_int_eq(session_identify(r, m1.buf, m1.len - 1, who), -EPROTO);
+	m1.buf[1] = 1;
+	ck_assert_int_eq(session_message_receiver(m1.buf, m1.len, &index), -EPROTO);
+	{
+		struct session_responder_stats rs2;
+
+		session_responder_get_stats(r, &rs2);
+		ck_assert_uint_eq(rs2.handshake_dh, rs.handshake_dh);
+		ck_assert_uint_eq(rs2.rx_bad_mac1, rs.rx_bad_mac1 + 1);
+		ck_assert_uint_eq(rs2.rx_malformed, rs.rx_malformed + 1);
+	}
+
+	/* Rekeys in both directions for a while: the table holds at most
+	 * SESSION_MAX_INDICES per session, and every index stays its
+	 * owner's. */
+	for (j = 0; j < 6; j++) {
+		now += SESSION_REKEY_AFTER_TIME_MS + 1000;
+		for (i = 0; i < HUB_PEERS; i++) {
+			if ((i + j) % 2)
+				handshake(peer[i], hub[i]);
+			else
+				handshake(hub[i], peer[i]);
+			data_ok(peer[i], hub[i], "after rekey");
+			data_ok(hub[i], peer[i], "after rekey");
+		}
+		ck_assert_uint_le(table.entries, HUB_PEERS * SESSION_MAX_INDICES);
+		for (size_t s = 0; s <= table.mask; s++)
+			if (table.slots[s].owner) {
+				struct session **owner = table.slots[s].owner;
+
+				ck_assert(owner >= hub && owner < hub + HUB_PEERS);
+			}
+	}
+	/* The hub's pending initiation has an index of its own too. */
+	initiate(hub[0], &m1);
+	ck_assert_ptr_eq(index_table_lookup(&table, (uint32_t)m1.buf[4] << 24 |
+							(uint32_t)m1.buf[5] << 16 |
+							(uint32_t)m1.buf[6] << 8 | m1.buf[7]),
+			 &hub[0]);
+	/* Freed sessions leave nothing behind. */
+	for (i = 0; i < HUB_PEERS; i++) {
+		session_free(hub[i]);
+		session_free(peer[i]);
+	}
+	ck_assert_uint_eq(table.entries, 0);
+	session_free(stranger);
+	session_responder_free(r);
+	index_table_free(&table);
+	setup();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("session");
@@ -1098,6 +1238,7 @@ int main(void)
 	tcase_add_test(tc, test_new_invalid);
 	tcase_add_test(tc, test_small_buffers);
 	tcase_add_test(tc, test_random_garbage);
+	tcase_add_loop_test(tc, test_hub, 0, 2);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -65,7 +65,7 @@ const uint8_t *fuzz_bytes(struct fuzz_input *in, size_t want, size_t *got);
  * input; fuzz_rng_install() hands the source to randombytes_set_implementation().
  * Good enough for keys nobody needs to keep secret, nothing more.
  */
-#define FUZZ_RNG_STREAMS 2
+#define FUZZ_RNG_STREAMS 3
 extern uint64_t fuzz_rng_state[FUZZ_RNG_STREAMS];
 extern int fuzz_rng_stream;
 void fuzz_rng_install(void);

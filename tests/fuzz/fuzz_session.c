@@ -41,6 +41,12 @@
  *   - a delivered packet is as long as the message less the transport
  *     overhead, and equal to what A sealed when A sealed it here;
  *   - no message is accepted twice (replay protection, both modes);
+ *   - B runs as a hub would (doc/design.md section 8): its indices live in
+ *     an index table (at most SESSION_MAX_INDICES, none left after
+ *     session_free()), every message it takes names it there by its
+ *     receiver index (session_message_receiver()), every initiation is
+ *     first identified by session_identify(), which authenticates only
+ *     A's key and never accepts what the session refuses as malformed;
  *   - A takes a cookie reply (SESSION_COOKIE) at most once per initiation,
  *     and exactly once when nothing happened to A since the initiation
  *     (the second copy gives -ENOKEY); A's initiations after that carry
@@ -62,6 +68,7 @@
 #include <sodium.h>
 
 #include "cookie.h"
+#include "index_table.h"
 #include "fuzz.h"
 #include "session.h"
 
@@ -91,8 +98,8 @@ _Static_assert(sizeof(struct session_stats) % sizeof(uint64_t) == 0,
 	       "session_stats holds only 64-bit counters");
 
 /* The two sessions' random streams (fuzz.h). */
-enum { RNG_B, RNG_A };
-_Static_assert(RNG_A < FUZZ_RNG_STREAMS, "a stream each");
+enum { RNG_B, RNG_A, RNG_ID };
+_Static_assert(RNG_ID < FUZZ_RNG_STREAMS, "a stream each");
 
 /* ---- the two sessions ---- */
 
@@ -125,6 +132,11 @@ struct world {
 	struct sockaddr_storage cookie_src;
 	socklen_t cookie_src_len;
 	uint64_t cookie_ms;
+	/* B as a hub would run it: its session's indices in an index table,
+	 * and initiations identified first (lib/index_table.h,
+	 * session_identify()). */
+	struct index_table table;
+	struct session_responder *resp;
 	/* Recording (seed generation): B's inputs as a RAW script. */
 	uint8_t *rec;
 	size_t rec_len, rec_cap;
@@ -215,9 +227,10 @@ static void to_b(struct world *w, const uint8_t *msg, size_t len, const struct h
 	static uint8_t out[MAX_DEPTH][SESSION_MAX_MESSAGE_LEN];
 	enum session_action action = SESSION_DELIVER;
 	uint64_t before = stats_total(w->b);
-	uint8_t *o, *copy, hash[16];
+	uint8_t *o, *copy, hash[16], who[32];
 	size_t out_len = 1;
-	int rc;
+	uint32_t index = 0;
+	int rc, kind, id = 1;
 
 	if (w->depth >= MAX_DEPTH || len > SESSION_MAX_MESSAGE_LEN)
 		return;
@@ -232,9 +245,29 @@ static void to_b(struct world *w, const uint8_t *msg, size_t len, const struct h
 	if (!copy)
 		abort();
 	memcpy(copy, msg, len);
+	kind = session_message_receiver(copy, len, &index);
+	FUZZ_ASSERT(kind == 0 || kind == 1 || kind == -EPROTO);
+	if (kind == 0) {
+		/* Its own random stream, so B's draws stay as recorded. */
+		fuzz_rng_stream = RNG_ID;
+		id = session_identify(w->resp, copy, len, who);
+		FUZZ_ASSERT(id == 0 || id == -EPROTO || id == -EBADMSG || id == -ETIME ||
+			    id == -ENOMEM);
+		/* Only A's key makes an initiation that authenticates. */
+		FUZZ_ASSERT(id != 0 || memcmp(who, a_pub, sizeof(who)) == 0);
+	}
 	fuzz_rng_stream = RNG_B;
 	rc =
 	    session_receive(w->b, w->now, copy, len, o, SESSION_MAX_MESSAGE_LEN, &out_len, &action);
+	FUZZ_ASSERT(w->table.entries <= SESSION_MAX_INDICES);
+	/* What the header check refuses, the session refuses too. */
+	FUZZ_ASSERT(kind != -EPROTO || rc == -EPROTO);
+	/* A message B took names B in the table by its receiver index;
+	 * an initiation B answered was identified (or seen before). */
+	if (rc == 0 && action != SESSION_NONE && action != SESSION_REPLY)
+		FUZZ_ASSERT(kind == 1 && index_table_lookup(&w->table, index) == &w->b);
+	if (rc == 0 && action == SESSION_REPLY)
+		FUZZ_ASSERT(kind == 0 && (id == 0 || id == -ETIME));
 	if (verbose)
 		fprintf(stderr,
 			"B <- type %u, %zu bytes at %llu ms: %s, action %d, %zu bytes out\n",
@@ -461,8 +494,11 @@ static void run(struct world *w, const uint8_t *data, size_t size)
 
 	cb.local_private = b_priv;
 	cb.peer_public = a_pub;
+	cb.indices = &w->table;
+	cb.index_owner = &w->b;
 	fuzz_rng_state[RNG_B] = UINT64_C(0x0123456789abcdef);
 	fuzz_rng_state[RNG_A] = UINT64_C(0xfedcba9876543210);
+	fuzz_rng_state[RNG_ID] = UINT64_C(0x5555aaaa5555aaaa);
 	w->now = T0;
 	w->stream = config & 1;
 	w->n_held = w->n_accepted = 0;
@@ -473,7 +509,9 @@ static void run(struct world *w, const uint8_t *data, size_t size)
 	w->a_init_fresh = w->a_has_cookie = false;
 	fuzz_rng_stream = RNG_B;
 	cookie_checker_init(&w->checker, b_pub);
-	if (session_new(&w->a, &ca) != 0 || session_new(&w->b, &cb) != 0)
+	if (index_table_init(&w->table, SESSION_MAX_INDICES) != 0 ||
+	    session_responder_new(&w->resp, b_priv) != 0 || session_new(&w->a, &ca) != 0 ||
+	    session_new(&w->b, &cb) != 0)
 		abort();
 	rec_append(w, &config, 1);
 
@@ -563,6 +601,11 @@ static void run(struct world *w, const uint8_t *data, size_t size)
 	session_free(w->a);
 	session_free(w->b);
 	w->a = w->b = NULL;
+	/* B's indices all went with it. */
+	FUZZ_ASSERT(w->table.entries == 0);
+	index_table_free(&w->table);
+	session_responder_free(w->resp);
+	w->resp = NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

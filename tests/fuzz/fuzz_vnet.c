@@ -27,7 +27,9 @@
  *     than 2P + H bytes (P payload bytes behind H header bytes: the bound
  *     its gso_size floor promises), so less than twice the packet;
  *   - frame_payload_check() (lib/frame.h) agrees with a model: TUN, IP
- *     version 4 and 20 bytes or 6 and 40; TAP, 14 bytes.
+ *     version 4 and 20 bytes or 6 and 40; TAP, 14 bytes;
+ *   - frame_first_check(), the probation check, accepts only what
+ *     frame_payload_check() accepts.
  *
  * Input: [options: 1][virtio-net header: 10 bytes, little-endian][packet]
  *   options & 1: TAP (an Ethernet header leads the packet).
@@ -184,6 +186,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	check_csum_complete(&h, pkt, len);
 	FUZZ_ASSERT((frame_payload_check(pkt, len, tap) == 0) == payload_model(pkt, len, tap));
+	/* The probation check is stricter, never looser, and reads only
+	 * inside the exact-size copy. */
+	rc = frame_first_check(pkt, len, tap);
+	FUZZ_ASSERT(rc == 0 || rc == -EINVAL);
+	FUZZ_ASSERT(rc < 0 || frame_payload_check(pkt, len, tap) == 0);
 	check_peer(&h, pkt, len, tap);
 	rc = vnet_check(&h, pkt, len, tap);
 	FUZZ_ASSERT(rc == 0 || rc == -EINVAL);
