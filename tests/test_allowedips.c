@@ -86,6 +86,16 @@ START_TEST(test_init_bounds)
 	ck_assert_ptr_null(lookup(&t, "2001:db8::1"));
 	verify(&t);
 	allowedips_free(&t);
+	/* A freed table keeps its bound and takes prefixes again. */
+	ck_assert_int_eq(allowedips_init(&t, 1), 0);
+	ck_assert_int_eq(insert(&t, "198.18.0.1", 32, PEER(1)), 0);
+	allowedips_free(&t);
+	verify(&t);
+	ck_assert_ptr_null(lookup(&t, "198.18.0.1"));
+	ck_assert_int_eq(insert(&t, "198.18.0.2", 32, PEER(1)), 0);
+	ck_assert_int_eq(insert(&t, "198.18.0.3", 32, PEER(1)), -ENOSPC);
+	ck_assert_ptr_eq(lookup(&t, "198.18.0.2"), PEER(1));
+	allowedips_free(&t);
 }
 END_TEST
 
