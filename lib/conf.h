@@ -2,7 +2,7 @@
 /*
  * The culvertd configuration file: an INI file in the style of wg-quick(8)'s
  * (WireGuard) configuration, read with libinih, with one [Interface] section
- * and at most one [Peer] section:
+ * and any number of [Peer] sections (at most CONF_PEERS_MAX):
  *
  *   [Interface]
  *   Device = tun0               required; 1..15 characters
@@ -19,15 +19,29 @@
  *   Seccomp = yes | no          default yes
  *   MetricsListen = ADDR:PORT   Prometheus metrics over HTTP (default off)
  *   ClampMSS = yes | no         default no (lower TCP SYNs' MSS to fit)
+ *   Transports = udp, tcp       with Listen: what it serves (one or both);
+ *                               default: what its peers' Transport say
+ *   PeerToPeer = yes | no       forward between peers (default yes)
  *
- *   [Peer]
- *   PublicKey = <base64>        sealed mode
+ *   [Peer]                      (repeatable: one section per peer)
+ *   Name = site-a               optional, [A-Za-z0-9._-]{1,32}, unique
+ *   PublicKey = <base64>        sealed mode: every peer's, each unique
  *   PresharedKeyFile = /path    sealed mode only
  *   Endpoint = HOST:PORT | [IPV6]:PORT
- *   Transport = tcp | udp       default tcp
+ *   AllowedIPs = PREFIX, ...    Mode = tun: the inner addresses routed to
+ *                               this peer, IPv4 and IPv6 (repeatable;
+ *                               CONF_ALLOWED_IPS_MAX, CONF_ALLOWED_IPS_TOTAL)
+ *   Transport = tcp | udp | auto   default tcp; auto (needs Endpoint):
+ *                               UDP first, then TCP
  *   Keepalive = 25              seconds, 0..3600, 0 = off (default)
  *   PlainKeepalive = yes | no   plain mode: allow Keepalive (default no)
  *   DeadPeerTimeout = 120       seconds, 0..86400, 0 = off (default)
+ *
+ * Several [Peer] sections make culvertd a hub (doc/design.md section 8,
+ * "Many peers").  Without PrivateKeyFile every peer is plain; with it every
+ * peer is sealed and needs its PublicKey.  The command line is a
+ * configuration with at most one peer: conf_set() on a [Peer] key sets the
+ * first peer's (making it when there is none).
  *
  * Section and key names are case-insensitive, as in WireGuard; so are the
  * words tun/tap, tcp/udp, warn/info/debug/trace and yes/no.  A '#' or ';'
@@ -74,8 +88,17 @@
 #define CONF_DEAD_PEER_TIMEOUT_MAX 86400
 /* Prefixes AllowFrom takes, in all its lines together. */
 #define CONF_ALLOW_FROM_MAX 32
+/* [Peer] sections in a file. */
+#define CONF_PEERS_MAX 1024
+/* Longest peer Name, in characters. */
+#define CONF_NAME_MAX 32
+/* AllowedIPs prefixes: in one [Peer] (all its lines together), and in all
+ * the peers of a file together. */
+#define CONF_ALLOWED_IPS_MAX   256
+#define CONF_ALLOWED_IPS_TOTAL 65536
 
-/* One bit of struct conf's @set and one slot of its @line per key. */
+/* One bit of @set and one slot of @line per key: [Interface] keys in
+ * struct conf's, [Peer] keys in each struct conf_peer's. */
 enum conf_key {
 	CONF_KEY_DEVICE,
 	CONF_KEY_MODE,
@@ -98,6 +121,10 @@ enum conf_key {
 	CONF_KEY_SECCOMP,
 	CONF_KEY_METRICS_LISTEN,
 	CONF_KEY_CLAMP_MSS,
+	CONF_KEY_TRANSPORTS,
+	CONF_KEY_PEER_TO_PEER,
+	CONF_KEY_NAME,
+	CONF_KEY_ALLOWED_IPS,
 	CONF_KEY_COUNT,
 };
 
@@ -122,10 +149,56 @@ enum conf_key {
 #define CONF_SET_SECCOMP            (1u << CONF_KEY_SECCOMP)
 #define CONF_SET_METRICS_LISTEN     (1u << CONF_KEY_METRICS_LISTEN)
 #define CONF_SET_CLAMP_MSS          (1u << CONF_KEY_CLAMP_MSS)
+#define CONF_SET_TRANSPORTS         (1u << CONF_KEY_TRANSPORTS)
+#define CONF_SET_PEER_TO_PEER       (1u << CONF_KEY_PEER_TO_PEER)
+#define CONF_SET_NAME               (1u << CONF_KEY_NAME)
+#define CONF_SET_ALLOWED_IPS        (1u << CONF_KEY_ALLOWED_IPS)
 
 enum conf_transport {
 	CONF_TRANSPORT_TCP,
 	CONF_TRANSPORT_UDP,
+	CONF_TRANSPORT_AUTO, /* a peer's only: UDP, falling back to TCP */
+};
+
+/* The bits of struct conf's @transports. */
+#define CONF_TRANSPORTS_TCP (1u << CONF_TRANSPORT_TCP)
+#define CONF_TRANSPORTS_UDP (1u << CONF_TRANSPORT_UDP)
+
+/* One AllowedIPs prefix and the line it was given on (0: not from a file). */
+struct conf_allowed_ip {
+	struct endpoint_prefix prefix;
+	unsigned line;
+};
+
+/*
+ * One [Peer].  The strings are NUL-terminated; the pointers are malloc'd,
+ * owned by the struct conf holding the peer and freed by conf_cleanup()
+ * (NULL when not given).
+ */
+struct conf_peer {
+	char name[CONF_NAME_MAX + 1];     /* "" when not given */
+	char public_key[KEY_BASE64_SIZE]; /* canonical base64, "" when not given */
+	char *preshared_key_file;
+	char *endpoint;                /* "HOST:PORT" or "[IPV6]:PORT", syntax checked */
+	enum conf_transport transport; /* default CONF_TRANSPORT_TCP */
+	unsigned keepalive;            /* seconds, 0 = off (default) */
+	bool plain_keepalive;          /* default false */
+	unsigned dead_peer_timeout;    /* seconds, 0 = off (default) */
+	/* Plain TCP: frames carry a virtio-net header and whole TSO packets
+	 * (doc/PROTOCOL.md "Offload frames"); both peers must agree.
+	 * Default false (simpletun's format). */
+	bool plain_offload;
+	/* The inner prefixes routed to this peer, in the order given; host
+	 * bits are never set.  Repeated lines add up. */
+	struct conf_allowed_ip *allowed_ips;
+	unsigned n_allowed_ips;
+
+	/* CONF_SET_* bits of the [Peer] keys given, and their lines (0: not
+	 * given, or from the command line), as struct conf's. */
+	unsigned set;
+	unsigned line[CONF_KEY_COUNT];
+	/* The line of the "[Peer]" header; 0 for a peer the command line made. */
+	unsigned section_line;
 };
 
 /* The same numbers as daemon/log.h's enum log_level. */
@@ -168,21 +241,19 @@ struct conf {
 	/* Lower the MSS option of TCP SYNs crossing the tunnel to fit its
 	 * MTU (lib/mtu.h), default false */
 	bool clamp_mss;
-	/* [Peer] */
-	char public_key[KEY_BASE64_SIZE]; /* canonical base64, "" when not given */
-	char *preshared_key_file;
-	char *endpoint;                /* "HOST:PORT" or "[IPV6]:PORT", syntax checked */
-	enum conf_transport transport; /* default CONF_TRANSPORT_TCP */
-	unsigned keepalive;            /* seconds, 0 = off (default) */
-	bool plain_keepalive;          /* default false */
-	unsigned dead_peer_timeout;    /* seconds, 0 = off (default) */
-	/* Plain TCP: frames carry a virtio-net header and whole TSO packets
-	 * (doc/PROTOCOL.md "Offload frames"); both peers must agree.
-	 * Default false (simpletun's format). */
-	bool plain_offload;
+	/* The listener's transports, CONF_TRANSPORTS_* bits (with Listen);
+	 * 0 when not given: those its peers' Transport name. */
+	unsigned transports;
+	/* Frames from one peer to another are forwarded (the hub), default
+	 * true; false: each peer talks only to this host. */
+	bool peer_to_peer;
+	/* [Peer] sections in file order: n_peers of them (at most
+	 * CONF_PEERS_MAX), malloc'd, NULL when there are none. */
+	struct conf_peer *peers;
+	unsigned n_peers;
 
-	/* CONF_SET_* bits: which keys were given (a field without its bit
-	 * holds the default). */
+	/* CONF_SET_* bits: which [Interface] keys were given (a field without
+	 * its bit holds the default).  The [Peer] keys are each peer's. */
 	unsigned set;
 	/* The line each key was given on, 0 when not given or not from a file
 	 * (conf_set()); used to point validation errors at the line. */

@@ -89,27 +89,37 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(c.user);
 	ck_assert_ptr_null(c.group);
 	ck_assert_int_eq(c.log_level, CONF_LOG_INFO);
-	ck_assert_str_eq(c.public_key, "");
-	ck_assert_ptr_null(c.preshared_key_file);
-	ck_assert_ptr_null(c.endpoint);
-	ck_assert_int_eq(c.transport, CONF_TRANSPORT_TCP);
-	ck_assert_uint_eq(c.keepalive, 0);
-	ck_assert(!c.plain_keepalive);
-	ck_assert_uint_eq(c.dead_peer_timeout, 0);
+	ck_assert_uint_eq(c.transports, 0);
+	ck_assert(c.peer_to_peer);
+	ck_assert_uint_eq(c.n_peers, 0);
+	ck_assert_ptr_null(c.peers);
 	ck_assert_uint_eq(c.set, 0);
 
 	/* A minimal file keeps every other default. */
 	ck_assert_int_eq(load_validate(MINIMAL), 0);
-	ck_assert_uint_eq(c.set, CONF_SET_DEVICE | CONF_SET_ENDPOINT);
+	ck_assert_uint_eq(c.set, CONF_SET_DEVICE);
+	ck_assert_uint_eq(c.n_peers, 1);
+	ck_assert_uint_eq(c.peers[0].set, CONF_SET_ENDPOINT);
+	ck_assert_uint_eq(c.peers[0].section_line, 3);
 	ck_assert_str_eq(c.device, "tun0");
-	ck_assert_str_eq(c.endpoint, "198.18.0.1:55555");
+	ck_assert_str_eq(c.peers[0].endpoint, "198.18.0.1:55555");
 	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE], 2);
-	ck_assert_uint_eq(c.line[CONF_KEY_ENDPOINT], 4);
+	ck_assert_uint_eq(c.peers[0].line[CONF_KEY_ENDPOINT], 4);
+	ck_assert_uint_eq(c.line[CONF_KEY_ENDPOINT], 0);
 	ck_assert_uint_eq(c.line[CONF_KEY_MTU], 0);
-	ck_assert_int_eq(c.transport, CONF_TRANSPORT_TCP);
+	ck_assert_int_eq(c.peers[0].transport, CONF_TRANSPORT_TCP);
+	ck_assert_str_eq(c.peers[0].name, "");
+	ck_assert_str_eq(c.peers[0].public_key, "");
+	ck_assert_ptr_null(c.peers[0].preshared_key_file);
+	ck_assert_uint_eq(c.peers[0].keepalive, 0);
+	ck_assert(!c.peers[0].plain_keepalive);
+	ck_assert_uint_eq(c.peers[0].dead_peer_timeout, 0);
+	ck_assert_uint_eq(c.peers[0].n_allowed_ips, 0);
+	ck_assert(c.peer_to_peer);
+	ck_assert_uint_eq(c.transports, 0);
 	ck_assert_int_eq(c.log_level, CONF_LOG_INFO);
 	ck_assert(c.offload);
-	ck_assert(!c.plain_offload);
+	ck_assert(!c.peers[0].plain_offload);
 	ck_assert(c.seccomp);
 	ck_assert(!c.clamp_mss);
 }
@@ -131,6 +141,8 @@ START_TEST(test_every_key)
 				       "Seccomp = no\n"
 				       "MetricsListen = 127.0.0.1:9587\n"
 				       "ClampMSS = yes\n"
+				       "Transports = udp\n"
+				       "PeerToPeer = no\n"
 				       "[Peer]\n"
 				       "PublicKey = " PUB_A "\n"
 				       "PresharedKeyFile = /etc/culvert/psk.key\n"
@@ -139,9 +151,19 @@ START_TEST(test_every_key)
 				       "Keepalive = 3600\n"
 				       "PlainKeepalive = no\n"
 				       "DeadPeerTimeout = 86400\n"
-				       "PlainOffload = no\n"),
+				       "PlainOffload = no\n"
+				       "Name = site-a.example_1\n"),
 			 0);
-	ck_assert_uint_eq(c.set, (1u << CONF_KEY_COUNT) - 1);
+	/* Every key but AllowedIPs (TUN only; test_allowed_ips). */
+	ck_assert_uint_eq(c.set | c.peers[0].set,
+			  ((1u << CONF_KEY_COUNT) - 1) & ~CONF_SET_ALLOWED_IPS);
+	ck_assert_uint_eq(c.set & c.peers[0].set, 0);
+	ck_assert_uint_eq(c.transports, CONF_TRANSPORTS_UDP);
+	ck_assert_uint_eq(c.line[CONF_KEY_TRANSPORTS], 15);
+	ck_assert(!c.peer_to_peer);
+	ck_assert_uint_eq(c.line[CONF_KEY_PEER_TO_PEER], 16);
+	ck_assert_str_eq(c.peers[0].name, "site-a.example_1");
+	ck_assert_uint_eq(c.peers[0].line[CONF_KEY_NAME], 26);
 	ck_assert_str_eq(c.device, "tap7");
 	ck_assert_int_eq(c.mode, TUN_MODE_TAP);
 	ck_assert_int_eq(c.mtu, 65517);
@@ -150,22 +172,22 @@ START_TEST(test_every_key)
 	ck_assert_str_eq(c.user, "culvert");
 	ck_assert_str_eq(c.group, "nogroup");
 	ck_assert_int_eq(c.log_level, CONF_LOG_TRACE);
-	ck_assert_str_eq(c.public_key, PUB_A);
-	ck_assert_str_eq(c.preshared_key_file, "/etc/culvert/psk.key");
-	ck_assert_str_eq(c.endpoint, "peer.example.net:55555");
-	ck_assert_int_eq(c.transport, CONF_TRANSPORT_UDP);
-	ck_assert_uint_eq(c.keepalive, 3600);
-	ck_assert(!c.plain_keepalive);
-	ck_assert_uint_eq(c.dead_peer_timeout, 86400);
+	ck_assert_str_eq(c.peers[0].public_key, PUB_A);
+	ck_assert_str_eq(c.peers[0].preshared_key_file, "/etc/culvert/psk.key");
+	ck_assert_str_eq(c.peers[0].endpoint, "peer.example.net:55555");
+	ck_assert_int_eq(c.peers[0].transport, CONF_TRANSPORT_UDP);
+	ck_assert_uint_eq(c.peers[0].keepalive, 3600);
+	ck_assert(!c.peers[0].plain_keepalive);
+	ck_assert_uint_eq(c.peers[0].dead_peer_timeout, 86400);
 	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE], 2);
-	ck_assert_uint_eq(c.line[CONF_KEY_DEAD_PEER_TIMEOUT], 22);
+	ck_assert_uint_eq(c.peers[0].line[CONF_KEY_DEAD_PEER_TIMEOUT], 24);
 	ck_assert_str_eq(c.metrics_listen, "127.0.0.1:9587");
 	ck_assert_uint_eq(c.line[CONF_KEY_METRICS_LISTEN], 13);
 	ck_assert(!c.offload);
 	ck_assert_uint_eq(c.line[CONF_KEY_OFFLOAD], 10);
 	ck_assert_uint_eq(c.n_allow_from, 1);
 	ck_assert_uint_eq(c.line[CONF_KEY_ALLOW_FROM], 11);
-	ck_assert(!c.plain_offload);
+	ck_assert(!c.peers[0].plain_offload);
 	ck_assert(!c.seccomp);
 	ck_assert_uint_eq(c.line[CONF_KEY_SECCOMP], 12);
 	ck_assert(c.clamp_mss);
@@ -191,10 +213,10 @@ START_TEST(test_case_insensitive)
 	ck_assert_int_eq(c.mode, TUN_MODE_TAP);
 	ck_assert_int_eq(c.mtu, 1400);
 	ck_assert_int_eq(c.log_level, CONF_LOG_DEBUG);
-	ck_assert_int_eq(c.transport, CONF_TRANSPORT_UDP);
-	ck_assert(c.plain_keepalive);
+	ck_assert_int_eq(c.peers[0].transport, CONF_TRANSPORT_UDP);
+	ck_assert(c.peers[0].plain_keepalive);
 	/* Values other than the fixed words keep their case. */
-	ck_assert_str_eq(c.public_key, PUB_B);
+	ck_assert_str_eq(c.peers[0].public_key, PUB_B);
 }
 END_TEST
 
@@ -241,8 +263,8 @@ START_TEST(test_comments_and_blanks)
 	ck_assert_str_eq(c.device, "tun0");
 	ck_assert_int_eq(c.mtu, 1400);
 	ck_assert_str_eq(c.private_key_file, "/etc/a#b;c");
-	ck_assert_str_eq(c.public_key, PUB_A);
-	ck_assert_uint_eq(c.line[CONF_KEY_ENDPOINT], 12);
+	ck_assert_str_eq(c.peers[0].public_key, PUB_A);
+	ck_assert_uint_eq(c.peers[0].line[CONF_KEY_ENDPOINT], 12);
 }
 END_TEST
 
@@ -300,8 +322,12 @@ START_TEST(test_sections)
 {
 	load_fails("[Interface]\nDevice = tun0\n[Wireguard]\n",
 		   "t.conf:3: unknown section [Wireguard] (expected [Interface] or [Peer])");
-	load_fails("[Interface]\nDevice = tun0\n[Peer]\nEndpoint = a:1\n\n[Peer]\n",
-		   "t.conf:6: only one [Peer] is supported (the first is on line 3)");
+	/* Each [Peer] is a peer of its own (test_many_peers). */
+	ck_assert_int_eq(load("[Interface]\nDevice = tun0\n[Peer]\nEndpoint = a:1\n\n[Peer]\n"), 0);
+	ck_assert_uint_eq(c.n_peers, 2);
+	ck_assert_uint_eq(c.peers[1].section_line, 6);
+	ck_assert_uint_eq(c.peers[1].set, 0);
+	conf_cleanup(&c);
 	load_fails("[Interface]\n[Peer]\n[interface]\n",
 		   "t.conf:3: only one [Interface] is allowed (the first is on line 1)");
 	load_fails("[Interface\nDevice = tun0\n", "t.conf:1: '[Interface' has no closing ']'");
@@ -420,7 +446,7 @@ START_TEST(test_bad_values)
 	    {"[Peer]\nEndpoint = ho$t:80\n",
 	     "t.conf:2: Endpoint: 'ho$t:80' is not HOST:PORT (HOST a name, an IPv4 address or "
 	     "[IPv6], PORT 1 to 65535)"},
-	    {"[Peer]\nTransport = sctp\n", "t.conf:2: Transport: 'sctp' is neither tcp nor udp"},
+	    {"[Peer]\nTransport = sctp\n", "t.conf:2: Transport: 'sctp' is not tcp, udp or auto"},
 	    {"[Peer]\nKeepalive = 3601\n",
 	     "t.conf:2: Keepalive: '3601' is not a number of seconds from 0 to 3600"},
 	    {"[Peer]\nKeepalive = 2.5\n",
@@ -479,7 +505,7 @@ START_TEST(test_good_endpoints)
 		conf_cleanup(&c);
 		snprintf(text, sizeof(text), "[Peer]\nEndpoint = %s\n", endpoints[i]);
 		ck_assert_msg(load(text) == 0, "%s", err);
-		ck_assert_str_eq(c.endpoint, endpoints[i]);
+		ck_assert_str_eq(c.peers[0].endpoint, endpoints[i]);
 	}
 }
 END_TEST
@@ -528,7 +554,7 @@ START_TEST(test_validate)
 	conf_cleanup(&c);
 	/* Offload frames: plain TCP with offloads only. */
 	ck_assert_int_eq(load_validate(MINIMAL "PlainOffload = yes\n"), 0);
-	ck_assert(c.offload && c.plain_offload);
+	ck_assert(c.offload && c.peers[0].plain_offload);
 	conf_cleanup(&c);
 	ck_assert_int_eq(load_validate(MINIMAL "PlainOffload = yes\nTransport = udp\n"), -EINVAL);
 	ck_assert_str_eq(err, "t.conf:5: [Peer] PlainOffload needs Transport = tcp (over UDP a "
@@ -599,7 +625,7 @@ START_TEST(test_set_unset)
 	ck_assert_int_eq(c.mtu, 1280);
 	ck_assert_uint_eq(c.line[CONF_KEY_MTU], 0);
 	ck_assert_int_eq(conf_set(&c, CONF_KEY_ENDPOINT, "[::1]:5", err, sizeof(err)), 0);
-	ck_assert_str_eq(c.endpoint, "[::1]:5");
+	ck_assert_str_eq(c.peers[0].endpoint, "[::1]:5");
 	/* --connect given: the file's Listen goes. */
 	conf_unset(&c, CONF_KEY_LISTEN);
 	ck_assert_ptr_null(c.listen);
@@ -741,9 +767,9 @@ START_TEST(test_examples)
 		ck_assert(c.set & CONF_SET_DEVICE);
 	}
 	/* The last one is the plain UDP namespace test. */
-	ck_assert_str_eq(c.public_key, "");
-	ck_assert_int_eq(c.transport, CONF_TRANSPORT_UDP);
-	ck_assert(c.plain_keepalive);
+	ck_assert_str_eq(c.peers[0].public_key, "");
+	ck_assert_int_eq(c.peers[0].transport, CONF_TRANSPORT_UDP);
+	ck_assert(c.peers[0].plain_keepalive);
 }
 END_TEST
 
