@@ -260,14 +260,16 @@ struct conf {
 	unsigned line[CONF_KEY_COUNT];
 };
 
-/* Fills @c with the defaults: nothing set, tun, TCP, log level info, no
- * MTU change, keepalive and dead-peer detection off.  Cannot fail. */
+/* Fills @c with the defaults: nothing set, tun, log level info, no MTU
+ * change, PeerToPeer on, no peers (a peer's defaults: TCP, keepalive and
+ * dead-peer detection off).  Cannot fail. */
 void conf_init(struct conf *c);
 
 /*
  * Reads the file @path into @c (initialised by conf_init()), on top of
  * what @c holds: every key in the file replaces the field and sets its
- * CONF_SET_* bit and line.  Parsing stops at the first error, and then @c
+ * CONF_SET_* bit and line; the file's Nth [Peer] goes onto @c's Nth peer
+ * (made when @c has fewer).  Parsing stops at the first error, and then @c
  * is left exactly as it was.  Messages name @path as given.  Returns:
  *   0         parsed (not yet validated: call conf_validate());
  *   -ENOENT, -EACCES, -EISDIR, other -errno from fopen(3)/read(2):
@@ -290,16 +292,25 @@ int conf_load_stream(struct conf *c, const char *name, FILE *f, char *err, size_
  * As conf_load_file(), for the NUL-terminated @text named @name in
  * messages (for tests and the fuzzer).  The errors, one line each:
  *   FILE:LINE: unknown section [Foo] (expected [Interface] or [Peer])
- *   FILE:LINE: only one [Peer] is supported (the first is on line N)
  *   FILE:LINE: only one [Interface] is allowed (the first is on line N)
+ *   FILE:LINE: more than 1024 [Peer] sections
  *   FILE:LINE: '[Peer' has no closing ']'
  *   FILE:LINE: text after [Peer]
  *   FILE:LINE: unknown key 'Foo' in [Interface]
  *   FILE:LINE: key 'MTU' is outside any section (put it under [Interface])
- *   FILE:LINE: duplicate key MTU (first given on line N)   (not AllowFrom)
+ *   FILE:LINE: duplicate key MTU (first given on line N)   (in one section;
+ *              not AllowFrom or AllowedIPs, whose lines add up)
  *   FILE:LINE: AllowFrom: '198.18.0.1/8' is not an address prefix (ADDR or
  *              ADDR/LEN, no host bits set after LEN)
  *   FILE:LINE: AllowFrom: more than 32 prefixes
+ *   FILE:LINE: AllowedIPs: '198.18.0.1/15' has host bits set after the prefix
+ *              length (the prefix is 198.18.0.0/15)
+ *   FILE:LINE: AllowedIPs: 'x' is not an address prefix (ADDR or ADDR/LEN,
+ *              IPv4 or IPv6)
+ *   FILE:LINE: AllowedIPs: more than 256 prefixes in one [Peer]
+ *   FILE:LINE: AllowedIPs: more than 65536 prefixes in all peers
+ *   FILE:LINE: Name: 'a b' is not 1 to 32 letters, digits, '.', '_' or '-'
+ *   FILE:LINE: Transports: 'x' is not tcp, udp or both (udp, tcp)
  *   FILE:LINE: MTU: '9x' is not a number from 68 to 65517   (and the like)
  *   FILE:LINE: cannot parse the line (expected [Section], Key = Value or a comment)
  *   FILE:LINE: line longer than 197 characters
@@ -311,41 +322,73 @@ int conf_load_string(struct conf *c, const char *name, const char *text, char *e
 
 /*
  * Checks the whole of @c (from the file @name; NULL for none: the messages
- * then start with the key) for what no single line can show.  Does not
- * touch the system.  Returns 0, or -EINVAL with the first problem:
+ * then start with the key) for what no single line can show, across
+ * sections and peers.  Does not touch the system (whether a PublicKey is
+ * our own is the daemon's to check, once it has read the private key).
+ * Returns 0, -ENOMEM ("FILE: out of memory", for the sort of the
+ * AllowedIPs), or -EINVAL with the first problem:
  *   FILE: [Interface] Device is required
  *   FILE: give [Interface] Listen or [Peer] Endpoint
+ *   FILE:LINE: [Interface] PrivateKeyFile needs [Peer] PublicKey (sealed mode
+ *              needs both)                           (no peer, or the only one)
+ * then, for each peer in file order:
  *   FILE:LINE: [Peer] Endpoint and [Interface] Listen (line N) conflict over
- *              TCP: give exactly one                    (UDP accepts both)
- *   FILE:LINE: [Interface] PrivateKeyFile needs [Peer] PublicKey (sealed mode needs both)
+ *              TCP: give exactly one     (UDP, or Transports without tcp: fine)
+ *   FILE:LINE: [Peer] has no PublicKey ([Interface] PrivateKeyFile on line N
+ *              seals every peer)                     (LINE: the [Peer] header)
  *   FILE:LINE: [Peer] PublicKey needs [Interface] PrivateKeyFile (...)
  *   FILE:LINE: [Peer] PresharedKeyFile needs sealed mode ([Interface]
  *              PrivateKeyFile and [Peer] PublicKey)
  *   FILE:LINE: [Peer] Keepalive in plain mode needs PlainKeepalive = yes
  *              (simpletun would write keepalives to its device)
+ *   FILE:LINE: [Peer] PlainOffload is for plain mode (...), needs Transport =
+ *              tcp (...), needs [Interface] Offload = yes
+ *   FILE:LINE: [Peer] Transport = auto needs Endpoint (it tries UDP towards
+ *              it, then TCP)
+ *   FILE:LINE: [Peer] Transport = udp, but [Interface] Transports (line N)
+ *              serves only tcp and the peer has no Endpoint
+ *   FILE:LINE: [Peer] needs Endpoint: without [Interface] Listen nothing
+ *              reaches it                            (LINE: the [Peer] header)
+ *   FILE:LINE: [Peer] AllowedIPs needs Mode = tun (over TAP the peers' MAC
+ *              addresses are learned)
+ *   FILE:LINE: plain [Peer] with neither Endpoint nor AllowedIPs (with
+ *              several peers it could be any of them)   (one plain peer may)
+ * then:
  *   FILE:LINE: [Interface] Group needs User
  *   FILE:LINE: [Interface] AllowFrom needs Listen (it fences the listener)
- * LINE is the line of the key named first; "FILE:" alone when it is 0.
+ *   FILE:LINE: [Interface] Transports needs Listen (it says what the
+ *              listener serves)
+ *   FILE:LINE: Name a is also the [Peer] on line N's
+ *   FILE:LINE: PublicKey is also the [Peer] on line N's: one key, one peer
+ *   FILE: AllowedIPs: more than 65536 prefixes in all peers
+ *   FILE:LINE: AllowedIPs: P is also the [Peer] on line N's (line M): a
+ *              prefix routes to one peer
+ *   FILE:LINE: AllowedIPs: P is given twice in this [Peer] (line M)
+ * LINE is the line of the key named first (of the later one for a
+ * duplicate, the earliest such in the file); "FILE:" alone when it is 0.
  */
 int conf_validate(const struct conf *c, const char *name, char *err, size_t errlen);
 
 /*
  * Sets @key from the string @value with the same checks as in a file (for
- * a command-line override): the field is replaced (AllowFrom: the prefixes
- * are added to those @c holds; conf_unset() first to replace them), its
- * CONF_SET_* bit set and its line made 0.  On error @c is unchanged.  Returns 0, -EINVAL
- * ("MTU: '9x' is not a number from 68 to 65517") or -ENOMEM.
+ * a command-line override): the field is replaced (AllowFrom, AllowedIPs:
+ * the prefixes are added to those @c holds; conf_unset() first to replace
+ * them), its CONF_SET_* bit set and its line made 0.  A [Peer] key is the
+ * first peer's; with no peer, one is made (section_line 0).  On error @c
+ * is unchanged.  Returns 0, -EINVAL ("MTU: '9x' is not a number from 68 to
+ * 65517") or -ENOMEM.
  */
 int conf_set(struct conf *c, enum conf_key key, const char *value, char *err, size_t errlen);
 
 /* Forgets @key: back to its default, bit and line cleared (for example
- * Listen when the command line says --connect).  Cannot fail. */
+ * Listen when the command line says --connect); a [Peer] key in the first
+ * peer, if there is one.  Cannot fail. */
 void conf_unset(struct conf *c, enum conf_key key);
 
 /* Returns the key's name as written in the file ("PrivateKeyFile"), or
  * NULL for a value outside the enum. */
 const char *conf_key_name(enum conf_key key);
 
-/* Frees the strings of @c and leaves it as conf_init() does; safe to call
- * twice. */
+/* Frees the strings and peers of @c and leaves it as conf_init() does;
+ * safe to call twice. */
 void conf_cleanup(struct conf *c);
