@@ -53,7 +53,7 @@ static void check_conf(const struct conf *c)
 		    strnlen(p->name, sizeof(p->name)) == sizeof(p->name) ||
 		    !(p->set & CONF_SET_ENDPOINT) != !p->endpoint ||
 		    p->n_allowed_ips > CONF_ALLOWED_IPS_MAX ||
-		    !p->n_allowed_ips != !p->allowed_ips ||
+		    (p->n_allowed_ips && !p->allowed_ips) ||
 		    (p->set & ~(CONF_SET_NAME | CONF_SET_PUBLIC_KEY | CONF_SET_PRESHARED_KEY_FILE |
 				CONF_SET_ENDPOINT | CONF_SET_ALLOWED_IPS | CONF_SET_TRANSPORT |
 				CONF_SET_KEEPALIVE | CONF_SET_PLAIN_KEEPALIVE |
