@@ -44,7 +44,7 @@
  * first peer's (making it when there is none).
  *
  * Section and key names are case-insensitive, as in WireGuard; so are the
- * words tun/tap, tcp/udp, warn/info/debug/trace and yes/no.  A '#' or ';'
+ * words tun/tap, tcp/udp/auto, warn/info/debug/trace and yes/no.  A '#' or ';'
  * at the start of a line or after white space starts a comment that runs
  * to the end of the line ("/a#b" keeps its '#').  Lines may be indented and
  * end in LF or CRLF; a UTF-8 byte order mark at the start is skipped.
