@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-all=(conf frame datagram replay session noise vnet gro status key endpoint prefix cookie metrics mtu)
+all=(conf frame datagram replay session noise vnet gro status key endpoint prefix cookie metrics mtu mactable)
 secs=30
 if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
 	secs=$1
