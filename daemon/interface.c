@@ -659,6 +659,9 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 			hint = " (need CAP_NET_ADMIN, or a persistent device owned by this user)";
 		else if (rc == -EBUSY)
 			hint = " (another process has it open)";
+		else if (rc == -EACCES)
+			hint = " (/dev/net/tun is closed to this user: udev makes it mode 0666, "
+			       "chmod 0666 /dev/net/tun where no udev runs)";
 		else if (rc == -EINVAL)
 			hint = cfg->mode == TUN_MODE_TAP ? " (exists, but is not a TAP device)"
 							 : " (exists, but is not a TUN device)";

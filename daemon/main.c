@@ -184,6 +184,69 @@ struct cmdline {
 	bool use_syslog;
 };
 
+/* The one peer this culvertd serves: the configuration's first, or a
+ * peer with the defaults when it has none (a listener for whoever comes). */
+static const struct conf_peer *conf_peer0(const struct conf *c)
+{
+	static const struct conf_peer none = {.transport = CONF_TRANSPORT_TCP};
+
+	return c->n_peers ? &c->peers[0] : &none;
+}
+
+/* The one transport this culvertd uses: the listener's (Transports) unless
+ * the peer names its own, else the peer's (tcp by default). */
+static enum conf_transport conf_transport(const struct conf *c)
+{
+	const struct conf_peer *peer = conf_peer0(c);
+
+	if (c->transports && !(peer->set & CONF_SET_TRANSPORT))
+		return c->transports & CONF_TRANSPORTS_TCP ? CONF_TRANSPORT_TCP
+							   : CONF_TRANSPORT_UDP;
+	return peer->transport;
+}
+
+/*
+ * Refuses what the file may say but this culvertd cannot do yet (the hub,
+ * doc/design.md section 8, will): more than one peer, AllowedIPs, Transport
+ * = auto, a listener serving two transports, PeerToPeer = no.  Returns 0,
+ * or -EINVAL with "FILE:LINE: ..." in @err.
+ */
+static int conf_check_one_peer(const struct conf *c, const char *name, char *err, size_t errlen)
+{
+	const struct conf_peer *peer = conf_peer0(c);
+	unsigned line = 0;
+	const char *what = NULL;
+
+	if (c->n_peers > 1) {
+		line = c->peers[1].section_line;
+		what = "a second [Peer]: this culvertd serves one peer";
+	} else if (peer->n_allowed_ips) {
+		line = peer->line[CONF_KEY_ALLOWED_IPS];
+		what = "AllowedIPs: this culvertd serves one peer and routes nothing by address";
+	} else if (peer->transport == CONF_TRANSPORT_AUTO) {
+		line = peer->line[CONF_KEY_TRANSPORT];
+		what = "Transport = auto: this culvertd does not fall back from UDP to TCP";
+	} else if (c->transports == (CONF_TRANSPORTS_TCP | CONF_TRANSPORTS_UDP)) {
+		line = c->line[CONF_KEY_TRANSPORTS];
+		what = "Transports = udp,tcp: this culvertd serves one transport at a time";
+	} else if (c->transports && (peer->set & CONF_SET_TRANSPORT) &&
+		   !(c->transports & (1u << peer->transport))) {
+		line = peer->line[CONF_KEY_TRANSPORT];
+		what = "Transport differs from [Interface] Transports: this culvertd serves one "
+		       "transport at a time";
+	} else if (!c->peer_to_peer) {
+		line = c->line[CONF_KEY_PEER_TO_PEER];
+		what = "PeerToPeer = no: this culvertd serves one peer";
+	}
+	if (!what)
+		return 0;
+	if (line)
+		snprintf(err, errlen, "%s:%u: %s", name, line, what);
+	else
+		snprintf(err, errlen, "%s: %s", name, what);
+	return -EINVAL;
+}
+
 /*
  * Builds the configuration: the file (when given), then the command line on
  * top.  A role given on the command line replaces the file's other role
@@ -223,7 +286,11 @@ static int conf_build(struct conf *c, const struct cmdline *cl, char *err, size_
 			return rc;
 		}
 	}
-	return conf_validate(c, cl->config_file ? cl->config_file : "command line", err, errlen);
+	rc = conf_validate(c, cl->config_file ? cl->config_file : "command line", err, errlen);
+	if (rc < 0)
+		return rc;
+	return conf_check_one_peer(c, cl->config_file ? cl->config_file : "command line", err,
+				   errlen);
 }
 
 /* The log level: -v/-q on the command line win over LogLevel. */
@@ -320,15 +387,15 @@ static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key 
 	case CONF_KEY_MTU:
 		return a->mtu == b->mtu;
 	case CONF_KEY_TRANSPORT:
-		return a->transport == b->transport;
+		return conf_transport(a) == conf_transport(b);
 	case CONF_KEY_PUBLIC_KEY:
-		return strcmp(a->public_key, b->public_key) == 0;
+		return strcmp(conf_peer0(a)->public_key, conf_peer0(b)->public_key) == 0;
 	case CONF_KEY_PLAIN_KEEPALIVE:
-		return a->plain_keepalive == b->plain_keepalive;
+		return conf_peer0(a)->plain_keepalive == conf_peer0(b)->plain_keepalive;
 	case CONF_KEY_OFFLOAD:
 		return a->offload == b->offload;
 	case CONF_KEY_PLAIN_OFFLOAD:
-		return a->plain_offload == b->plain_offload;
+		return conf_peer0(a)->plain_offload == conf_peer0(b)->plain_offload;
 	case CONF_KEY_SECCOMP:
 		return a->seccomp == b->seccomp;
 	case CONF_KEY_METRICS_LISTEN:
@@ -344,7 +411,8 @@ static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key 
 	case CONF_KEY_PRIVATE_KEY_FILE:
 		return same_str(a->private_key_file, b->private_key_file);
 	case CONF_KEY_PRESHARED_KEY_FILE:
-		return same_str(a->preshared_key_file, b->preshared_key_file);
+		return same_str(conf_peer0(a)->preshared_key_file,
+				conf_peer0(b)->preshared_key_file);
 	default:
 		return true;
 	}
@@ -396,22 +464,24 @@ static void daemon_reload(struct daemon *d)
 				  conf_key_name(fixed[i]));
 	log_set_level(conf_log_level(&next, d->cmdline));
 	tunnel_set_allow_from(d->tunnel, next.allow_from, next.n_allow_from);
-	tunnel_set_liveness(d->tunnel, (uint64_t)next.keepalive * 1000,
-			    (uint64_t)next.dead_peer_timeout * 1000);
-	if (next.endpoint) {
+	tunnel_set_liveness(d->tunnel, (uint64_t)conf_peer0(&next)->keepalive * 1000,
+			    (uint64_t)conf_peer0(&next)->dead_peer_timeout * 1000);
+	if (conf_peer0(&next)->endpoint) {
 		/* Resolved again even when unchanged: a name may now point
 		 * elsewhere.  tunnel_set_endpoint() ignores no-ops. */
 		struct sockaddr_storage ss;
 		socklen_t len;
 
-		if (resolve("Endpoint", next.endpoint, false, &ss, &len, err, sizeof(err)) < 0)
+		if (resolve("Endpoint", conf_peer0(&next)->endpoint, false, &ss, &len, err,
+			    sizeof(err)) < 0)
 			log_warnx("SIGHUP: %s; keeping the old endpoint", err);
 		else
 			tunnel_set_endpoint(d->tunnel, &ss, len);
 	}
 	log_info("SIGHUP: configuration re-read (keepalive %u s, dead-peer timeout %u s, log "
 		 "level %d)",
-		 next.keepalive, next.dead_peer_timeout, conf_log_level(&next, d->cmdline));
+		 conf_peer0(&next)->keepalive, conf_peer0(&next)->dead_peer_timeout,
+		 conf_log_level(&next, d->cmdline));
 	conf_cleanup(&d->conf);
 	d->conf = next;
 }
@@ -450,9 +520,10 @@ static void daemon_peer_lost(void *arg)
 	socklen_t len;
 	char err[512];
 
-	if (!d->conf.endpoint)
+	if (!conf_peer0(&d->conf)->endpoint)
 		return;
-	if (resolve("Endpoint", d->conf.endpoint, false, &ss, &len, err, sizeof(err)) < 0) {
+	if (resolve("Endpoint", conf_peer0(&d->conf)->endpoint, false, &ss, &len, err,
+		    sizeof(err)) < 0) {
 		log_debug("%s; keeping the old endpoint", err);
 		return;
 	}
@@ -716,6 +787,7 @@ int main(int argc, char **argv)
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_len = 0;
 	uint8_t *keys = NULL; /* private key, peer public key, psk: 32 bytes each */
+	const struct conf_peer *peer;
 	bool drop;
 	char err[512] = "";
 	bool is_usage;
@@ -730,6 +802,7 @@ int main(int argc, char **argv)
 	}
 	if (conf_build(&d.conf, &cl, err, sizeof(err)) < 0)
 		config_error("%s", err);
+	peer = conf_peer0(&d.conf);
 	if (cl.rekey_after_ms && !d.conf.private_key_file)
 		config_error("--rekey-after needs sealed mode");
 
@@ -746,15 +819,15 @@ int main(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 		read_key_file("PrivateKeyFile", d.conf.private_key_file, keys);
-		if (key_from_base64(keys + KEY_LEN, d.conf.public_key) < 0)
+		if (key_from_base64(keys + KEY_LEN, peer->public_key) < 0)
 			config_error("PublicKey: not a base64 32-byte key");
-		if (d.conf.preshared_key_file)
-			read_key_file("PresharedKeyFile", d.conf.preshared_key_file,
+		if (peer->preshared_key_file)
+			read_key_file("PresharedKeyFile", peer->preshared_key_file,
 				      keys + 2 * KEY_LEN);
 		cfg.sealed = true;
 		cfg.private_key = keys;
 		cfg.peer_public_key = keys + KEY_LEN;
-		cfg.psk = d.conf.preshared_key_file ? keys + 2 * KEY_LEN : NULL;
+		cfg.psk = peer->preshared_key_file ? keys + 2 * KEY_LEN : NULL;
 	}
 
 	/* Privileges: who culvertd becomes after set-up. */
@@ -773,11 +846,11 @@ int main(int argc, char **argv)
 	if (d.conf.listen &&
 	    resolve("Listen", d.conf.listen, true, &cfg.addr, &cfg.addr_len, err, sizeof(err)) < 0)
 		config_error("%s", err);
-	if (d.conf.endpoint) {
+	if (peer->endpoint) {
 		struct sockaddr_storage *ss = d.conf.listen ? &cfg.peer_addr : &cfg.addr;
 		socklen_t *len = d.conf.listen ? &cfg.peer_addr_len : &cfg.addr_len;
 
-		if (resolve("Endpoint", d.conf.endpoint, false, ss, len, err, sizeof(err)) < 0)
+		if (resolve("Endpoint", peer->endpoint, false, ss, len, err, sizeof(err)) < 0)
 			config_error("%s", err);
 	}
 	if (d.conf.metrics_listen && resolve("MetricsListen", d.conf.metrics_listen, true,
@@ -792,18 +865,18 @@ int main(int argc, char **argv)
 
 	cfg.dev_name = d.conf.device;
 	cfg.mode = d.conf.mode;
-	cfg.transport = d.conf.transport == CONF_TRANSPORT_UDP ? TUNNEL_UDP : TUNNEL_TCP;
+	cfg.transport = conf_transport(&d.conf) == CONF_TRANSPORT_UDP ? TUNNEL_UDP : TUNNEL_TCP;
 	cfg.listen = d.conf.listen != NULL;
 	cfg.mtu = d.conf.mtu;
 	cfg.out_high = cl.out_high;
 	cfg.rekey_after_ms = cl.rekey_after_ms;
-	cfg.keepalive_ms = (uint64_t)d.conf.keepalive * 1000;
-	cfg.dead_peer_ms = (uint64_t)d.conf.dead_peer_timeout * 1000;
-	cfg.plain_keepalive = d.conf.plain_keepalive;
+	cfg.keepalive_ms = (uint64_t)peer->keepalive * 1000;
+	cfg.dead_peer_ms = (uint64_t)peer->dead_peer_timeout * 1000;
+	cfg.plain_keepalive = peer->plain_keepalive;
 	cfg.offload = d.conf.offload;
 	cfg.allow_from = d.conf.allow_from;
 	cfg.n_allow_from = d.conf.n_allow_from;
-	cfg.plain_offload = d.conf.plain_offload;
+	cfg.plain_offload = peer->plain_offload;
 	cfg.clamp_mss = d.conf.clamp_mss;
 
 	log_init("culvertd", conf_log_level(&d.conf, &cl), cl.use_syslog);

@@ -63,6 +63,7 @@ PFX="cv$$"
 NAMESPACES=()
 DAEMONS=()
 INSTALLED=no
+TUN_MODE=
 
 cleanup() {
 	local rc=$? pid ns
@@ -78,6 +79,7 @@ cleanup() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	rm -f "/etc/culvert/$PFX-a.conf" "/etc/culvert/$PFX-a.key"
+	[ -n "$TUN_MODE" ] && chmod "$TUN_MODE" /dev/net/tun
 	if [ "$rc" != 0 ]; then
 		for f in "$WORK"/*.log; do
 			[ -e "$f" ] || continue
@@ -266,6 +268,15 @@ ctl -n "$PFX-b" addr add 198.19.0.2/24 dev tun0
 chmod 0711 "$WORK"
 install -d -o culvert -g culvert -m 0700 "$WORK/run-a"
 install -d -m 0700 "$WORK/run-b"
+
+# The unit's user opens /dev/net/tun with CAP_NET_ADMIN only, which does
+# not bypass file permissions: it needs the mode 0666 that Debian's udev
+# gives the node.  A container without udev (CI machines) leaves it 0600:
+# make it what udev would for the test, and put it back afterwards.
+if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+	TUN_MODE=$(stat -c %a /dev/net/tun)
+	chmod 0666 /dev/net/tun
+fi
 
 # Side a as the administrator sets up an instance (culvert.conf(5)): the
 # key culvert:culvert 0600, the configuration root:culvert 0640.

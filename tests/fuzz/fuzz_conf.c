@@ -13,6 +13,7 @@
  * conf.dict holds the format's words.
  */
 #include <stdint.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +36,36 @@ static void check_message(int rc, const char *err, const char *name)
 /* Aborts if @c breaks the invariants the daemon relies on. */
 static void check_conf(const struct conf *c)
 {
-	if (strnlen(c->device, sizeof(c->device)) == sizeof(c->device) ||
-	    strnlen(c->public_key, sizeof(c->public_key)) == sizeof(c->public_key))
+	unsigned i, j, total = 0;
+
+	if (strnlen(c->device, sizeof(c->device)) == sizeof(c->device))
 		abort();
 	if ((c->set & CONF_SET_MTU) && (c->mtu < CONF_MTU_MIN || c->mtu > CONF_MTU_MAX))
 		abort();
-	if (!(c->set & CONF_SET_LISTEN) != !c->listen ||
-	    !(c->set & CONF_SET_ENDPOINT) != !c->endpoint)
+	if (!(c->set & CONF_SET_LISTEN) != !c->listen)
+		abort();
+	if (c->n_peers > CONF_PEERS_MAX || !c->n_peers != !c->peers)
+		abort();
+	for (i = 0; i < c->n_peers; i++) {
+		const struct conf_peer *p = &c->peers[i];
+
+		if (strnlen(p->public_key, sizeof(p->public_key)) == sizeof(p->public_key) ||
+		    strnlen(p->name, sizeof(p->name)) == sizeof(p->name) ||
+		    !(p->set & CONF_SET_ENDPOINT) != !p->endpoint ||
+		    p->n_allowed_ips > CONF_ALLOWED_IPS_MAX ||
+		    (p->n_allowed_ips && !p->allowed_ips) ||
+		    (p->set & ~(CONF_SET_NAME | CONF_SET_PUBLIC_KEY | CONF_SET_PRESHARED_KEY_FILE |
+				CONF_SET_ENDPOINT | CONF_SET_ALLOWED_IPS | CONF_SET_TRANSPORT |
+				CONF_SET_KEEPALIVE | CONF_SET_PLAIN_KEEPALIVE |
+				CONF_SET_DEAD_PEER_TIMEOUT | CONF_SET_PLAIN_OFFLOAD)))
+			abort();
+		for (j = 0; j < p->n_allowed_ips; j++)
+			if (p->allowed_ips[j].prefix.len >
+			    (p->allowed_ips[j].prefix.family == AF_INET ? 32u : 128u))
+				abort();
+		total += p->n_allowed_ips;
+	}
+	if (total > CONF_ALLOWED_IPS_TOTAL)
 		abort();
 }
 

@@ -15,7 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-all=(conf frame datagram replay session noise vnet gro status key endpoint prefix cookie metrics mtu index_table)
+all=(conf frame datagram replay session noise vnet gro status key endpoint prefix cookie metrics mtu
+	index_table allowedips mactable)
 secs=30
 if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
 	secs=$1
