@@ -2644,6 +2644,8 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 {
 	const struct tunnel_stats *s = &t->stats;
 	uint64_t now = tunnel_now_ms();
+	struct status_peer *p = NULL;
+	struct session_stats ss;
 	const char *state;
 	bool up;
 
@@ -2670,13 +2672,14 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		state = session_is_up(t->sess, now) ? STATUS_STATE_ESTABLISHED
 						    : STATUS_STATE_HANDSHAKING;
 	snprintf(st->state, sizeof(st->state), "%s", state);
-	if (up || t->cfg.transport == TUNNEL_UDP)
-		snprintf(st->peer, sizeof(st->peer), "%s", t->peer_len ? t->peer_str : "");
 	st->pid = (int32_t)getpid();
 	st->uptime = (now - t->started_ms) / 1000;
 	st->latest_handshake = STATUS_LATEST_HANDSHAKE_NEVER;
 	if (t->sess && session_last_handshake_ms(t->sess))
 		st->latest_handshake = (int64_t)((now - session_last_handshake_ms(t->sess)) / 1000);
+	if (t->sess)
+		session_get_stats(t->sess, &ss);
+	/* The interface's totals. */
 	st->rx_bytes = s->rx_bytes;
 	st->rx_packets = s->rx_packets;
 	st->tx_bytes = s->tx_bytes;
@@ -2714,9 +2717,6 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		status_add_counter(st, "offload_received", s->rx_offload);
 	}
 	if (t->sess) {
-		struct session_stats ss;
-
-		session_get_stats(t->sess, &ss);
 		status_add_counter(st, "handshakes", ss.handshakes_completed);
 		status_add_counter(st, "rekeys", ss.rekeys);
 		status_add_counter(st, "bad_mac1", ss.rx_bad_mac1 + s->hs_bad_mac1);
@@ -2734,6 +2734,64 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		status_add_counter(st, "expired", ss.rx_expired);
 		status_add_counter(st, "unknown_index", ss.rx_unknown_index);
 		status_add_counter(st, "malformed", ss.rx_malformed);
+	}
+
+	/*
+	 * The one peer (doc/design.md section 8): known by its key when
+	 * sealed, by its endpoint when it is configured (a client) or heard
+	 * from; a plain listener nobody has reached has none.  Everything the
+	 * tunnel carries is this peer's, so its traffic is the totals; the
+	 * drops and counters are those that belong to a peer (no_peer,
+	 * unknown_peer, not_allowed and the handshake rejections before a
+	 * peer is known stay the interface's).  Out of memory: no peer.
+	 */
+	if (!t->sess && t->cfg.listen && !(up && t->peer_len))
+		return;
+	if (status_add_peer(st, &p) < 0)
+		return;
+	if (t->sess)
+		key_to_base64(p->public_key, session_peer_public_key(t->sess));
+	if ((up || t->cfg.transport == TUNNEL_UDP) && t->peer_len)
+		snprintf(p->endpoint, sizeof(p->endpoint), "%s", t->peer_str);
+	memcpy(p->transport, st->transport, sizeof(p->transport));
+	memcpy(p->state, st->state, sizeof(p->state));
+	/* TUN: every packet from the device goes to this peer, and any
+	 * source is taken from it; TAP: no MAC is learned yet. */
+	if (t->cfg.mode != TUN_MODE_TAP) {
+		status_peer_add_address(p, "0.0.0.0/0");
+		status_peer_add_address(p, "::/0");
+	}
+	p->latest_handshake = st->latest_handshake;
+	if (t->sess || t->cfg.plain_keepalive)
+		p->keepalive = t->cfg.keepalive_ms / 1000 > UINT32_MAX
+				   ? UINT32_MAX
+				   : (uint32_t)(t->cfg.keepalive_ms / 1000);
+	p->rx_bytes = s->rx_bytes;
+	p->rx_packets = s->rx_packets;
+	p->tx_bytes = s->tx_bytes;
+	p->tx_packets = s->tx_packets;
+	status_peer_add_drop(p, "bad_frame", s->drop_bad_frame);
+	status_peer_add_drop(p, "dev_write", s->drop_dev_write);
+	status_peer_add_drop(p, "backpressure", s->drop_backpressure);
+	status_peer_add_drop(p, "oversize", s->drop_oversize);
+	status_peer_add_drop(p, "send_error", s->drop_send_error);
+	status_peer_add_drop(p, "no_session", s->drop_no_session);
+	status_peer_add_drop(p, "bad_offload", s->drop_bad_offload);
+	status_peer_add_drop(p, "too_big", s->drop_too_big);
+	status_peer_add_counter(p, "connections", s->connections);
+	status_peer_add_counter(p, "reconnects", s->reconnects);
+	status_peer_add_counter(p, "keepalives_sent", s->keepalives_sent);
+	status_peer_add_counter(p, "keepalives_received", s->keepalives_received);
+	status_peer_add_counter(p, "dead_peer", s->dead_peer);
+	if (t->sess) {
+		status_peer_add_counter(p, "handshakes", ss.handshakes_completed);
+		status_peer_add_counter(p, "rekeys", ss.rekeys);
+		status_peer_add_counter(p, "cookies_received", ss.cookies_received);
+		status_peer_add_counter(p, "bad_tag", ss.rx_bad_tag);
+		status_peer_add_counter(p, "replayed", ss.rx_replayed);
+		status_peer_add_counter(p, "stale", ss.rx_stale);
+		status_peer_add_counter(p, "out_of_order", ss.rx_out_of_order);
+		status_peer_add_counter(p, "expired", ss.rx_expired);
 	}
 }
 
