@@ -354,6 +354,7 @@ static void log_stats(const struct tunnel *t)
 	for (i = 0; i < st->n_counters && off < sizeof(line); i++)
 		off += (size_t)snprintf(line + off, sizeof(line) - off, " %s %" PRIu64,
 					st->counters[i].name, st->counters[i].value);
+	status_cleanup(st);
 	free(st);
 	log_warnx("%s", line);
 }
@@ -541,7 +542,8 @@ static char *daemon_render_status(void *arg)
 	tunnel_fill_status(d->tunnel, &st);
 	memcpy(st.netns, d->netns, sizeof(st.netns));
 	if (status_to_json(&st, &json, false) < 0)
-		return NULL;
+		json = NULL;
+	status_cleanup(&st);
 	return json;
 }
 
@@ -551,11 +553,14 @@ static int daemon_render_metrics(void *arg, enum metrics_format format, char **o
 {
 	struct daemon *d = arg;
 	struct status st;
+	int ret;
 
 	status_init(&st);
 	tunnel_fill_status(d->tunnel, &st);
 	memcpy(st.netns, d->netns, sizeof(st.netns));
-	return metrics_render(&st, 1, (int64_t)time(NULL), format, out, len);
+	ret = metrics_render(&st, 1, (int64_t)time(NULL), format, out, len);
+	status_cleanup(&st);
+	return ret;
 }
 
 /* Opens the status socket at $CULVERT_RUNDIR (default CULVERT_RUNSTATEDIR)

@@ -434,6 +434,8 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 	const struct tunnel_stats *s = &t->stats;
 	const struct peer *p = t->peer;
 	uint64_t now = tunnel_now_ms();
+	struct status_peer *sp = NULL;
+	struct session_stats ss;
 	const char *state;
 	bool up;
 
@@ -462,13 +464,14 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		state = session_is_up(p->sess, now) ? STATUS_STATE_ESTABLISHED
 						    : STATUS_STATE_HANDSHAKING;
 	snprintf(st->state, sizeof(st->state), "%s", state);
-	if (up || t->cfg.transport == TUNNEL_UDP)
-		snprintf(st->peer, sizeof(st->peer), "%s", p->addr_len ? p->str : "");
 	st->pid = (int32_t)getpid();
 	st->uptime = (now - t->started_ms) / 1000;
 	st->latest_handshake = STATUS_LATEST_HANDSHAKE_NEVER;
 	if (p->sess && session_last_handshake_ms(p->sess))
 		st->latest_handshake = (int64_t)((now - session_last_handshake_ms(p->sess)) / 1000);
+	if (p->sess)
+		session_get_stats(p->sess, &ss);
+	/* The interface's totals. */
 	st->rx_bytes = s->rx_bytes;
 	st->rx_packets = s->rx_packets;
 	st->tx_bytes = s->tx_bytes;
@@ -506,9 +509,6 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		status_add_counter(st, "offload_received", s->rx_offload);
 	}
 	if (p->sess) {
-		struct session_stats ss;
-
-		session_get_stats(p->sess, &ss);
 		status_add_counter(st, "handshakes", ss.handshakes_completed);
 		status_add_counter(st, "rekeys", ss.rekeys);
 		status_add_counter(st, "bad_mac1", ss.rx_bad_mac1 + s->hs_bad_mac1);
@@ -526,6 +526,64 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		status_add_counter(st, "expired", ss.rx_expired);
 		status_add_counter(st, "unknown_index", ss.rx_unknown_index);
 		status_add_counter(st, "malformed", ss.rx_malformed);
+	}
+
+	/*
+	 * The one peer (doc/design.md section 8): known by its key when
+	 * sealed, by its endpoint when it is configured (a client) or heard
+	 * from; a plain listener nobody has reached has none.  Everything the
+	 * tunnel carries is this peer's, so its traffic is the totals; the
+	 * drops and counters are those that belong to a peer (no_peer,
+	 * unknown_peer, not_allowed and the handshake rejections before a
+	 * peer is known stay the interface's).  Out of memory: no peer.
+	 */
+	if (!p->sess && t->cfg.listen && !(up && p->addr_len))
+		return;
+	if (status_add_peer(st, &sp) < 0)
+		return;
+	if (p->sess)
+		key_to_base64(sp->public_key, session_peer_public_key(p->sess));
+	if ((up || t->cfg.transport == TUNNEL_UDP) && p->addr_len)
+		snprintf(sp->endpoint, sizeof(sp->endpoint), "%s", p->str);
+	memcpy(sp->transport, st->transport, sizeof(sp->transport));
+	memcpy(sp->state, st->state, sizeof(sp->state));
+	/* TUN: every packet from the device goes to this peer, and any
+	 * source is taken from it; TAP: no MAC is learned yet. */
+	if (t->cfg.mode != TUN_MODE_TAP) {
+		status_peer_add_address(sp, "0.0.0.0/0");
+		status_peer_add_address(sp, "::/0");
+	}
+	sp->latest_handshake = st->latest_handshake;
+	if (p->sess || t->cfg.plain_keepalive)
+		sp->keepalive = t->cfg.keepalive_ms / 1000 > UINT32_MAX
+				    ? UINT32_MAX
+				    : (uint32_t)(t->cfg.keepalive_ms / 1000);
+	sp->rx_bytes = s->rx_bytes;
+	sp->rx_packets = s->rx_packets;
+	sp->tx_bytes = s->tx_bytes;
+	sp->tx_packets = s->tx_packets;
+	status_peer_add_drop(sp, "bad_frame", s->drop_bad_frame);
+	status_peer_add_drop(sp, "dev_write", s->drop_dev_write);
+	status_peer_add_drop(sp, "backpressure", s->drop_backpressure);
+	status_peer_add_drop(sp, "oversize", s->drop_oversize);
+	status_peer_add_drop(sp, "send_error", s->drop_send_error);
+	status_peer_add_drop(sp, "no_session", s->drop_no_session);
+	status_peer_add_drop(sp, "bad_offload", s->drop_bad_offload);
+	status_peer_add_drop(sp, "too_big", s->drop_too_big);
+	status_peer_add_counter(sp, "connections", s->connections);
+	status_peer_add_counter(sp, "reconnects", s->reconnects);
+	status_peer_add_counter(sp, "keepalives_sent", s->keepalives_sent);
+	status_peer_add_counter(sp, "keepalives_received", s->keepalives_received);
+	status_peer_add_counter(sp, "dead_peer", s->dead_peer);
+	if (p->sess) {
+		status_peer_add_counter(sp, "handshakes", ss.handshakes_completed);
+		status_peer_add_counter(sp, "rekeys", ss.rekeys);
+		status_peer_add_counter(sp, "cookies_received", ss.cookies_received);
+		status_peer_add_counter(sp, "bad_tag", ss.rx_bad_tag);
+		status_peer_add_counter(sp, "replayed", ss.rx_replayed);
+		status_peer_add_counter(sp, "stale", ss.rx_stale);
+		status_peer_add_counter(sp, "out_of_order", ss.rx_out_of_order);
+		status_peer_add_counter(sp, "expired", ss.rx_expired);
 	}
 }
 

@@ -162,7 +162,8 @@ bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, so
 struct status;
 
 /* Fills @st (initialised by the caller with status_init()) with @t's state
- * and counters, for the status socket (lib/status.h). */
+ * and counters, for the status socket (lib/status.h): the interface's
+ * totals and its one peer, which the caller frees with status_cleanup(). */
 void tunnel_fill_status(const struct tunnel *t, struct status *st);
 
 /* Returns the name of @t's device. */

@@ -31,6 +31,7 @@ struct metrics_out {
 	FILE *f;
 	const char *name;        /* the sample name, suffix included */
 	const struct status *st; /* the tunnel: its base labels */
+	const char *peer;        /* the peer label's value; NULL: none */
 	size_t count;
 };
 
@@ -58,13 +59,16 @@ static void metrics_put_label(FILE *f, const char *name, const char *value, bool
 	fputc('"', f);
 }
 
-/* Writes NAME{device="...",netns="..." of a sample: the tunnel's labels. */
+/* Writes NAME{device="...",netns="...",peer="..." of a sample: the
+ * tunnel's labels, and the peer's in a per-peer family. */
 static void metrics_begin(struct metrics_out *o)
 {
 	fprintf(o->f, "%s{", o->name);
 	metrics_put_label(o->f, "device", o->st->device, true);
 	if (o->st->netns[0])
 		metrics_put_label(o->f, "netns", o->st->netns, false);
+	if (o->peer)
+		metrics_put_label(o->f, "peer", o->peer, false);
 }
 
 /* Writes one sample: NAME{LABELS[,@lname="@lvalue"]} VALUE; @lname may be
@@ -150,12 +154,6 @@ static void fam_state(struct metrics_out *o, const struct status *st, int64_t no
 		metrics_sample(o, "culvert_session_state", st->state, "1");
 }
 
-static void fam_peer(struct metrics_out *o, const struct status *st, int64_t now)
-{
-	if (st->peer[0])
-		metrics_sample(o, "endpoint", st->peer, "1");
-}
-
 static void fam_handshake_time(struct metrics_out *o, const struct status *st, int64_t now)
 {
 	if (!st->sealed)
@@ -232,6 +230,151 @@ static void fam_events(struct metrics_out *o, const struct status *st, int64_t n
 	}
 }
 
+/*
+ * The per-peer families: each calls @fn for every peer of @st whose label
+ * (metrics_peer_label()) no earlier peer of @st has, with o->peer set.
+ */
+static const char *metrics_peer_label(const struct status_peer *p)
+{
+	return p->public_key[0] ? p->public_key : p->name[0] ? p->name : p->endpoint;
+}
+
+static void metrics_each_peer(struct metrics_out *o, const struct status *st, int64_t now,
+			      void (*fn)(struct metrics_out *o, const struct status *st,
+					 const struct status_peer *p, int64_t now))
+{
+	size_t i, j;
+
+	for (i = 0; i < st->n_peers; i++) {
+		const char *label = metrics_peer_label(&st->peers[i]);
+		bool dup = false;
+
+		/* Two series with one label set would make the whole text
+		 * invalid: a repeated label keeps its first peer only. */
+		for (j = 0; j < i && !dup; j++)
+			dup = !strcmp(label, metrics_peer_label(&st->peers[j]));
+		if (dup)
+			continue;
+		o->peer = label;
+		fn(o, st, &st->peers[i], now);
+	}
+	o->peer = NULL;
+}
+
+static void peer_info(struct metrics_out *o, const struct status *st, const struct status_peer *p,
+		      int64_t now)
+{
+	o->count++;
+	if (!o->f)
+		return;
+	metrics_begin(o);
+	if (p->name[0])
+		metrics_put_label(o->f, "name", p->name, false);
+	if (p->endpoint[0])
+		metrics_put_label(o->f, "endpoint", p->endpoint, false);
+	fprintf(o->f, ",transport=\"%s\"} 1\n", p->transport);
+}
+
+static void peer_state(struct metrics_out *o, const struct status *st, const struct status_peer *p,
+		       int64_t now)
+{
+	bool known = false;
+	size_t i;
+
+	for (i = 0; i < sizeof(metrics_states) / sizeof(metrics_states[0]); i++) {
+		bool on = !strcmp(p->state, metrics_states[i]);
+
+		known |= on;
+		metrics_sample(o, "culvert_peer_state", metrics_states[i], on ? "1" : "0");
+	}
+	if (!known)
+		metrics_sample(o, "culvert_peer_state", p->state, "1");
+}
+
+static void peer_handshake_time(struct metrics_out *o, const struct status *st,
+				const struct status_peer *p, int64_t now)
+{
+	if (!st->sealed)
+		return;
+	if (p->latest_handshake < 0 || p->latest_handshake > now)
+		metrics_i64(o, 0);
+	else
+		metrics_i64(o, now - p->latest_handshake);
+}
+
+static void peer_rx_bytes(struct metrics_out *o, const struct status *st,
+			  const struct status_peer *p, int64_t now)
+{
+	metrics_u64(o, NULL, NULL, p->rx_bytes);
+}
+
+static void peer_tx_bytes(struct metrics_out *o, const struct status *st,
+			  const struct status_peer *p, int64_t now)
+{
+	metrics_u64(o, NULL, NULL, p->tx_bytes);
+}
+
+static void peer_rx_packets(struct metrics_out *o, const struct status *st,
+			    const struct status_peer *p, int64_t now)
+{
+	metrics_u64(o, NULL, NULL, p->rx_packets);
+}
+
+static void peer_tx_packets(struct metrics_out *o, const struct status *st,
+			    const struct status_peer *p, int64_t now)
+{
+	metrics_u64(o, NULL, NULL, p->tx_packets);
+}
+
+static void peer_keepalive(struct metrics_out *o, const struct status *st,
+			   const struct status_peer *p, int64_t now)
+{
+	metrics_u64(o, NULL, NULL, p->keepalive);
+}
+
+static void peer_addresses(struct metrics_out *o, const struct status *st,
+			   const struct status_peer *p, int64_t now)
+{
+	/* addresses_more < 2^64 - 1 and n_addresses <= 16: saturate. */
+	uint64_t n = p->addresses_more > UINT64_MAX - 1 - p->n_addresses
+			 ? UINT64_MAX - 1
+			 : p->addresses_more + p->n_addresses;
+
+	metrics_u64(o, NULL, NULL, n);
+}
+
+static void peer_drops(struct metrics_out *o, const struct status *st, const struct status_peer *p,
+		       int64_t now)
+{
+	for (size_t i = 0; i < p->n_drops; i++)
+		metrics_u64(o, "reason", p->drops[i].name, p->drops[i].value);
+}
+
+static void peer_events(struct metrics_out *o, const struct status *st, const struct status_peer *p,
+			int64_t now)
+{
+	for (size_t i = 0; i < p->n_counters; i++)
+		metrics_u64(o, "event", p->counters[i].name, p->counters[i].value);
+}
+
+/* The family functions of the per-peer families. */
+#define METRICS_PER_PEER(fam, fn)                                                                  \
+	static void fam(struct metrics_out *o, const struct status *st, int64_t now)               \
+	{                                                                                          \
+		metrics_each_peer(o, st, now, fn);                                                 \
+	}
+METRICS_PER_PEER(fam_peer_info, peer_info)
+METRICS_PER_PEER(fam_peer_state, peer_state)
+METRICS_PER_PEER(fam_peer_handshake_time, peer_handshake_time)
+METRICS_PER_PEER(fam_peer_rx_bytes, peer_rx_bytes)
+METRICS_PER_PEER(fam_peer_tx_bytes, peer_tx_bytes)
+METRICS_PER_PEER(fam_peer_rx_packets, peer_rx_packets)
+METRICS_PER_PEER(fam_peer_tx_packets, peer_tx_packets)
+METRICS_PER_PEER(fam_peer_keepalive, peer_keepalive)
+METRICS_PER_PEER(fam_peer_addresses, peer_addresses)
+METRICS_PER_PEER(fam_peer_drops, peer_drops)
+METRICS_PER_PEER(fam_peer_events, peer_events)
+
 /* One metric family: its OpenMetrics name (no "_total" or "_info"), type,
  * unit ("" for none) and help text (no backslash, quote or line feed). */
 static const struct metrics_family {
@@ -250,8 +393,6 @@ static const struct metrics_family {
     {"culvert_session_state", METRICS_STATESET, "",
      "The state of the tunnel towards its peer (culvertctl show's state): 1 for the current one.",
      fam_state},
-    {"culvert_peer", METRICS_INFO, "",
-     "The peer's current underlay endpoint (absent while there is none).", fam_peer},
     {"culvert_latest_handshake_timestamp_seconds", METRICS_GAUGE, "seconds",
      "Sealed tunnels: when the latest handshake completed, in seconds since the Unix epoch; 0 "
      "when none has.",
@@ -279,6 +420,32 @@ static const struct metrics_family {
      "Every other counter of culvertctl show, by name: connections, keepalives, offloads and, "
      "when sealed, cookies and every rejection reason.",
      fam_events},
+    {"culvert_peer", METRICS_INFO, "",
+     "A peer of the tunnel, labelled by its public key (sealed), else its name, else its "
+     "endpoint: its name and current underlay endpoint when it has them, and its transport.",
+     fam_peer_info},
+    {"culvert_peer_state", METRICS_STATESET, "",
+     "The state of the tunnel towards this peer: 1 for the current one.", fam_peer_state},
+    {"culvert_peer_latest_handshake_timestamp_seconds", METRICS_GAUGE, "seconds",
+     "Sealed tunnels: when the latest handshake with this peer completed, in seconds since the "
+     "Unix epoch; 0 when none has.",
+     fam_peer_handshake_time},
+    {"culvert_peer_receive_bytes", METRICS_COUNTER, "bytes",
+     "Bytes received from this peer and written to the device.", fam_peer_rx_bytes},
+    {"culvert_peer_transmit_bytes", METRICS_COUNTER, "bytes",
+     "Bytes read from the device and sent to this peer.", fam_peer_tx_bytes},
+    {"culvert_peer_receive_packets", METRICS_COUNTER, "",
+     "Packets received from this peer and written to the device.", fam_peer_rx_packets},
+    {"culvert_peer_transmit_packets", METRICS_COUNTER, "",
+     "Packets read from the device and sent to this peer.", fam_peer_tx_packets},
+    {"culvert_peer_keepalive_interval_seconds", METRICS_GAUGE, "seconds",
+     "The keepalive interval towards this peer, in seconds; 0 when off.", fam_peer_keepalive},
+    {"culvert_peer_addresses", METRICS_GAUGE, "",
+     "TUN: allowed IPs of this peer; TAP: MAC addresses learned behind it.", fam_peer_addresses},
+    {"culvert_peer_drops", METRICS_COUNTER, "",
+     "Packets, frames or datagrams of this peer dropped, by reason.", fam_peer_drops},
+    {"culvert_peer_events", METRICS_COUNTER, "",
+     "Every counter culvertctl show lists under this peer, by name.", fam_peer_events},
 };
 
 /* The sample name of @fam: the family name plus the suffix its type

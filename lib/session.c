@@ -983,6 +983,11 @@ uint64_t session_last_handshake_ms(const struct session *s)
 	return s->last_handshake_ms;
 }
 
+const uint8_t *session_peer_public_key(const struct session *s)
+{
+	return s->peer_public;
+}
+
 void session_get_stats(const struct session *s, struct session_stats *out)
 {
 	*out = s->stats;

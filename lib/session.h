@@ -387,6 +387,10 @@ bool session_is_up(const struct session *s, uint64_t now_ms);
 /* Time (ms, the caller's clock) a keypair last became current, 0 if never. */
 uint64_t session_last_handshake_ms(const struct session *s);
 
+/* The peer's static public key, NOISE_PUBLIC_KEY_LEN (32) bytes as given
+ * to session_new() (the session's copy); valid while @s lives. */
+const uint8_t *session_peer_public_key(const struct session *s);
+
 /* Copies the counters into *@out. */
 void session_get_stats(const struct session *s, struct session_stats *out);
 

@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <json-c/json.h>
 
 #include "status.h"
 
-/* The schema nests one level below the top object (the counter lists);
- * json-c's depth limit counts one more than that. */
-#define STATUS_JSON_DEPTH 3
+/* The schema nests three levels below the top object (the peers array,
+ * a peer, its lists); json-c's depth limit counts one more than that. */
+#define STATUS_JSON_DEPTH 5
 /* status_print() wraps counter lists before this column. */
 #define STATUS_PRINT_WIDTH 100
 
@@ -33,6 +34,37 @@ void status_init(struct status *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->latest_handshake = STATUS_LATEST_HANDSHAKE_NEVER;
+}
+
+void status_cleanup(struct status *st)
+{
+	free(st->peers);
+	status_init(st);
+}
+
+int status_add_peer(struct status *st, struct status_peer **peer)
+{
+	struct status_peer *p;
+
+	*peer = NULL;
+	if (st->n_peers >= STATUS_PEERS_MAX)
+		return -ENOSPC;
+	if (st->n_peers == st->peers_cap) {
+		size_t cap = st->peers_cap ? 2 * st->peers_cap : 4;
+
+		if (cap > STATUS_PEERS_MAX)
+			cap = STATUS_PEERS_MAX;
+		p = realloc(st->peers, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		st->peers = p;
+		st->peers_cap = cap;
+	}
+	p = &st->peers[st->n_peers++];
+	memset(p, 0, sizeof(*p));
+	p->latest_handshake = STATUS_LATEST_HANDSHAKE_NEVER;
+	*peer = p;
+	return 0;
 }
 
 /* Is @name a counter name, [a-z0-9_]{1,31}? */
@@ -76,6 +108,29 @@ int status_add_drop(struct status *st, const char *name, uint64_t value)
 int status_add_counter(struct status *st, const char *name, uint64_t value)
 {
 	return list_add(st->counters, &st->n_counters, name, value);
+}
+
+int status_peer_add_drop(struct status_peer *p, const char *name, uint64_t value)
+{
+	return list_add(p->drops, &p->n_drops, name, value);
+}
+
+int status_peer_add_counter(struct status_peer *p, const char *name, uint64_t value)
+{
+	return list_add(p->counters, &p->n_counters, name, value);
+}
+
+int status_peer_add_address(struct status_peer *p, const char *address)
+{
+	if (strnlen(address, STATUS_ADDRESS_SIZE) == STATUS_ADDRESS_SIZE)
+		return -EINVAL;
+	if (p->n_addresses >= STATUS_ADDRESSES_MAX) {
+		if (p->addresses_more < UINT64_MAX - 1)
+			p->addresses_more++;
+		return 0;
+	}
+	strcpy(p->addresses[p->n_addresses++], address);
+	return 0;
 }
 
 /*
@@ -180,6 +235,120 @@ static int list_check(const struct status_counter *list, size_t n, const char *w
 	return 0;
 }
 
+/*
+ * Is @s an allowed IP as "ADDR/LEN": an IPv4 or IPv6 address inet_pton(3)
+ * reads, a '/', and a decimal prefix length up to 32 or 128 without
+ * leading zeros?
+ */
+static bool prefix_ok(const char *s)
+{
+	char addr[STATUS_ADDRESS_SIZE];
+	const char *slash = strchr(s, '/'), *p;
+	unsigned char bin[16];
+	unsigned len = 0, max;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(addr) || !slash[1])
+		return false;
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	if (inet_pton(AF_INET, addr, bin) == 1)
+		max = 32;
+	else if (inet_pton(AF_INET6, addr, bin) == 1)
+		max = 128;
+	else
+		return false;
+	if (slash[1] == '0' && slash[2])
+		return false;
+	for (p = slash + 1; *p; p++) {
+		if (*p < '0' || *p > '9' || p - slash > 3)
+			return false;
+		len = len * 10 + (unsigned)(*p - '0');
+	}
+	return len <= max;
+}
+
+/* Is @s a MAC address as "xx:xx:xx:xx:xx:xx", lower-case hex? */
+static bool mac_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 17; i++) {
+		if (i % 3 == 2 ? s[i] != ':'
+			       : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return s[17] == '\0';
+}
+
+/* Checks peer @i of @st (@p); messages name it "peers[I]". */
+static int peer_check(const struct status *st, size_t i, char *err, size_t errlen)
+{
+	const struct status_peer *p = &st->peers[i];
+	const struct {
+		const char *name;
+		uint64_t value;
+	} u64s[] = {
+	    {"addresses_more", p->addresses_more}, {"rx_bytes", p->rx_bytes},
+	    {"rx_packets", p->rx_packets},         {"tx_bytes", p->tx_bytes},
+	    {"tx_packets", p->tx_packets},
+	};
+	bool tap = !strcmp(st->mode, STATUS_MODE_TAP);
+	char what[48];
+	size_t j;
+	int ret;
+
+	if (!text_ok(p->name, sizeof(p->name), 0))
+		return fail(err, errlen, -EINVAL, "peers[%zu].name: not printable text", i);
+	if (!text_ok(p->public_key, sizeof(p->public_key), st->sealed ? 1 : 0) ||
+	    (!st->sealed && p->public_key[0]))
+		return fail(err, errlen, -EINVAL, "peers[%zu].public_key: %s", i,
+			    st->sealed ? "empty or not printable text"
+				       : "set on a plain interface");
+	if (!text_ok(p->endpoint, sizeof(p->endpoint), 0))
+		return fail(err, errlen, -EINVAL, "peers[%zu].endpoint: not printable text", i);
+	if (!word_is(p->transport, sizeof(p->transport), STATUS_TRANSPORT_TCP,
+		     STATUS_TRANSPORT_UDP))
+		return fail(err, errlen, -EINVAL,
+			    "peers[%zu].transport: neither \"tcp\" nor \"udp\"", i);
+	if (!state_ok(p->state))
+		return fail(err, errlen, -EINVAL, "peers[%zu].state: not a word of [a-z0-9-]", i);
+	if (p->n_addresses > STATUS_ADDRESSES_MAX)
+		return fail(err, errlen, -EINVAL, "peers[%zu].addresses: %zu entries, at most %d",
+			    i, p->n_addresses, STATUS_ADDRESSES_MAX);
+	for (j = 0; j < p->n_addresses; j++) {
+		const char *a = p->addresses[j];
+
+		if (strnlen(a, STATUS_ADDRESS_SIZE) == STATUS_ADDRESS_SIZE ||
+		    (tap ? !mac_ok(a) : !prefix_ok(a)))
+			return fail(err, errlen, -EINVAL, "peers[%zu].addresses[%zu]: not %s", i, j,
+				    tap ? "a MAC address" : "an ADDR/LEN prefix");
+	}
+	if (p->latest_handshake < STATUS_LATEST_HANDSHAKE_NEVER || p->latest_handshake == INT64_MAX)
+		return fail(err, errlen, -EINVAL, "peers[%zu].latest_handshake: out of range", i);
+	for (j = 0; j < sizeof(u64s) / sizeof(u64s[0]); j++)
+		if (u64s[j].value == UINT64_MAX)
+			return fail(err, errlen, -EINVAL, "peers[%zu].%s: out of range", i,
+				    u64s[j].name);
+	snprintf(what, sizeof(what), "peers[%zu].drops", i);
+	ret = list_check(p->drops, p->n_drops, what, err, errlen);
+	if (ret)
+		return ret;
+	snprintf(what, sizeof(what), "peers[%zu].counters", i);
+	ret = list_check(p->counters, p->n_counters, what, err, errlen);
+	if (ret)
+		return ret;
+	/* One peer per key, one per name: what metrics label them by. */
+	for (j = 0; j < i; j++) {
+		if (p->public_key[0] && !strcmp(p->public_key, st->peers[j].public_key))
+			return fail(err, errlen, -EINVAL,
+				    "peers[%zu].public_key: the same as peers[%zu]'s", i, j);
+		if (p->name[0] && !strcmp(p->name, st->peers[j].name))
+			return fail(err, errlen, -EINVAL,
+				    "peers[%zu].name: the same as peers[%zu]'s", i, j);
+	}
+	return 0;
+}
+
 int status_check(const struct status *st, char *err, size_t errlen)
 {
 	const struct {
@@ -206,8 +375,6 @@ int status_check(const struct status *st, char *err, size_t errlen)
 		return fail(err, errlen, -EINVAL, "public_key: not printable text");
 	if (!text_ok(st->local, sizeof(st->local), 1))
 		return fail(err, errlen, -EINVAL, "local: empty or not printable text");
-	if (!text_ok(st->peer, sizeof(st->peer), 0))
-		return fail(err, errlen, -EINVAL, "peer: not printable text");
 	if (!state_ok(st->state))
 		return fail(err, errlen, -EINVAL, "state: not a word of [a-z0-9-]");
 	if (st->pid < 1)
@@ -221,7 +388,17 @@ int status_check(const struct status *st, char *err, size_t errlen)
 	ret = list_check(st->drops, st->n_drops, "drops", err, errlen);
 	if (!ret)
 		ret = list_check(st->counters, st->n_counters, "counters", err, errlen);
-	return ret;
+	if (ret)
+		return ret;
+	if (st->n_peers > STATUS_PEERS_MAX || (st->n_peers && !st->peers))
+		return fail(err, errlen, -EINVAL, "peers: %zu entries, at most %d", st->n_peers,
+			    STATUS_PEERS_MAX);
+	for (i = 0; i < st->n_peers; i++) {
+		ret = peer_check(st, i, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 /*
@@ -254,6 +431,64 @@ static json_object *list_to_object(const struct status_counter *list, size_t n)
 	return obj;
 }
 
+/* Builds the JSON object of peer @p; NULL when out of memory. */
+static json_object *peer_object(const struct status_peer *p)
+{
+	json_object *obj = json_object_new_object(), *addrs;
+	size_t i;
+	int ret = 0;
+
+	if (!obj)
+		return NULL;
+	ret = ret ?: add(obj, "name", json_object_new_string(p->name));
+	ret = ret ?: add(obj, "public_key", json_object_new_string(p->public_key));
+	ret = ret ?: add(obj, "endpoint", json_object_new_string(p->endpoint));
+	ret = ret ?: add(obj, "transport", json_object_new_string(p->transport));
+	ret = ret ?: add(obj, "state", json_object_new_string(p->state));
+	addrs = ret ? NULL : json_object_new_array_ext(p->n_addresses ? (int)p->n_addresses : 1);
+	ret = ret ?: add(obj, "addresses", addrs);
+	for (i = 0; !ret && i < p->n_addresses; i++) {
+		json_object *a = json_object_new_string(p->addresses[i]);
+
+		if (!a || json_object_array_add(addrs, a) < 0) {
+			json_object_put(a);
+			ret = -ENOMEM;
+		}
+	}
+	ret = ret ?: add(obj, "addresses_more", json_object_new_uint64(p->addresses_more));
+	ret = ret ?: add(obj, "latest_handshake", json_object_new_int64(p->latest_handshake));
+	ret = ret ?: add(obj, "keepalive", json_object_new_uint64(p->keepalive));
+	ret = ret ?: add(obj, "rx_bytes", json_object_new_uint64(p->rx_bytes));
+	ret = ret ?: add(obj, "rx_packets", json_object_new_uint64(p->rx_packets));
+	ret = ret ?: add(obj, "tx_bytes", json_object_new_uint64(p->tx_bytes));
+	ret = ret ?: add(obj, "tx_packets", json_object_new_uint64(p->tx_packets));
+	ret = ret ?: add(obj, "drops", list_to_object(p->drops, p->n_drops));
+	ret = ret ?: add(obj, "counters", list_to_object(p->counters, p->n_counters));
+	if (ret) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/* Builds the JSON array of @st's peers; NULL when out of memory. */
+static json_object *peers_array(const struct status *st)
+{
+	json_object *arr = json_object_new_array_ext(st->n_peers ? (int)st->n_peers : 1);
+	size_t i;
+
+	for (i = 0; arr && i < st->n_peers; i++) {
+		json_object *obj = peer_object(&st->peers[i]);
+
+		if (!obj || json_object_array_add(arr, obj) < 0) {
+			json_object_put(obj);
+			json_object_put(arr);
+			arr = NULL;
+		}
+	}
+	return arr;
+}
+
 /* Builds the JSON object of @st, which status_check() accepted; NULL when out of memory. */
 static json_object *status_object(const struct status *st)
 {
@@ -272,7 +507,6 @@ static json_object *status_object(const struct status *st)
 	ret = ret ?: add(obj, "listen", json_object_new_boolean(st->listen));
 	ret = ret ?: add(obj, "public_key", json_object_new_string(st->public_key));
 	ret = ret ?: add(obj, "local", json_object_new_string(st->local));
-	ret = ret ?: add(obj, "peer", json_object_new_string(st->peer));
 	ret = ret ?: add(obj, "state", json_object_new_string(st->state));
 	ret = ret ?: add(obj, "pid", json_object_new_int64(st->pid));
 	ret = ret ?: add(obj, "uptime", json_object_new_uint64(st->uptime));
@@ -283,6 +517,7 @@ static json_object *status_object(const struct status *st)
 	ret = ret ?: add(obj, "tx_packets", json_object_new_uint64(st->tx_packets));
 	ret = ret ?: add(obj, "drops", list_to_object(st->drops, st->n_drops));
 	ret = ret ?: add(obj, "counters", list_to_object(st->counters, st->n_counters));
+	ret = ret ?: add(obj, "peers", peers_array(st));
 	if (ret) {
 		json_object_put(obj);
 		return NULL;
@@ -472,6 +707,104 @@ static int get_list(json_object *obj, const char *key, struct status_counter *li
 	return 0;
 }
 
+/* Reads the string array member "addresses" of @obj into @p. */
+static int get_addresses(json_object *obj, struct status_peer *p, char *err, size_t errlen)
+{
+	json_object *val;
+	size_t i, n;
+	int ret;
+
+	ret = get(obj, "addresses", json_type_array, &val, err, errlen);
+	if (ret)
+		return ret;
+	n = json_object_array_length(val);
+	if (n > STATUS_ADDRESSES_MAX)
+		return fail(err, errlen, -EINVAL, "addresses: %zu entries, at most %d", n,
+			    STATUS_ADDRESSES_MAX);
+	for (i = 0; i < n; i++) {
+		json_object *a = json_object_array_get_idx(val, i);
+		int len;
+
+		if (!json_object_is_type(a, json_type_string))
+			return fail(err, errlen, -EINVAL, "addresses[%zu]: %s, want string", i,
+				    json_type_to_name(json_object_get_type(a)));
+		len = json_object_get_string_len(a);
+		if (len < 0 || (size_t)len >= STATUS_ADDRESS_SIZE)
+			return fail(err, errlen, -EINVAL, "addresses[%zu]: longer than %d bytes", i,
+				    STATUS_ADDRESS_SIZE - 1);
+		if (memchr(json_object_get_string(a), '\0', (size_t)len))
+			return fail(err, errlen, -EINVAL, "addresses[%zu]: contains a NUL", i);
+		memcpy(p->addresses[i], json_object_get_string(a), (size_t)len + 1);
+	}
+	p->n_addresses = n;
+	return 0;
+}
+
+/* Fills @p from the peer object @obj (types and sizes only). */
+static int peer_from_object(json_object *obj, struct status_peer *p, char *err, size_t errlen)
+{
+	int64_t keepalive = 0;
+	int ret = 0;
+
+	if (!json_object_is_type(obj, json_type_object))
+		return fail(err, errlen, -EINVAL, "%s, want object",
+			    json_type_to_name(json_object_get_type(obj)));
+	ret = ret ?: get_string(obj, "name", p->name, sizeof(p->name), err, errlen);
+	ret =
+	    ret ?: get_string(obj, "public_key", p->public_key, sizeof(p->public_key), err, errlen);
+	ret = ret ?: get_string(obj, "endpoint", p->endpoint, sizeof(p->endpoint), err, errlen);
+	ret = ret ?: get_string(obj, "transport", p->transport, sizeof(p->transport), err, errlen);
+	ret = ret ?: get_string(obj, "state", p->state, sizeof(p->state), err, errlen);
+	ret = ret ?: get_addresses(obj, p, err, errlen);
+	ret = ret ?: get_u64(obj, "addresses_more", &p->addresses_more, err, errlen);
+	ret = ret
+		  ?: get_i64(obj, "latest_handshake", STATUS_LATEST_HANDSHAKE_NEVER, INT64_MAX - 1,
+			     &p->latest_handshake, err, errlen);
+	ret = ret ?: get_i64(obj, "keepalive", 0, UINT32_MAX, &keepalive, err, errlen);
+	if (!ret)
+		p->keepalive = (uint32_t)keepalive;
+	ret = ret ?: get_u64(obj, "rx_bytes", &p->rx_bytes, err, errlen);
+	ret = ret ?: get_u64(obj, "rx_packets", &p->rx_packets, err, errlen);
+	ret = ret ?: get_u64(obj, "tx_bytes", &p->tx_bytes, err, errlen);
+	ret = ret ?: get_u64(obj, "tx_packets", &p->tx_packets, err, errlen);
+	ret = ret ?: get_list(obj, "drops", p->drops, &p->n_drops, err, errlen);
+	ret = ret ?: get_list(obj, "counters", p->counters, &p->n_counters, err, errlen);
+	return ret;
+}
+
+/* Reads the array member "peers" of @obj into @st. */
+static int get_peers(json_object *obj, struct status *st, char *err, size_t errlen)
+{
+	char why[200];
+	json_object *val;
+	size_t i, n;
+	int ret;
+
+	ret = get(obj, "peers", json_type_array, &val, err, errlen);
+	if (ret)
+		return ret;
+	n = json_object_array_length(val);
+	if (n > STATUS_PEERS_MAX)
+		return fail(err, errlen, -EINVAL, "peers: %zu entries, at most %d", n,
+			    STATUS_PEERS_MAX);
+	if (!n)
+		return 0;
+	st->peers = calloc(n, sizeof(*st->peers));
+	if (!st->peers)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	st->peers_cap = n;
+	for (i = 0; i < n; i++) {
+		struct status_peer *p = &st->peers[i];
+
+		p->latest_handshake = STATUS_LATEST_HANDSHAKE_NEVER;
+		st->n_peers = i + 1;
+		ret = peer_from_object(json_object_array_get_idx(val, i), p, why, sizeof(why));
+		if (ret)
+			return fail(err, errlen, ret, "peers[%zu]: %s", i, why);
+	}
+	return 0;
+}
+
 /* Fills @st from the parsed top-level object @obj. */
 static int from_object(json_object *obj, struct status *st, char *err, size_t errlen)
 {
@@ -499,7 +832,6 @@ static int from_object(json_object *obj, struct status *st, char *err, size_t er
 		  ?: get_string(obj, "public_key", st->public_key, sizeof(st->public_key), err,
 				errlen);
 	ret = ret ?: get_string(obj, "local", st->local, sizeof(st->local), err, errlen);
-	ret = ret ?: get_string(obj, "peer", st->peer, sizeof(st->peer), err, errlen);
 	ret = ret ?: get_string(obj, "state", st->state, sizeof(st->state), err, errlen);
 	ret = ret ?: get_i64(obj, "pid", 1, INT32_MAX, &pid, err, errlen);
 	if (!ret)
@@ -514,6 +846,7 @@ static int from_object(json_object *obj, struct status *st, char *err, size_t er
 	ret = ret ?: get_u64(obj, "tx_packets", &st->tx_packets, err, errlen);
 	ret = ret ?: get_list(obj, "drops", st->drops, &st->n_drops, err, errlen);
 	ret = ret ?: get_list(obj, "counters", st->counters, &st->n_counters, err, errlen);
+	ret = ret ?: get_peers(obj, st, err, errlen);
 	/* Types and sizes are right; now the same rules as the writer's. */
 	return ret ?: status_check(st, err, errlen);
 }
@@ -556,6 +889,8 @@ int status_from_json(const char *text, size_t len, struct status *out, char *err
 	}
 	ret = from_object(obj, out, err, errlen);
 	json_object_put(obj);
+	if (ret)
+		status_cleanup(out);
 	return ret;
 }
 
@@ -615,40 +950,130 @@ const char *status_format_duration(char *buf, size_t size, uint64_t seconds)
 }
 
 /*
+ * A line "  LABEL: item, item, ..." being printed, wrapped before
+ * STATUS_PRINT_WIDTH with continuation lines aligned under the first item.
+ */
+struct wrap {
+	FILE *f;
+	const char *label;
+	size_t indent, col; /* col 0: nothing printed yet */
+};
+
+static void wrap_begin(struct wrap *w, FILE *f, const char *label)
+{
+	*w = (struct wrap){.f = f, .label = label, .indent = strlen(label) + 4};
+}
+
+static void wrap_item(struct wrap *w, const char *item)
+{
+	size_t len = strlen(item);
+
+	if (!w->col) {
+		fprintf(w->f, "  %s: %s", w->label, item);
+		w->col = w->indent + len;
+	} else if (w->col + 2 + len + 1 > STATUS_PRINT_WIDTH) {
+		fprintf(w->f, ",\n%*s%s", (int)w->indent, "", item);
+		w->col = w->indent + len;
+	} else {
+		fprintf(w->f, ", %s", item);
+		w->col += 2 + len;
+	}
+}
+
+/* Ends the line, if anything was printed; returns whether it was. */
+static bool wrap_end(struct wrap *w)
+{
+	if (w->col)
+		fputc('\n', w->f);
+	return w->col != 0;
+}
+
+/*
  * Prints "  LABEL: name value, name value, ..." for @list, skipping
- * @skip (may be NULL), wrapping before STATUS_PRINT_WIDTH with the
- * continuation lines aligned under the first entry.  Prints nothing when
- * no entry is left.
+ * @skip (may be NULL), wrapped.  Prints nothing when no entry is left.
  */
 static void print_list(FILE *f, const char *label, const struct status_counter *list, size_t n,
 		       const char *skip)
 {
-	size_t indent = strlen(label) + 4, col = 0, i;
 	char item[STATUS_COUNTER_NAME_SIZE + 24];
-	int w;
+	struct wrap w;
+	size_t i;
 
+	wrap_begin(&w, f, label);
 	for (i = 0; i < n; i++) {
 		if (skip && !strcmp(list[i].name, skip))
 			continue;
-		w = snprintf(item, sizeof(item), "%s %" PRIu64, list[i].name, list[i].value);
-		if (!col) {
-			fprintf(f, "  %s: %s", label, item);
-			col = indent + (size_t)w;
-		} else if (col + 2 + (size_t)w + 1 > STATUS_PRINT_WIDTH) {
-			fprintf(f, ",\n%*s%s", (int)indent, "", item);
-			col = indent + (size_t)w;
-		} else {
-			fprintf(f, ", %s", item);
-			col += 2 + (size_t)w;
-		}
+		snprintf(item, sizeof(item), "%s %" PRIu64, list[i].name, list[i].value);
+		wrap_item(&w, item);
 	}
-	if (col)
-		fputc('\n', f);
+	wrap_end(&w);
+}
+
+/* Prints "  latest handshake: ..." for @seconds ago (-1: never). */
+static void print_handshake(FILE *f, int64_t seconds)
+{
+	char dur[128];
+
+	if (seconds < 0)
+		fprintf(f, "  latest handshake: never\n");
+	else
+		fprintf(f, "  latest handshake: %s ago\n",
+			status_format_duration(dur, sizeof(dur), (uint64_t)seconds));
+}
+
+/* Prints "  transfer: ..." for the four counters. */
+static void print_transfer(FILE *f, uint64_t rx_bytes, uint64_t rx_packets, uint64_t tx_bytes,
+			   uint64_t tx_packets)
+{
+	char rx[32], tx[32];
+
+	fprintf(f,
+		"  transfer: %s received, %s sent  (rx %" PRIu64 " packets, tx %" PRIu64
+		" packets)\n",
+		status_format_bytes(rx, sizeof(rx), rx_bytes),
+		status_format_bytes(tx, sizeof(tx), tx_bytes), rx_packets, tx_packets);
+}
+
+/* Prints peer @p of interface @st: "peer: ID" and its indented lines. */
+static void print_peer(FILE *f, const struct status *st, const struct status_peer *p)
+{
+	const char *id = p->public_key[0] ? p->public_key
+			 : p->name[0]     ? p->name
+			 : p->endpoint[0] ? p->endpoint
+					  : "(unknown)";
+	char item[32], dur[128];
+	struct wrap w;
+	size_t i;
+
+	fprintf(f, "peer: %s\n", id);
+	if (p->public_key[0] && p->name[0])
+		fprintf(f, "  name: %s\n", p->name);
+	if (p->endpoint[0] && id != p->endpoint)
+		fprintf(f, "  endpoint: %s\n", p->endpoint);
+	fprintf(f, "  transport: %s\n", p->transport);
+	fprintf(f, "  state: %s\n", p->state);
+	wrap_begin(&w, f, strcmp(st->mode, STATUS_MODE_TAP) ? "allowed ips" : "learned macs");
+	for (i = 0; i < p->n_addresses; i++)
+		wrap_item(&w, p->addresses[i]);
+	if (p->addresses_more) {
+		snprintf(item, sizeof(item), "and %" PRIu64 " more", p->addresses_more);
+		wrap_item(&w, item);
+	}
+	if (!wrap_end(&w))
+		fprintf(f, "  %s: (none)\n", w.label);
+	if (st->sealed)
+		print_handshake(f, p->latest_handshake);
+	print_transfer(f, p->rx_bytes, p->rx_packets, p->tx_bytes, p->tx_packets);
+	if (p->keepalive)
+		fprintf(f, "  persistent keepalive: every %s\n",
+			status_format_duration(dur, sizeof(dur), p->keepalive));
+	print_list(f, "drops", p->drops, p->n_drops, NULL);
+	print_list(f, "counters", p->counters, p->n_counters, NULL);
 }
 
 int status_print(FILE *f, const struct status *st)
 {
-	char rx[32], tx[32], dur[128];
+	char dur[128];
 	size_t i;
 
 	if (st->netns[0])
@@ -660,26 +1085,19 @@ int status_print(FILE *f, const struct status *st)
 	if (st->public_key[0])
 		fprintf(f, "  public key: %s\n", st->public_key);
 	fprintf(f, "  %s: %s\n", st->listen ? "listening on" : "local", st->local);
-	fprintf(f, "  peer: %s\n", st->peer[0] ? st->peer : "(none)");
 	fprintf(f, "  state: %s\n", st->state);
-	if (st->sealed) {
-		if (st->latest_handshake < 0)
-			fprintf(f, "  latest handshake: never\n");
-		else
-			fprintf(f, "  latest handshake: %s ago\n",
-				status_format_duration(dur, sizeof(dur),
-						       (uint64_t)st->latest_handshake));
-	}
-	fprintf(f,
-		"  transfer: %s received, %s sent  (rx %" PRIu64 " packets, tx %" PRIu64
-		" packets)\n",
-		status_format_bytes(rx, sizeof(rx), st->rx_bytes),
-		status_format_bytes(tx, sizeof(tx), st->tx_bytes), st->rx_packets, st->tx_packets);
+	if (st->sealed)
+		print_handshake(f, st->latest_handshake);
+	print_transfer(f, st->rx_bytes, st->rx_packets, st->tx_bytes, st->tx_packets);
 	print_list(f, "drops", st->drops, st->n_drops, NULL);
 	for (i = 0; i < st->n_counters; i++)
 		if (!strcmp(st->counters[i].name, "reconnects"))
 			fprintf(f, "  reconnects: %" PRIu64 "\n", st->counters[i].value);
 	fprintf(f, "  uptime: %s\n", status_format_duration(dur, sizeof(dur), st->uptime));
 	print_list(f, "counters", st->counters, st->n_counters, "reconnects");
+	for (i = 0; i < st->n_peers; i++) {
+		fputc('\n', f);
+		print_peer(f, st, &st->peers[i]);
+	}
 	return ferror(f) ? -EIO : 0;
 }

@@ -4,10 +4,10 @@
  * socket (daemon/control.h) and what `culvertctl show` prints, as a plain
  * struct, as JSON (json-c) and as wg-show-style text.
  *
- * The JSON form is one object (STATUS_VERSION 1):
+ * The JSON form is one object (STATUS_VERSION 2):
  *
  *   {
- *     "version": 1,                    integer, must be STATUS_VERSION
+ *     "version": 2,                    integer, must be STATUS_VERSION
  *     "device": "tun0",                string, 1..15 bytes (IFNAMSIZ - 1)
  *     "netns": "blue",                 optional string: the named network
  *                                      namespace, 1..63 bytes, no '/'
@@ -17,15 +17,36 @@
  *     "listen": true,                  boolean: passive side (--listen)
  *     "public_key": "j7D8...=",        string, "" when plain
  *     "local": "[::]:55555",           string, 1..63 bytes
- *     "peer": "198.18.0.2:47758",      string, "" when there is none
  *     "state": "established",          string, [a-z0-9-]{1,15}
  *     "pid": 1234,                     integer, 1..INT32_MAX
  *     "uptime": 3723,                  seconds, unsigned
  *     "latest_handshake": 12,          seconds ago, -1 = never
- *     "rx_bytes": 0, "rx_packets": 0,  unsigned
+ *     "rx_bytes": 0, "rx_packets": 0,  unsigned: the interface's totals
  *     "tx_bytes": 0, "tx_packets": 0,  unsigned
  *     "drops": { "bad_frame": 0, ... },      name -> unsigned, in order
- *     "counters": { "reconnects": 0, ... }   name -> unsigned, in order
+ *     "counters": { "reconnects": 0, ... },  name -> unsigned, in order
+ *     "peers": [                       array, at most STATUS_PEERS_MAX
+ *       {
+ *         "name": "branch-1",          string, 0..63 bytes, "" when none
+ *         "public_key": "xTIB...=",    string: 1..63 bytes when the
+ *                                      interface is sealed, "" when plain;
+ *                                      no two peers share one
+ *         "endpoint": "198.18.0.2:47758",  string, 0..63 bytes, "" = none
+ *         "transport": "udp",          "tcp" or "udp"
+ *         "state": "established",      string, [a-z0-9-]{1,15}
+ *         "addresses": ["198.18.1.0/24", ...],  TUN: allowed IPs as
+ *                                      ADDR/LEN; TAP: learned MACs as
+ *                                      xx:xx:xx:xx:xx:xx (lower case);
+ *                                      at most STATUS_ADDRESSES_MAX
+ *         "addresses_more": 0,         unsigned: how many more it has
+ *         "latest_handshake": 12,      seconds ago, -1 = never
+ *         "keepalive": 25,             seconds, 0 = off, 0..UINT32_MAX
+ *         "rx_bytes": 0, "rx_packets": 0,  unsigned: from this peer
+ *         "tx_bytes": 0, "tx_packets": 0,  unsigned: to this peer
+ *         "drops": { ... },            as the interface's lists
+ *         "counters": { ... }
+ *       }, ...
+ *     ]
  *   }
  *
  * Every field is required; unknown fields are ignored, so a newer daemon
@@ -34,7 +55,16 @@
  * as out of range.  Strings hold no control characters (C0, DEL, C1), so
  * printing them cannot drive a terminal.  The counter lists are generic
  * (names of [a-z0-9_]{1,31}, at most STATUS_COUNTERS_MAX each): a new
- * counter needs no schema change.
+ * counter needs no schema change.  Non-empty peer names are unique too.
+ *
+ * Version 1 had the one peer's endpoint as a top-level "peer" string and
+ * no "peers"; culvertd and culvertctl come from one build, so version 2
+ * reads only version 2 (issue 13, doc/design.md section 8).
+ *
+ * Ownership: a struct status owns its peer array (heap, grown by
+ * status_add_peer()); every status that status_init() set up must be
+ * released with status_cleanup().  Copying a struct status copies the
+ * pointer, not the peers: only the original may be cleaned up.
  *
  * Return convention: 0 or -errno.  Nothing here keeps a pointer to its
  * arguments, and only status_print() writes anywhere: to the FILE it is
@@ -48,7 +78,7 @@
 #include <stdio.h>
 
 /* The "version" this code writes and the only one it reads. */
-#define STATUS_VERSION 1
+#define STATUS_VERSION 2
 
 /* Field sizes in bytes, NUL included. */
 #define STATUS_DEVICE_SIZE       16 /* IFNAMSIZ */
@@ -57,10 +87,32 @@
 #define STATUS_KEY_SIZE          64 /* base64 of 32 bytes is 44 characters */
 #define STATUS_COUNTER_NAME_SIZE 32
 #define STATUS_NETNS_SIZE        64 /* a named network namespace */
+#define STATUS_NAME_SIZE         64 /* a peer's name */
+#define STATUS_ADDRESS_SIZE      50 /* "ADDR/LEN": INET6_ADDRSTRLEN + "/128" */
 /* Entries in each of the two counter lists, at most. */
 #define STATUS_COUNTERS_MAX 64
-/* A JSON document longer than this is refused without being parsed. */
-#define STATUS_JSON_MAX (64 * 1024)
+/* Addresses listed per peer, at most; the rest are only counted. */
+#define STATUS_ADDRESSES_MAX 16
+/*
+ * Peers of one interface, at most.  A hub of a thousand sites or road
+ * warriors fits; so does the worst-case document below in a few MiB, which
+ * culvertctl reads in one piece.  A daemon with more peers than this lists
+ * the first STATUS_PEERS_MAX; the interface totals count them all.
+ */
+#define STATUS_PEERS_MAX 1024
+/*
+ * A JSON document longer than this is refused without being parsed.  The
+ * compact rendering of the largest document status_check() accepts fits
+ * (test_status's test_json_max builds it): the interface part is below
+ * 9 KiB (two lists of 64 entries of at most 56 bytes each, 31-byte names
+ * and 20-digit values, plus the fields) and each peer below 9 KiB (its two
+ * lists, 16 addresses of at most 52 bytes, three 63-byte strings that
+ * escaping may double, and the field names): 8.40 MiB in all for 1024
+ * peers, under the bound of 64 KiB + 9 KiB per peer, 9.06 MiB.  A typical
+ * peer takes under 1 KiB.
+ */
+#define STATUS_JSON_PEER_MAX (9 * 1024)
+#define STATUS_JSON_MAX      (64 * 1024 + STATUS_PEERS_MAX * STATUS_JSON_PEER_MAX)
 
 /* Values of "mode", "transport" and "state". */
 #define STATUS_MODE_TUN               "tun"
@@ -82,9 +134,35 @@ struct status_counter {
 };
 
 /*
- * Everything `culvertctl show` prints about one tunnel.  Self-contained
- * (no pointers): copy it, zero it, keep it on the stack; there is nothing
- * to free.  Fill the lists with status_add_drop()/status_add_counter().
+ * One peer of the interface, as `wg show` prints a peer.  Self-contained
+ * (no pointers), about 6 KiB.  Fill the lists with status_peer_add_*().
+ */
+struct status_peer {
+	char name[STATUS_NAME_SIZE];         /* "" when it has none */
+	char public_key[STATUS_KEY_SIZE];    /* base64, sealed only; "" plain */
+	char endpoint[STATUS_ENDPOINT_SIZE]; /* its underlay address, "" none */
+	char transport[STATUS_WORD_SIZE];    /* STATUS_TRANSPORT_* */
+	char state[STATUS_WORD_SIZE];        /* STATUS_STATE_* */
+	/* TUN: allowed IPs ("198.18.1.0/24"); TAP: learned MACs. */
+	char addresses[STATUS_ADDRESSES_MAX][STATUS_ADDRESS_SIZE];
+	size_t n_addresses;
+	uint64_t addresses_more;                          /* not listed, beyond the bound */
+	int64_t latest_handshake;                         /* seconds ago, or -1 never */
+	uint32_t keepalive;                               /* seconds, 0 = off */
+	uint64_t rx_bytes, rx_packets;                    /* from this peer to the device */
+	uint64_t tx_bytes, tx_packets;                    /* from the device to this peer */
+	struct status_counter drops[STATUS_COUNTERS_MAX]; /* by reason */
+	size_t n_drops;
+	struct status_counter counters[STATUS_COUNTERS_MAX];
+	size_t n_counters;
+};
+
+/*
+ * Everything `culvertctl show` prints about one tunnel (an interface and
+ * its peers).  The interface part is self-contained; the peers are a heap
+ * array the struct owns (see "Ownership" above): status_init() first,
+ * status_cleanup() last.  Fill the lists with status_add_drop()/
+ * status_add_counter(), the peers with status_add_peer().
  */
 struct status {
 	char device[STATUS_DEVICE_SIZE];
@@ -97,23 +175,53 @@ struct status {
 	bool listen;                      /* passive side: "listening on" rather than "local" */
 	char public_key[STATUS_KEY_SIZE]; /* ours, base64; "" when plain */
 	char local[STATUS_ENDPOINT_SIZE]; /* our socket's address */
-	char peer[STATUS_ENDPOINT_SIZE];  /* the peer's, "" when none */
 	char state[STATUS_WORD_SIZE];     /* STATUS_STATE_* */
 	int32_t pid;                      /* culvertd's process */
 	uint64_t uptime;                  /* seconds since culvertd started */
 	int64_t latest_handshake;         /* seconds ago, or -1 never */
-	uint64_t rx_bytes, rx_packets;    /* from the peer to the device */
-	uint64_t tx_bytes, tx_packets;    /* from the device to the peer */
+	uint64_t rx_bytes, rx_packets;    /* from all peers to the device */
+	uint64_t tx_bytes, tx_packets;    /* from the device to all peers */
 	struct status_counter drops[STATUS_COUNTERS_MAX]; /* by reason */
 	size_t n_drops;
 	/* reconnects, connections, bad_connections; sealed: handshakes,
 	 * rekeys and every rejection reason. */
 	struct status_counter counters[STATUS_COUNTERS_MAX];
 	size_t n_counters;
+	struct status_peer *peers; /* n_peers of them, owned; NULL when none */
+	size_t n_peers;
+	size_t peers_cap; /* entries allocated at peers */
 };
 
-/* Zeroes *@st: empty strings and lists, latest_handshake -1 (never). */
+/* Zeroes *@st: empty strings and lists, latest_handshake -1 (never), no
+ * peers.  Overwrites without freeing: @st must hold no peers. */
 void status_init(struct status *st);
+
+/* Frees @st's peers and sets it up again as status_init() does.  Safe to
+ * call twice. */
+void status_cleanup(struct status *st);
+
+/*
+ * Appends a peer to @st (the array grows by doubling, up to
+ * STATUS_PEERS_MAX entries, about 6 KiB each) and points *@peer at it:
+ * empty strings and lists, latest_handshake -1, transport and state "".
+ * *@peer stays valid until the next status_add_peer() or status_cleanup().
+ * Returns 0, -ENOSPC when @st holds STATUS_PEERS_MAX peers, or -ENOMEM;
+ * on error @st is unchanged and *@peer NULL.
+ */
+int status_add_peer(struct status *st, struct status_peer **peer);
+
+/* As status_add_drop()/status_add_counter(), for one peer's lists. */
+int status_peer_add_drop(struct status_peer *p, const char *name, uint64_t value);
+int status_peer_add_counter(struct status_peer *p, const char *name, uint64_t value);
+
+/*
+ * Lists @address (an allowed IP as "ADDR/LEN", or a learned MAC as
+ * "xx:xx:xx:xx:xx:xx"; status_check() checks the form against the mode)
+ * under @p, or counts it in addresses_more once STATUS_ADDRESSES_MAX are
+ * listed.  Returns 0 (listed or counted), or -EINVAL when @address does
+ * not fit STATUS_ADDRESS_SIZE (@p unchanged).
+ */
+int status_peer_add_address(struct status_peer *p, const char *address);
 
 /*
  * Appends {@name, @value} to @st's drops or counters.  @name must match
@@ -126,8 +234,9 @@ int status_add_counter(struct status *st, const char *name, uint64_t value);
 
 /*
  * Checks @st against the rules of the JSON form above (what
- * status_from_json() would accept).  Returns 0 or -EINVAL, with a one-line
- * reason naming the field in @err (@errlen bytes, NUL-terminated,
+ * status_from_json() would accept), its peers included.  Returns 0 or
+ * -EINVAL, with a one-line reason naming the field (and the peer's index)
+ * in @err (@errlen bytes, NUL-terminated,
  * truncated if needed; @err may be NULL).
  */
 int status_check(const struct status *st, char *err, size_t errlen);
@@ -155,15 +264,19 @@ int status_array_to_json(const struct status *sts, size_t n, char **out, bool pr
  * refused by the parser.  Never reads past @len and never crashes, whatever
  * the input.  Returns 0, -EMSGSIZE when @len > STATUS_JSON_MAX, -EINVAL for
  * anything malformed, -EPROTONOSUPPORT for another "version", or -ENOMEM.
- * On error *@out is left initialised but otherwise unspecified, and a
- * one-line reason is written to @err (@errlen bytes, NUL-terminated,
+ * *@out is overwritten without being freed (it must hold no peers); on
+ * success the caller releases it with status_cleanup(), on error it holds
+ * no peers (status_cleanup() is harmless) and a one-line reason is
+ * written to @err (@errlen bytes, NUL-terminated,
  * truncated if needed; @err may be NULL).
  */
 int status_from_json(const char *text, size_t len, struct status *out, char *err, size_t errlen);
 
 /*
  * Prints @st to @f the way `wg show` prints an interface: an
- * "interface: NAME" line, then one indented "key: value" line each, sizes
+ * "interface: NAME" line, then one indented "key: value" line each; then
+ * per peer a blank line, "peer: ID" (its public key when sealed; else its
+ * name, else its endpoint, else "(unknown)") and its indented lines.  Sizes
  * in B/KiB/MiB/GiB/TiB with two decimals, durations as "1 hour, 2 minutes,
  * 3 seconds".  Lines listing counters are wrapped below 100 columns.
  * Returns 0, or -EIO when @f reports a write error (ferror).

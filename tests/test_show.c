@@ -114,9 +114,23 @@ static void start_server(void)
 	}
 }
 
-/* A sealed tunnel and a plain one. */
+/* Appends a peer of @transport and @state to @st and returns it. */
+static struct status_peer *add_peer(struct status *st, const char *transport, const char *state)
+{
+	struct status_peer *p;
+
+	ck_assert_int_eq(status_add_peer(st, &p), 0);
+	strcpy(p->transport, transport);
+	strcpy(p->state, state);
+	return p;
+}
+
+/* A sealed hub of three peers and a plain tunnel of one; the caller
+ * releases it with status_cleanup(). */
 static void sample(struct status *st, int which)
 {
+	struct status_peer *p;
+
 	status_init(st);
 	strcpy(st->mode, "tun");
 	strcpy(st->local, "[::]:55555");
@@ -128,16 +142,31 @@ static void sample(struct status *st, int which)
 		st->sealed = true;
 		st->listen = true;
 		strcpy(st->public_key, "j7D8h3J+Qp0RyvIdH/8jMQnHqfV1gAoBJDKVR6xNtVI=");
-		strcpy(st->peer, "198.18.0.2:47758");
 		strcpy(st->state, "established");
 		st->latest_handshake = 5;
 		st->rx_bytes = 2048;
 		ck_assert_int_eq(status_add_counter(st, "handshakes", 1), 0);
+		p = add_peer(st, "udp", "established");
+		strcpy(p->name, "branch-1");
+		strcpy(p->public_key, "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=");
+		strcpy(p->endpoint, "198.18.0.2:47758");
+		ck_assert_int_eq(status_peer_add_address(p, "198.18.1.0/24"), 0);
+		p->latest_handshake = 5;
+		p->rx_bytes = 2048;
+		p->keepalive = 25;
+		p = add_peer(st, "udp", "handshaking");
+		strcpy(p->public_key, "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=");
+		strcpy(p->endpoint, "[2001:db8::3]:51820");
+		ck_assert_int_eq(status_peer_add_address(p, "2001:db8:3::/48"), 0);
+		p = add_peer(st, "udp", "no-peer");
+		strcpy(p->public_key, "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=");
 	} else {
 		strcpy(st->device, "tun1");
 		strcpy(st->transport, "tcp");
 		strcpy(st->state, "connected");
-		strcpy(st->peer, "198.18.0.1:55555");
+		p = add_peer(st, "tcp", "connected");
+		strcpy(p->endpoint, "198.18.0.1:55555");
+		ck_assert_int_eq(status_peer_add_address(p, "0.0.0.0/0"), 0);
 	}
 	ck_assert_int_eq(status_add_drop(st, "bad_frame", 0), 0);
 	ck_assert_int_eq(status_add_counter(st, "reconnects", 0), 0);
@@ -154,6 +183,7 @@ static char *printed(int which)
 	sample(&st, which);
 	ck_assert_int_eq(status_print(f, &st), 0);
 	fclose(f);
+	status_cleanup(&st);
 	return text;
 }
 
@@ -169,8 +199,10 @@ static void setup(void)
 	n_served = 0;
 	sample(&st, 1);
 	serve_status("tun1", &st);
+	status_cleanup(&st);
 	sample(&st, 0);
 	serve_status("tun0", &st);
+	status_cleanup(&st);
 	/* A dead daemon's socket: bound, then closed. */
 	close(listen_on("stale"));
 	snprintf(path, sizeof(path), "%s/notes.sock", dir);
@@ -283,8 +315,41 @@ START_TEST(test_one)
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_str_eq(r.out, t1);
 	ck_assert_str_eq(r.err, "");
+	/* A plain peer is named by its endpoint. */
+	ck_assert_ptr_nonnull(strstr(r.out, "\n\npeer: 198.18.0.1:55555\n  transport: tcp\n"));
 	run_free(&r);
 	free(t1);
+}
+END_TEST
+
+/* A hub's peers follow its interface, each as wg show prints one. */
+START_TEST(test_peers)
+{
+	struct run r;
+	char *t0 = printed(0);
+	const char *a, *b, *c;
+
+	start_server();
+	r = run("show", "tun0", NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, t0);
+	a = strstr(r.out, "\n\npeer: xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\n"
+			  "  name: branch-1\n"
+			  "  endpoint: 198.18.0.2:47758\n"
+			  "  transport: udp\n"
+			  "  state: established\n"
+			  "  allowed ips: 198.18.1.0/24\n"
+			  "  latest handshake: 5 seconds ago\n"
+			  "  transfer: 2.00 KiB received, 0 B sent  (rx 0 packets, tx 0 packets)\n"
+			  "  persistent keepalive: every 25 seconds\n");
+	b = strstr(r.out, "\n\npeer: TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=\n");
+	c = strstr(r.out, "\n\npeer: HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=\n");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(c);
+	ck_assert(a < b && b < c);
+	run_free(&r);
+	free(t0);
 }
 END_TEST
 
@@ -305,6 +370,15 @@ START_TEST(test_json)
 	sample(&want, 0);
 	ck_assert_str_eq(got.public_key, want.public_key);
 	ck_assert_uint_eq(got.rx_bytes, 2048);
+	/* Every peer, in order. */
+	ck_assert_uint_eq(got.n_peers, 3);
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_str_eq(got.peers[i].public_key, want.peers[i].public_key);
+	ck_assert_str_eq(got.peers[0].name, "branch-1");
+	ck_assert_str_eq(got.peers[1].addresses[0], "2001:db8:3::/48");
+	ck_assert_uint_eq(got.peers[0].keepalive, 25);
+	status_cleanup(&got);
+	status_cleanup(&want);
 	run_free(&r);
 
 	r = run("show", "--json", NULL);
@@ -372,9 +446,12 @@ START_TEST(test_bad_daemons)
 {
 	char *t0 = printed(0), *t1 = printed(1), *want, *huge;
 	struct run r;
-	char *bad = strdup("{\"version\":1,\"device\":7}");
+	char *bad = strdup("{\"version\":2,\"device\":7}");
+	char *old = strdup("{\"version\":1,\"device\":\"tun0\"}");
+	char longer[64];
 
 	serve("bad", bad, strlen(bad));
+	serve("old", old, strlen(old));
 	huge = malloc(STATUS_JSON_MAX + 100);
 	memset(huge, ' ', STATUS_JSON_MAX + 100);
 	serve("huge", huge, STATUS_JSON_MAX + 100);
@@ -386,7 +463,13 @@ START_TEST(test_bad_daemons)
 	run_free(&r);
 	r = run("show", "huge", NULL);
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_ptr_nonnull(strstr(r.err, "status longer than 65536 bytes"));
+	snprintf(longer, sizeof(longer), "status longer than %d bytes", STATUS_JSON_MAX);
+	ck_assert_ptr_nonnull(strstr(r.err, longer));
+	run_free(&r);
+	/* A daemon of the one-peer schema: culvertd and culvertctl are one build. */
+	r = run("show", "old", NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_ptr_nonnull(strstr(r.err, "bad status document: version 1, want 2"));
 	run_free(&r);
 	/* Without NAME the good ones are still shown, but the exit says 1. */
 	r = run("show", NULL);
@@ -459,7 +542,8 @@ static char *without_stamps(const char *text, int *stamps)
 		size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
 
 		if (!strncmp(p, "culvert_start_time_seconds{", 27) ||
-		    !strncmp(p, "culvert_latest_handshake_timestamp_seconds{", 43)) {
+		    !strncmp(p, "culvert_latest_handshake_timestamp_seconds{", 43) ||
+		    !strncmp(p, "culvert_peer_latest_handshake_timestamp_seconds{", 48)) {
 			(*stamps)++;
 		} else {
 			memcpy(o, p, len);
@@ -497,7 +581,7 @@ START_TEST(test_metrics)
 		got = without_stamps(r.out, &stamps);
 		ck_assert_str_eq(got, want);
 		ck_assert_int_eq(stamps, want_stamps);
-		ck_assert_int_eq(stamps, 3);
+		ck_assert_int_eq(stamps, 6); /* 2 starts, 1 + 3 handshakes */
 		free(want);
 		free(got);
 		run_free(&r);
@@ -515,6 +599,8 @@ START_TEST(test_metrics)
 		free(got);
 		run_free(&r);
 	}
+	status_cleanup(&sts[0]);
+	status_cleanup(&sts[1]);
 }
 END_TEST
 
@@ -533,6 +619,7 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_all_sorted);
 	tcase_add_test(tc, test_one);
+	tcase_add_test(tc, test_peers);
 	tcase_add_test(tc, test_json);
 	tcase_add_test(tc, test_stale_named);
 	tcase_add_test(tc, test_no_tunnels);

@@ -22,7 +22,6 @@ static void sample(struct status *st)
 	st->listen = true;
 	strcpy(st->public_key, "j7D8h3J+Qp0RyvIdH/8jMQnHqfV1gAoBJDKVR6xNtVI=");
 	strcpy(st->local, "[::]:55555");
-	strcpy(st->peer, "198.18.0.2:47758");
 	strcpy(st->state, STATUS_STATE_ESTABLISHED);
 	st->pid = 4242;
 	st->uptime = 3723;
@@ -38,6 +37,67 @@ static void sample(struct status *st)
 	ck_assert_int_eq(status_add_counter(st, "connections", 3), 0);
 	ck_assert_int_eq(status_add_counter(st, "handshakes", 5), 0);
 	ck_assert_int_eq(status_add_counter(st, "bad_tag", UINT64_MAX - 1), 0);
+}
+
+/* Appends a peer to @st and returns it. */
+static struct status_peer *add_peer(struct status *st)
+{
+	struct status_peer *p;
+
+	ck_assert_int_eq(status_add_peer(st, &p), 0);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+/*
+ * The sample hub with three peers: one named and established, one that
+ * has more allowed IPs than are listed, one never heard from.  The caller
+ * releases it with status_cleanup().
+ */
+static void sample_peers(struct status *st)
+{
+	struct status_peer *p;
+	char addr[STATUS_ADDRESS_SIZE];
+	int i;
+
+	sample(st);
+	p = add_peer(st);
+	strcpy(p->name, "branch-1");
+	strcpy(p->public_key, "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=");
+	strcpy(p->endpoint, "198.18.0.2:47758");
+	strcpy(p->transport, STATUS_TRANSPORT_UDP);
+	strcpy(p->state, STATUS_STATE_ESTABLISHED);
+	ck_assert_int_eq(status_peer_add_address(p, "198.18.1.0/24"), 0);
+	ck_assert_int_eq(status_peer_add_address(p, "2001:db8:1::/48"), 0);
+	p->latest_handshake = 12;
+	p->keepalive = 25;
+	p->rx_bytes = 1268776;
+	p->rx_packets = 1200;
+	p->tx_bytes = 3650722202ULL;
+	p->tx_packets = 5600;
+	ck_assert_int_eq(status_peer_add_drop(p, "bad_frame", 0), 0);
+	ck_assert_int_eq(status_peer_add_drop(p, "backpressure", 4), 0);
+	ck_assert_int_eq(status_peer_add_counter(p, "handshakes", 5), 0);
+	ck_assert_int_eq(status_peer_add_counter(p, "bad_tag", UINT64_MAX - 1), 0);
+
+	p = add_peer(st);
+	strcpy(p->public_key, "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=");
+	strcpy(p->endpoint, "[2001:db8::3]:51820");
+	strcpy(p->transport, STATUS_TRANSPORT_UDP);
+	strcpy(p->state, STATUS_STATE_HANDSHAKING);
+	for (i = 0; i < STATUS_ADDRESSES_MAX + 3; i++) {
+		snprintf(addr, sizeof(addr), "198.18.%d.0/24", 16 + i);
+		ck_assert_int_eq(status_peer_add_address(p, addr), 0);
+	}
+	p->rx_packets = 34;
+	p->tx_bytes = 1024;
+	p->tx_packets = 78;
+	ck_assert_int_eq(status_peer_add_counter(p, "handshakes", 0), 0);
+
+	p = add_peer(st);
+	strcpy(p->public_key, "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=");
+	strcpy(p->transport, STATUS_TRANSPORT_UDP);
+	strcpy(p->state, STATUS_STATE_NO_PEER);
 }
 
 /* A plain TCP client that has not connected yet. */
@@ -57,6 +117,38 @@ static void sample_plain(struct status *st)
 	ck_assert_int_eq(status_add_counter(st, "reconnects", 0), 0);
 }
 
+/* Field-by-field equality of two peers. */
+static void assert_peer_eq(const struct status_peer *a, const struct status_peer *b)
+{
+	size_t i;
+
+	ck_assert_str_eq(a->name, b->name);
+	ck_assert_str_eq(a->public_key, b->public_key);
+	ck_assert_str_eq(a->endpoint, b->endpoint);
+	ck_assert_str_eq(a->transport, b->transport);
+	ck_assert_str_eq(a->state, b->state);
+	ck_assert_uint_eq(a->n_addresses, b->n_addresses);
+	for (i = 0; i < a->n_addresses; i++)
+		ck_assert_str_eq(a->addresses[i], b->addresses[i]);
+	ck_assert_uint_eq(a->addresses_more, b->addresses_more);
+	ck_assert_int_eq(a->latest_handshake, b->latest_handshake);
+	ck_assert_uint_eq(a->keepalive, b->keepalive);
+	ck_assert_uint_eq(a->rx_bytes, b->rx_bytes);
+	ck_assert_uint_eq(a->rx_packets, b->rx_packets);
+	ck_assert_uint_eq(a->tx_bytes, b->tx_bytes);
+	ck_assert_uint_eq(a->tx_packets, b->tx_packets);
+	ck_assert_uint_eq(a->n_drops, b->n_drops);
+	for (i = 0; i < a->n_drops; i++) {
+		ck_assert_str_eq(a->drops[i].name, b->drops[i].name);
+		ck_assert_uint_eq(a->drops[i].value, b->drops[i].value);
+	}
+	ck_assert_uint_eq(a->n_counters, b->n_counters);
+	for (i = 0; i < a->n_counters; i++) {
+		ck_assert_str_eq(a->counters[i].name, b->counters[i].name);
+		ck_assert_uint_eq(a->counters[i].value, b->counters[i].value);
+	}
+}
+
 /* Field-by-field equality: padding and unused bytes do not count. */
 static void assert_status_eq(const struct status *a, const struct status *b)
 {
@@ -69,7 +161,6 @@ static void assert_status_eq(const struct status *a, const struct status *b)
 	ck_assert_int_eq(a->listen, b->listen);
 	ck_assert_str_eq(a->public_key, b->public_key);
 	ck_assert_str_eq(a->local, b->local);
-	ck_assert_str_eq(a->peer, b->peer);
 	ck_assert_str_eq(a->state, b->state);
 	ck_assert_int_eq(a->pid, b->pid);
 	ck_assert_uint_eq(a->uptime, b->uptime);
@@ -88,6 +179,9 @@ static void assert_status_eq(const struct status *a, const struct status *b)
 		ck_assert_str_eq(a->counters[i].name, b->counters[i].name);
 		ck_assert_uint_eq(a->counters[i].value, b->counters[i].value);
 	}
+	ck_assert_uint_eq(a->n_peers, b->n_peers);
+	for (i = 0; i < a->n_peers; i++)
+		assert_peer_eq(&a->peers[i], &b->peers[i]);
 }
 
 /* status_from_json() of a NUL-terminated @text; returns its result. */
@@ -139,6 +233,65 @@ static void expect_edit(const char *key, const char *value, int want)
 			     err, want);
 	if (want)
 		ck_assert_str_ne(err, "");
+	status_cleanup(&st);
+	free(text);
+}
+
+/* The hub sample's JSON with member @key of peer @idx replaced by the raw
+ * JSON @value, or removed when @value is NULL; the caller frees it. */
+static char *edited_peer(size_t idx, const char *key, const char *value)
+{
+	json_object *obj, *peer, *val = NULL;
+	struct status st;
+	char *json, *out;
+
+	sample_peers(&st);
+	ck_assert_int_eq(status_to_json(&st, &json, false), 0);
+	status_cleanup(&st);
+	obj = json_tokener_parse(json);
+	ck_assert_ptr_nonnull(obj);
+	free(json);
+	ck_assert(json_object_object_get_ex(obj, "peers", &peer));
+	peer = json_object_array_get_idx(peer, idx);
+	ck_assert_ptr_nonnull(peer);
+	json_object_object_del(peer, key);
+	if (value) {
+		/* A placeholder, replaced by the raw text below. */
+		val = json_object_new_string("@@VALUE@@");
+		ck_assert_int_eq(json_object_object_add(peer, key, val), 0);
+	}
+	json = strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+	json_object_put(obj);
+	ck_assert_ptr_nonnull(json);
+	if (value) {
+		char *at = strstr(json, "\"@@VALUE@@\"");
+
+		ck_assert_ptr_nonnull(at);
+		*at = '\0';
+		ck_assert_int_ge(asprintf(&out, "%s%s%s", json, value, at + 11), 0);
+		free(json);
+		return out;
+	}
+	return json;
+}
+
+/* Expects the hub sample with peer @idx's @key set to @value to parse with
+ * result @want. */
+static void expect_peer_edit(size_t idx, const char *key, const char *value, int want)
+{
+	struct status st;
+	char err[256] = "", *text = edited_peer(idx, key, value);
+	int ret = status_from_json(text, strlen(text), &st, err, sizeof(err));
+
+	if (ret != want)
+		ck_abort_msg("peers[%zu].%s = %s: got %d (%s), want %d", idx, key,
+			     value ? value : "(missing)", ret, err, want);
+	if (want) {
+		ck_assert_str_ne(err, "");
+		ck_assert_uint_eq(st.n_peers, 0);
+		ck_assert_ptr_null(st.peers);
+	}
+	status_cleanup(&st);
 	free(text);
 }
 
@@ -149,15 +302,28 @@ START_TEST(test_round_trip)
 	int pretty;
 
 	for (pretty = 0; pretty < 2; pretty++) {
-		sample(&a);
+		sample_peers(&a);
 		ck_assert_int_eq(status_to_json(&a, &json, pretty), 0);
 		ck_assert_int_eq(status_from_json(json, strlen(json), &b, err, sizeof(err)), 0);
+		ck_assert_uint_eq(b.n_peers, 3);
 		assert_status_eq(&a, &b);
+		/* Written again, the same text. */
+		{
+			char *again;
+
+			ck_assert_int_eq(status_to_json(&b, &again, pretty), 0);
+			ck_assert_str_eq(again, json);
+			free(again);
+		}
+		status_cleanup(&a);
+		status_cleanup(&b);
 		free(json);
 		sample_plain(&a);
 		ck_assert_int_eq(status_to_json(&a, &json, pretty), 0);
 		ck_assert_int_eq(status_from_json(json, strlen(json), &b, err, sizeof(err)), 0);
 		assert_status_eq(&a, &b);
+		status_cleanup(&a);
+		status_cleanup(&b);
 		/* Base64 keys hold '/': written as is, not "\/". */
 		free(json);
 	}
@@ -172,13 +338,20 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* The members of a peer. */
+static const char *const peer_fields[] = {
+    "name",       "public_key",     "endpoint",         "transport", "state",
+    "addresses",  "addresses_more", "latest_handshake", "keepalive", "rx_bytes",
+    "rx_packets", "tx_bytes",       "tx_packets",       "drops",     "counters",
+};
+
 START_TEST(test_schema_names)
 {
 	static const char *const fields[] = {
-	    "version",          "device",   "mode",       "transport", "sealed",     "listen",
-	    "public_key",       "local",    "peer",       "state",     "pid",        "uptime",
-	    "latest_handshake", "rx_bytes", "rx_packets", "tx_bytes",  "tx_packets", "drops",
-	    "counters",
+	    "version",    "device",     "mode",     "transport",  "sealed", "listen",
+	    "public_key", "local",      "state",    "pid",        "uptime", "latest_handshake",
+	    "rx_bytes",   "rx_packets", "tx_bytes", "tx_packets", "drops",  "counters",
+	    "peers",
 	};
 	struct status st;
 	json_object *obj, *v;
@@ -194,6 +367,27 @@ START_TEST(test_schema_names)
 	/* Counter lists keep their order. */
 	ck_assert_ptr_nonnull(
 	    strstr(json, "\"drops\":{\"bad_frame\":0,\"dev_write\":1,\"no_peer\":17}"));
+	ck_assert_ptr_nonnull(strstr(json, "\"peers\":[]"));
+	json_object_put(obj);
+	free(json);
+
+	/* A peer's members, as the header lists them. */
+	sample_peers(&st);
+	ck_assert_int_eq(status_to_json(&st, &json, false), 0);
+	status_cleanup(&st);
+	obj = json_tokener_parse(json);
+	ck_assert(json_object_object_get_ex(obj, "peers", &v));
+	ck_assert_uint_eq(json_object_array_length(v), 3);
+	v = json_object_array_get_idx(v, 0);
+	ck_assert_int_eq(json_object_object_length(v),
+			 sizeof(peer_fields) / sizeof(peer_fields[0]));
+	for (i = 0; i < sizeof(peer_fields) / sizeof(peer_fields[0]); i++)
+		ck_assert_msg(json_object_object_get_ex(v, peer_fields[i], NULL), "%s",
+			      peer_fields[i]);
+	ck_assert_ptr_nonnull(strstr(json, "\"name\":\"branch-1\",\"public_key\":\"xTIBA5rb"));
+	ck_assert_ptr_nonnull(strstr(
+	    json, "\"addresses\":[\"198.18.1.0/24\",\"2001:db8:1::/48\"],\"addresses_more\":0"));
+	ck_assert_ptr_nonnull(strstr(json, "\"addresses_more\":3,"));
 	json_object_put(obj);
 	free(json);
 }
@@ -202,17 +396,24 @@ END_TEST
 START_TEST(test_every_field_required)
 {
 	static const char *const fields[] = {
-	    "version",          "device",   "mode",       "transport", "sealed",     "listen",
-	    "public_key",       "local",    "peer",       "state",     "pid",        "uptime",
-	    "latest_handshake", "rx_bytes", "rx_packets", "tx_bytes",  "tx_packets", "drops",
-	    "counters",
+	    "version",    "device",     "mode",     "transport",  "sealed", "listen",
+	    "public_key", "local",      "state",    "pid",        "uptime", "latest_handshake",
+	    "rx_bytes",   "rx_packets", "tx_bytes", "tx_packets", "drops",  "counters",
+	    "peers",
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		expect_edit(fields[i], NULL, -EINVAL);
+	for (i = 0; i < sizeof(peer_fields) / sizeof(peer_fields[0]); i++) {
+		expect_peer_edit(0, peer_fields[i], NULL, -EINVAL);
+		expect_peer_edit(2, peer_fields[i], NULL, -EINVAL);
+	}
+	expect_peer_edit(1, "future_field", "\"x\"", 0);
+	expect_peer_edit(1, "future_field", "[]", 0);
 	/* Unknown fields are a newer daemon's: ignored. */
-	expect_edit("future_field", "{\"a\":[1,2]}", -EINVAL); /* too deep for the schema */
+	expect_edit("future_field", "{\"a\":{\"b\":{\"c\":[1]}}}", -EINVAL); /* too deep */
+	expect_edit("future_field", "{\"a\":{\"b\":[1]}}", 0); /* as deep as a peer's list */
 	expect_edit("future_field", "\"x\"", 0);
 	expect_edit("future_field", "[]", 0);
 }
@@ -290,7 +491,8 @@ START_TEST(test_ranges)
 	expect_edit("latest_handshake", "18446744073709551614", -EINVAL);
 	expect_edit("drops", "{\"bad_frame\":-1}", -EINVAL);
 	expect_edit("drops", "{\"bad_frame\":18446744073709551616}", -EINVAL);
-	expect_edit("version", "2", -EPROTONOSUPPORT);
+	expect_edit("version", "1", -EPROTONOSUPPORT); /* before peers */
+	expect_edit("version", "3", -EPROTONOSUPPORT);
 	expect_edit("version", "0", -EPROTONOSUPPORT);
 	expect_edit("version", "-1", -EINVAL);
 }
@@ -306,13 +508,13 @@ START_TEST(test_strings)
 	expect_edit("device", "\"t\\u00fcn0\"", 0); /* UTF-8 names are names */
 	expect_edit("device", "\"\\u001b[2J\"", -EINVAL);
 	expect_edit("device", "\"tun\\u0000x\"", -EINVAL);
-	expect_edit("peer", "\"\\u0085\"", -EINVAL); /* C1 control */
-	expect_edit("peer", "\"a\\u007f\"", -EINVAL);
-	expect_edit("peer", "\"\\ud800\"", 0);            /* json-c makes it U+FFFD */
-	expect_edit("peer", "\"\xed\xa0\x80\"", -EINVAL); /* a surrogate, raw */
-	expect_edit("peer", "\"\xff\xfe\"", -EINVAL);     /* not UTF-8 */
-	expect_edit("peer", "\"\xc0\xaf\"", -EINVAL);     /* overlong '/' */
-	expect_edit("peer", "\"\"", 0);
+	expect_peer_edit(0, "endpoint", "\"\\u0085\"", -EINVAL); /* C1 control */
+	expect_peer_edit(0, "endpoint", "\"a\\u007f\"", -EINVAL);
+	expect_peer_edit(0, "endpoint", "\"\\ud800\"", 0);            /* json-c makes it U+FFFD */
+	expect_peer_edit(0, "endpoint", "\"\xed\xa0\x80\"", -EINVAL); /* a surrogate, raw */
+	expect_peer_edit(0, "endpoint", "\"\xff\xfe\"", -EINVAL);     /* not UTF-8 */
+	expect_peer_edit(0, "endpoint", "\"\xc0\xaf\"", -EINVAL);     /* overlong '/' */
+	expect_peer_edit(0, "endpoint", "\"\"", 0);
 	expect_edit("local", "\"\"", -EINVAL);
 	expect_edit("local", "\"0123456789012345678901234567890123456789012345678901234567890123\"",
 		    -EINVAL);
@@ -349,6 +551,306 @@ START_TEST(test_counter_lists)
 	*strstr(buf, ",\"c32\"") = '\0';
 	strcat(buf, "}");
 	expect_edit("counters", buf, 0);
+}
+END_TEST
+
+START_TEST(test_peer_fields)
+{
+	char buf[2048];
+	size_t len;
+	int i;
+
+	/* Types. */
+	expect_edit("peers", "{}", -EINVAL);
+	expect_edit("peers", "null", -EINVAL);
+	expect_edit("peers", "[7]", -EINVAL);
+	expect_edit("peers", "[[]]", -EINVAL);
+	expect_peer_edit(0, "name", "7", -EINVAL);
+	expect_peer_edit(0, "addresses", "\"198.18.1.0/24\"", -EINVAL);
+	expect_peer_edit(0, "addresses", "[7]", -EINVAL);
+	expect_peer_edit(0, "addresses", "[[]]", -EINVAL);
+	expect_peer_edit(0, "keepalive", "\"25\"", -EINVAL);
+	expect_peer_edit(0, "drops", "[]", -EINVAL);
+	expect_peer_edit(0, "counters", "{\"x\":{}}", -EINVAL);
+	/* Ranges. */
+	expect_peer_edit(0, "keepalive", "4294967295", 0);
+	expect_peer_edit(0, "keepalive", "4294967296", -EINVAL);
+	expect_peer_edit(0, "keepalive", "-1", -EINVAL);
+	expect_peer_edit(0, "latest_handshake", "-2", -EINVAL);
+	expect_peer_edit(0, "latest_handshake", "-1", 0);
+	expect_peer_edit(0, "addresses_more", "18446744073709551614", 0);
+	expect_peer_edit(0, "addresses_more", "18446744073709551615", -EINVAL);
+	expect_peer_edit(2, "rx_bytes", "18446744073709551615", -EINVAL);
+	expect_peer_edit(2, "tx_packets", "-1", -EINVAL);
+	expect_peer_edit(1, "drops", "{\"bad_frame\":18446744073709551615}", -EINVAL);
+	/* Strings. */
+	expect_peer_edit(0, "name", "\"\"", 0);
+	expect_peer_edit(0, "name", "\"a\\u001bb\"", -EINVAL);
+	expect_peer_edit(0, "name",
+			 "\"012345678901234567890123456789012345678901234567890123456789012\"", 0);
+	expect_peer_edit(0, "name",
+			 "\"0123456789012345678901234567890123456789012345678901234567890123\"",
+			 -EINVAL);
+	expect_peer_edit(1, "name", "\"branch-1\"", -EINVAL); /* peer 0's */
+	expect_peer_edit(1, "public_key", "\"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\"",
+			 -EINVAL);
+	expect_peer_edit(1, "public_key", "\"\"", -EINVAL); /* sealed: every peer has one */
+	expect_peer_edit(0, "endpoint", "\"\"", 0);
+	expect_peer_edit(0, "transport", "\"sctp\"", -EINVAL);
+	expect_peer_edit(0, "transport", "\"tcp\"", 0);
+	expect_peer_edit(0, "state", "\"Up\"", -EINVAL);
+	expect_peer_edit(0, "state", "\"rekeying-2\"", 0);
+	/* Allowed IPs of a TUN interface. */
+	expect_peer_edit(0, "addresses", "[]", 0);
+	expect_peer_edit(0, "addresses", "[\"0.0.0.0/0\",\"::/0\",\"2001:db8::1/128\"]", 0);
+	expect_peer_edit(0, "addresses", "[\"ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128\"]",
+			 0); /* the longest */
+	expect_peer_edit(0, "addresses", "[\"198.18.0.0\"]", -EINVAL);
+	expect_peer_edit(0, "addresses", "[\"198.18.0.0/\"]", -EINVAL);
+	expect_peer_edit(0, "addresses", "[\"198.18.0.0/33\"]", -EINVAL);
+	expect_peer_edit(0, "addresses", "[\"198.18.0.0/024\"]", -EINVAL);
+	expect_peer_edit(0, "addresses", "[\"198.18.0.0/1x\"]", -EINVAL);
+	expect_peer_edit(0, "addresses", "[\"198.18.0/16\"]", -EINVAL);
+	expect_peer_edit(0, "addresses", "[\"2001:db8::/129\"]", -EINVAL);
+	expect_peer_edit(0, "addresses", "[\"2001:db8::/1280\"]", -EINVAL);
+	expect_peer_edit(0, "addresses", "[\"/24\"]", -EINVAL);
+	expect_peer_edit(0, "addresses", "[\"02:00:00:00:00:01\"]", -EINVAL); /* a MAC on TUN */
+	expect_peer_edit(0, "addresses", "[\"ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/1280\"]",
+			 -EINVAL); /* too long */
+	/* At most STATUS_ADDRESSES_MAX. */
+	for (i = 0, len = 1, buf[0] = '['; i < STATUS_ADDRESSES_MAX + 1; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s\"198.18.%d.0/24\"",
+					i ? "," : "", i);
+	strcpy(buf + len, "]");
+	expect_peer_edit(0, "addresses", buf, -EINVAL);
+	*strrchr(buf, ',') = '\0';
+	strcat(buf, "]");
+	expect_peer_edit(0, "addresses", buf, 0);
+}
+END_TEST
+
+/* Plain TAP peers: no key, learned MACs, names unique when given. */
+START_TEST(test_peer_plain_tap)
+{
+	struct status st;
+	struct status_peer *p;
+	char err[128];
+
+	sample_plain(&st);
+	p = add_peer(&st);
+	strcpy(p->transport, STATUS_TRANSPORT_TCP);
+	strcpy(p->state, STATUS_STATE_CONNECTING);
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), 0);
+	strcpy(p->public_key, "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=");
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "peers[0].public_key: set on a plain interface");
+	p->public_key[0] = '\0';
+	/* Learned MACs: lower-case xx:xx:xx:xx:xx:xx only. */
+	ck_assert_int_eq(status_peer_add_address(p, "02:00:5e:10:00:01"), 0);
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), 0);
+	strcpy(p->addresses[0], "02:00:5E:10:00:01");
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "peers[0].addresses[0]: not a MAC address");
+	strcpy(p->addresses[0], "02:00:5e:10:00:0");
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
+	strcpy(p->addresses[0], "02:00:5e:10:00:011");
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
+	strcpy(p->addresses[0], "02-00-5e-10-00-01");
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
+	strcpy(p->addresses[0], "198.18.0.0/24");
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
+	strcpy(p->addresses[0], "02:00:5e:10:00:01");
+	/* Plain peers may share an empty name, but not a name. */
+	p = add_peer(&st);
+	strcpy(p->transport, STATUS_TRANSPORT_TCP);
+	strcpy(p->state, STATUS_STATE_CONNECTING);
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), 0);
+	strcpy(st.peers[0].name, "left");
+	strcpy(st.peers[1].name, "left");
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "peers[1].name: the same as peers[0]'s");
+	st.n_peers = STATUS_PEERS_MAX + 1;
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
+	st.n_peers = 2;
+	status_cleanup(&st);
+	ck_assert_ptr_null(st.peers);
+	ck_assert_uint_eq(st.n_peers, 0);
+	status_cleanup(&st); /* twice is harmless */
+}
+END_TEST
+
+START_TEST(test_add_peers)
+{
+	struct status st;
+	struct status_peer *p;
+	char addr[STATUS_ADDRESS_SIZE + 1];
+	size_t i;
+
+	status_init(&st);
+	for (i = 0; i < STATUS_PEERS_MAX; i++) {
+		ck_assert_int_eq(status_add_peer(&st, &p), 0);
+		ck_assert_ptr_eq(p, &st.peers[i]);
+		ck_assert_int_eq(p->latest_handshake, -1);
+		ck_assert_uint_eq(p->n_addresses + p->n_drops + p->n_counters, 0);
+		/* Earlier peers survive the array's growth. */
+		snprintf(p->name, sizeof(p->name), "p%zu", i);
+		ck_assert_str_eq(st.peers[i / 2].name,
+				 (snprintf(addr, sizeof(addr), "p%zu", i / 2), addr));
+	}
+	ck_assert_uint_le(st.peers_cap, STATUS_PEERS_MAX);
+	p = (struct status_peer *)1;
+	ck_assert_int_eq(status_add_peer(&st, &p), -ENOSPC);
+	ck_assert_ptr_null(p);
+	ck_assert_uint_eq(st.n_peers, STATUS_PEERS_MAX);
+
+	/* Addresses past the bound are counted, not listed. */
+	p = &st.peers[0];
+	for (i = 0; i < STATUS_ADDRESSES_MAX + 5; i++) {
+		snprintf(addr, sizeof(addr), "198.18.%zu.0/24", i);
+		ck_assert_int_eq(status_peer_add_address(p, addr), 0);
+	}
+	ck_assert_uint_eq(p->n_addresses, STATUS_ADDRESSES_MAX);
+	ck_assert_uint_eq(p->addresses_more, 5);
+	ck_assert_str_eq(p->addresses[STATUS_ADDRESSES_MAX - 1], "198.18.15.0/24");
+	memset(addr, 'a', STATUS_ADDRESS_SIZE);
+	addr[STATUS_ADDRESS_SIZE] = '\0';
+	ck_assert_int_eq(status_peer_add_address(&st.peers[1], addr), -EINVAL);
+	ck_assert_uint_eq(st.peers[1].n_addresses, 0);
+	ck_assert_int_eq(status_peer_add_drop(p, "x", 1), 0);
+	ck_assert_int_eq(status_peer_add_drop(p, "x", 1), -EEXIST);
+	ck_assert_int_eq(status_peer_add_counter(p, "X", 1), -EINVAL);
+	ck_assert_int_eq(status_peer_add_counter(p, "x", UINT64_MAX), -EINVAL);
+	status_cleanup(&st);
+}
+END_TEST
+
+/*
+ * The largest document status_check() accepts: every string at its longest
+ * and made of characters JSON escapes (a quote or a backslash takes two
+ * bytes), every list full, every number 20 digits, STATUS_PEERS_MAX peers.
+ * Its compact JSON fits STATUS_JSON_MAX, and each peer
+ * STATUS_JSON_PEER_MAX; and it parses back.
+ */
+static void fill_quotes(char *dst, size_t size, size_t unique)
+{
+	memset(dst, '"', size - 1);
+	dst[size - 1] = '\0';
+	snprintf(dst + size - 6, 6, "%05zu", unique);
+}
+
+static void fill_lists(struct status_counter *drops, size_t *n_drops,
+		       struct status_counter *counters, size_t *n_counters)
+{
+	for (size_t i = 0; i < STATUS_COUNTERS_MAX; i++) {
+		snprintf(drops[i].name, sizeof(drops[i].name), "%031zu", i);
+		drops[i].value = UINT64_MAX - 1;
+		counters[i] = drops[i];
+	}
+	*n_drops = *n_counters = STATUS_COUNTERS_MAX;
+}
+
+START_TEST(test_json_max)
+{
+	struct status st, back;
+	char err[256], *json;
+	size_t i, j, len, one;
+
+	sample(&st);
+	fill_quotes(st.netns, sizeof(st.netns), 0);
+	fill_quotes(st.public_key, sizeof(st.public_key), 0);
+	fill_quotes(st.local, sizeof(st.local), 0);
+	strcpy(st.state, "abcdefghijklmno");
+	st.pid = INT32_MAX;
+	st.uptime = st.rx_bytes = st.rx_packets = st.tx_bytes = st.tx_packets = UINT64_MAX - 1;
+	st.latest_handshake = INT64_MAX - 1;
+	fill_lists(st.drops, &st.n_drops, st.counters, &st.n_counters);
+	ck_assert_int_eq(status_to_json(&st, &json, false), 0);
+	len = strlen(json);
+	ck_assert_uint_le(len, 64 * 1024 - STATUS_JSON_PEER_MAX);
+	free(json);
+	for (i = 0; i < STATUS_PEERS_MAX; i++) {
+		struct status_peer *p = add_peer(&st);
+
+		fill_quotes(p->name, sizeof(p->name), i);
+		fill_quotes(p->public_key, sizeof(p->public_key), i);
+		fill_quotes(p->endpoint, sizeof(p->endpoint), i);
+		strcpy(p->transport, STATUS_TRANSPORT_TCP);
+		strcpy(p->state, "abcdefghijklmno");
+		for (j = 0; j < STATUS_ADDRESSES_MAX; j++)
+			ck_assert_int_eq(
+			    status_peer_add_address(
+				p, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128"),
+			    0);
+		p->addresses_more = UINT64_MAX - 1;
+		p->latest_handshake = INT64_MAX - 1;
+		p->keepalive = UINT32_MAX;
+		p->rx_bytes = p->rx_packets = p->tx_bytes = p->tx_packets = UINT64_MAX - 1;
+		fill_lists(p->drops, &p->n_drops, p->counters, &p->n_counters);
+		if (i == 0) {
+			ck_assert_int_eq(status_to_json(&st, &json, false), 0);
+			one = strlen(json) - len;
+			free(json);
+			ck_assert_uint_le(one, STATUS_JSON_PEER_MAX);
+		}
+	}
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), 0);
+	ck_assert_int_eq(status_to_json(&st, &json, false), 0);
+	len = strlen(json);
+	ck_assert_uint_le(len, STATUS_JSON_MAX);
+	/* Not far below it either: the bound is not much looser than needed. */
+	ck_assert_uint_gt(len, STATUS_JSON_MAX - STATUS_JSON_MAX / 8);
+	ck_assert_int_eq(status_from_json(json, len, &back, err, sizeof(err)), 0);
+	ck_assert_uint_eq(back.n_peers, STATUS_PEERS_MAX);
+	assert_peer_eq(&st.peers[STATUS_PEERS_MAX - 1], &back.peers[STATUS_PEERS_MAX - 1]);
+	status_cleanup(&back);
+	free(json);
+	status_cleanup(&st);
+}
+END_TEST
+
+START_TEST(test_too_many_peers)
+{
+	struct status st;
+	char err[256], *json, *text, *at;
+	size_t i, len, cap;
+
+	/* STATUS_PEERS_MAX + 1 copies of a small plain peer. */
+	sample_plain(&st);
+	ck_assert_int_eq(status_to_json(&st, &json, false), 0);
+	at = strstr(json, "\"peers\":[]");
+	ck_assert_ptr_nonnull(at);
+	cap = strlen(json) + (STATUS_PEERS_MAX + 1) * 300;
+	text = malloc(cap);
+	ck_assert_ptr_nonnull(text);
+	len = (size_t)(at - json) + 9;
+	memcpy(text, json, len);
+	for (i = 0; i < STATUS_PEERS_MAX + 1; i++)
+		len += (size_t)snprintf(
+		    text + len, cap - len,
+		    "%s{\"name\":\"p%zu\",\"public_key\":\"\",\"endpoint\":\"\",\"transport\":"
+		    "\"tcp\","
+		    "\"state\":\"connecting\",\"addresses\":[],\"addresses_more\":0,"
+		    "\"latest_handshake\":-1,\"keepalive\":0,\"rx_bytes\":0,\"rx_packets\":0,"
+		    "\"tx_bytes\":0,\"tx_packets\":0,\"drops\":{},\"counters\":{}}",
+		    i ? "," : "", i);
+	len += (size_t)snprintf(text + len, cap - len, "%s", at + 9);
+	ck_assert_int_eq(status_from_json(text, len, &st, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "peers: 1025 entries, at most 1024");
+	ck_assert_ptr_null(st.peers);
+	/* One fewer is fine. */
+	at = strstr(text, ",{\"name\":\"p1024\"");
+	ck_assert_ptr_nonnull(at);
+	{
+		const char *end = strstr(at, "\"counters\":{}}") + strlen("\"counters\":{}}");
+
+		memmove(at, end, strlen(end) + 1);
+	}
+	ck_assert_int_eq(status_from_json(text, strlen(text), &st, err, sizeof(err)), 0);
+	ck_assert_uint_eq(st.n_peers, STATUS_PEERS_MAX);
+	ck_assert_str_eq(st.peers[STATUS_PEERS_MAX - 1].name, "p1023");
+	status_cleanup(&st);
+	free(text);
+	free(json);
 }
 END_TEST
 
@@ -392,19 +894,22 @@ START_TEST(test_to_json_checks)
 	memset(st.local, 'a', sizeof(st.local)); /* no NUL */
 	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
 	/* The writer's side refuses what the reader would: bad UTF-8, C1. */
-	sample(&st);
-	strcpy(st.peer, "\xed\xa0\x80");
+	sample_peers(&st);
+	strcpy(st.peers[1].endpoint, "\xed\xa0\x80");
 	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
-	strcpy(st.peer, "\xc2\x85");
+	strcpy(st.peers[1].endpoint, "\xc2\x85");
 	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
-	strcpy(st.peer, "\xe0\x80\xaf"); /* overlong */
+	strcpy(st.peers[1].endpoint, "\xe0\x80\xaf"); /* overlong */
 	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
-	strcpy(st.peer, "\xf4\x90\x80\x80"); /* past U+10FFFF */
+	strcpy(st.peers[1].endpoint, "\xf4\x90\x80\x80"); /* past U+10FFFF */
 	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
-	strcpy(st.peer, "\xe2\x82\xac\xf0\x9f\x98\x80 \xc3\xbc"); /* euro, emoji, u-umlaut */
+	strcpy(st.peers[1].endpoint,
+	       "\xe2\x82\xac\xf0\x9f\x98\x80 \xc3\xbc"); /* euro, emoji, u-umlaut */
 	ck_assert_int_eq(status_check(&st, err, sizeof(err)), 0);
-	strcpy(st.peer, "\xe2\x82"); /* cut short */
+	strcpy(st.peers[1].endpoint, "\xe2\x82"); /* cut short */
 	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "peers[1].endpoint: not printable text");
+	status_cleanup(&st);
 	sample(&st);
 	st.pid = 0;
 	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
@@ -443,7 +948,7 @@ START_TEST(test_array)
 	json_object_put(arr);
 	free(json);
 
-	sample(&sts[0]);
+	sample_peers(&sts[0]);
 	sample_plain(&sts[1]);
 	ck_assert_int_eq(status_array_to_json(sts, 2, &json, true), 0);
 	arr = json_tokener_parse(json);
@@ -452,12 +957,15 @@ START_TEST(test_array)
 		elem = json_object_to_json_string(json_object_array_get_idx(arr, i));
 		ck_assert_int_eq(status_from_json(elem, strlen(elem), &back, err, sizeof(err)), 0);
 		assert_status_eq(&sts[i], &back);
+		status_cleanup(&back);
 	}
 	json_object_put(arr);
 	free(json);
 	sts[1].mode[0] = '\0';
 	ck_assert_int_eq(status_array_to_json(sts, 2, &json, true), -EINVAL);
 	ck_assert_ptr_null(json);
+	status_cleanup(&sts[0]);
+	status_cleanup(&sts[1]);
 }
 END_TEST
 
@@ -469,14 +977,17 @@ START_TEST(test_truncated)
 	int pretty;
 
 	for (pretty = 0; pretty < 2; pretty++) {
-		sample(&st);
+		sample_peers(&st);
 		ck_assert_int_eq(status_to_json(&st, &json, pretty), 0);
+		status_cleanup(&st);
 		len = strlen(json);
 		/* Every proper prefix is refused; the whole is accepted. */
 		for (cut = 0; cut < len; cut++)
 			ck_assert_msg(status_from_json(json, cut, &st, err, sizeof(err)) < 0,
 				      "prefix of %zu bytes accepted", cut);
 		ck_assert_int_eq(status_from_json(json, len, &st, err, sizeof(err)), 0);
+		ck_assert_uint_eq(st.n_peers, 3);
+		status_cleanup(&st);
 		free(json);
 	}
 }
@@ -487,10 +998,12 @@ START_TEST(test_trailing)
 	struct status st;
 	char *json, *text;
 
-	sample(&st);
+	sample_peers(&st);
 	ck_assert_int_eq(status_to_json(&st, &json, false), 0);
+	status_cleanup(&st);
 	ck_assert_int_ge(asprintf(&text, "%s \r\n\t", json), 0);
 	ck_assert_int_eq(parse(text, &st), 0);
+	status_cleanup(&st);
 	free(text);
 	ck_assert_int_ge(asprintf(&text, "%s{}", json), 0);
 	ck_assert_int_eq(parse(text, &st), -EINVAL);
@@ -509,7 +1022,7 @@ END_TEST
 
 START_TEST(test_garbage)
 {
-	size_t big = 1024 * 1024, i;
+	size_t big = STATUS_JSON_MAX + 1, i;
 	struct status st;
 	char err[256];
 	char *buf = malloc(big);
@@ -548,8 +1061,9 @@ START_TEST(test_mutations)
 	uint32_t x = 777;
 	int round, accepted = 0;
 
-	sample(&st);
+	sample_peers(&st);
 	ck_assert_int_eq(status_to_json(&st, &json, false), 0);
+	status_cleanup(&st);
 	len = strlen(json);
 	copy = malloc(len);
 	for (round = 0; round < 20000; round++) {
@@ -561,6 +1075,7 @@ START_TEST(test_mutations)
 		if (!status_from_json(copy, len, &out, err, sizeof(err))) {
 			accepted++;
 			ck_assert_int_eq(status_check(&out, NULL, 0), 0);
+			status_cleanup(&out);
 		}
 	}
 	ck_assert_int_gt(accepted, 0); /* changes to digits, mostly */
@@ -655,7 +1170,6 @@ START_TEST(test_print_sealed)
 			 "  transport: udp, sealed\n"
 			 "  public key: j7D8h3J+Qp0RyvIdH/8jMQnHqfV1gAoBJDKVR6xNtVI=\n"
 			 "  listening on: [::]:55555\n"
-			 "  peer: 198.18.0.2:47758\n"
 			 "  state: established\n"
 			 "  latest handshake: 12 seconds ago\n"
 			 "  transfer: 1.21 MiB received, 3.40 GiB sent  (rx 1234 packets, "
@@ -680,7 +1194,6 @@ START_TEST(test_print_sealed)
 			       "  transport: udp, sealed\n"
 			       "  public key: j7D8h3J+Qp0RyvIdH/8jMQnHqfV1gAoBJDKVR6xNtVI=\n"
 			       "  listening on: [::]:55555\n"
-			       "  peer: 198.18.0.2:47758\n"
 			       "  state: handshaking\n"
 			       "  latest handshake: never\n"
 			       "  transfer: 0 B received, 1.00 KiB sent  (rx 1234 packets, "
@@ -707,7 +1220,6 @@ START_TEST(test_print_plain)
 			       "  mode: tap\n"
 			       "  transport: tcp\n"
 			       "  local: 0.0.0.0:0\n"
-			       "  peer: (none)\n"
 			       "  state: connecting\n"
 			       "  transfer: 1.00 KiB received, 1023 B sent  (rx 0 packets, "
 			       "tx 0 packets)\n"
@@ -743,6 +1255,123 @@ START_TEST(test_print_wraps)
 }
 END_TEST
 
+START_TEST(test_print_peers)
+{
+	struct status st;
+	struct status_peer *p;
+	char *text;
+
+	sample_peers(&st);
+	text = printed(&st);
+	ck_assert_str_eq(text,
+			 "interface: tun0\n"
+			 "  mode: tun\n"
+			 "  transport: udp, sealed\n"
+			 "  public key: j7D8h3J+Qp0RyvIdH/8jMQnHqfV1gAoBJDKVR6xNtVI=\n"
+			 "  listening on: [::]:55555\n"
+			 "  state: established\n"
+			 "  latest handshake: 12 seconds ago\n"
+			 "  transfer: 1.21 MiB received, 3.40 GiB sent  (rx 1234 packets, "
+			 "tx 5678 packets)\n"
+			 "  drops: bad_frame 0, dev_write 1, no_peer 17\n"
+			 "  reconnects: 2\n"
+			 "  uptime: 1 hour, 2 minutes, 3 seconds\n"
+			 "  counters: connections 3, handshakes 5, bad_tag 18446744073709551614\n"
+			 "\n"
+			 "peer: xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\n"
+			 "  name: branch-1\n"
+			 "  endpoint: 198.18.0.2:47758\n"
+			 "  transport: udp\n"
+			 "  state: established\n"
+			 "  allowed ips: 198.18.1.0/24, 2001:db8:1::/48\n"
+			 "  latest handshake: 12 seconds ago\n"
+			 "  transfer: 1.21 MiB received, 3.40 GiB sent  (rx 1200 packets, "
+			 "tx 5600 packets)\n"
+			 "  persistent keepalive: every 25 seconds\n"
+			 "  drops: bad_frame 0, backpressure 4\n"
+			 "  counters: handshakes 5, bad_tag 18446744073709551614\n"
+			 "\n"
+			 "peer: TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=\n"
+			 "  endpoint: [2001:db8::3]:51820\n"
+			 "  transport: udp\n"
+			 "  state: handshaking\n"
+			 "  allowed ips: 198.18.16.0/24, 198.18.17.0/24, 198.18.18.0/24, "
+			 "198.18.19.0/24, 198.18.20.0/24,\n"
+			 "               198.18.21.0/24, 198.18.22.0/24, 198.18.23.0/24, "
+			 "198.18.24.0/24, 198.18.25.0/24,\n"
+			 "               198.18.26.0/24, 198.18.27.0/24, 198.18.28.0/24, "
+			 "198.18.29.0/24, 198.18.30.0/24,\n"
+			 "               198.18.31.0/24, and 3 more\n"
+			 "  latest handshake: never\n"
+			 "  transfer: 0 B received, 1.00 KiB sent  (rx 34 packets, tx 78 packets)\n"
+			 "  counters: handshakes 0\n"
+			 "\n"
+			 "peer: HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=\n"
+			 "  transport: udp\n"
+			 "  state: no-peer\n"
+			 "  allowed ips: (none)\n"
+			 "  latest handshake: never\n"
+			 "  transfer: 0 B received, 0 B sent  (rx 0 packets, tx 0 packets)\n");
+	free(text);
+	status_cleanup(&st);
+
+	/* Plain TAP peers are named by their name, else their endpoint. */
+	sample_plain(&st);
+	p = add_peer(&st);
+	strcpy(p->name, "left");
+	strcpy(p->endpoint, "198.18.0.7:55555");
+	strcpy(p->transport, STATUS_TRANSPORT_TCP);
+	strcpy(p->state, STATUS_STATE_CONNECTED);
+	ck_assert_int_eq(status_peer_add_address(p, "02:00:5e:10:00:01"), 0);
+	p->rx_bytes = 1024;
+	p->keepalive = 3600;
+	p = add_peer(&st);
+	strcpy(p->endpoint, "[2001:db8::9]:40000");
+	strcpy(p->transport, STATUS_TRANSPORT_TCP);
+	strcpy(p->state, STATUS_STATE_CONNECTED);
+	ck_assert_int_eq(status_peer_add_drop(p, "backpressure", 9), 0);
+	p = add_peer(&st);
+	strcpy(p->transport, STATUS_TRANSPORT_TCP);
+	strcpy(p->state, STATUS_STATE_CONNECTING);
+	ck_assert_int_eq(status_check(&st, NULL, 0), 0);
+	text = printed(&st);
+	ck_assert_str_eq(text,
+			 "interface: tap7\n"
+			 "  mode: tap\n"
+			 "  transport: tcp\n"
+			 "  local: 0.0.0.0:0\n"
+			 "  state: connecting\n"
+			 "  transfer: 1.00 KiB received, 1023 B sent  (rx 0 packets, "
+			 "tx 0 packets)\n"
+			 "  drops: no_peer 1\n"
+			 "  reconnects: 0\n"
+			 "  uptime: 1 second\n"
+			 "\n"
+			 "peer: left\n"
+			 "  endpoint: 198.18.0.7:55555\n"
+			 "  transport: tcp\n"
+			 "  state: connected\n"
+			 "  learned macs: 02:00:5e:10:00:01\n"
+			 "  transfer: 1.00 KiB received, 0 B sent  (rx 0 packets, tx 0 packets)\n"
+			 "  persistent keepalive: every 1 hour\n"
+			 "\n"
+			 "peer: [2001:db8::9]:40000\n"
+			 "  transport: tcp\n"
+			 "  state: connected\n"
+			 "  learned macs: (none)\n"
+			 "  transfer: 0 B received, 0 B sent  (rx 0 packets, tx 0 packets)\n"
+			 "  drops: backpressure 9\n"
+			 "\n"
+			 "peer: (unknown)\n"
+			 "  transport: tcp\n"
+			 "  state: connecting\n"
+			 "  learned macs: (none)\n"
+			 "  transfer: 0 B received, 0 B sent  (rx 0 packets, tx 0 packets)\n");
+	free(text);
+	status_cleanup(&st);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("status");
@@ -757,6 +1386,11 @@ int main(void)
 	tcase_add_test(tc, test_strings);
 	tcase_add_test(tc, test_counter_lists);
 	tcase_add_test(tc, test_add);
+	tcase_add_test(tc, test_peer_fields);
+	tcase_add_test(tc, test_peer_plain_tap);
+	tcase_add_test(tc, test_add_peers);
+	tcase_add_test(tc, test_json_max);
+	tcase_add_test(tc, test_too_many_peers);
 	tcase_add_test(tc, test_to_json_checks);
 	tcase_add_test(tc, test_array);
 	tcase_add_test(tc, test_truncated);
@@ -768,6 +1402,7 @@ int main(void)
 	tcase_add_test(tc, test_print_sealed);
 	tcase_add_test(tc, test_print_plain);
 	tcase_add_test(tc, test_print_wraps);
+	tcase_add_test(tc, test_print_peers);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -142,8 +142,9 @@ out:
 
 /*
  * Fetches and parses tunnel @name's status (socket NAME.sock in @dir) into
- * *@st.  Returns SHOW_OK, SHOW_STALE (a message too when @must) or
- * SHOW_ERROR after printing why.
+ * *@st.  Returns SHOW_OK (the caller releases *@st with status_cleanup()),
+ * SHOW_STALE (a message too when @must) or SHOW_ERROR after printing why;
+ * *@st holds no peers then.
  */
 static int show_one(const char *dir, const char *name, bool must, struct status *st)
 {
@@ -325,6 +326,7 @@ int show_main(int argc, char **argv)
 			status = show_json(&st, 1, true);
 		else if (status_print(stdout, &st))
 			status = CTL_EXIT_FAIL;
+		status_cleanup(&st);
 		goto flush;
 	}
 
@@ -364,6 +366,8 @@ out:
 	for (i = 0; i < n_names; i++)
 		free(names[i]);
 	free(names);
+	for (i = 0; i < n; i++)
+		status_cleanup(&sts[i]);
 	free(sts);
 flush:
 	errno = 0;

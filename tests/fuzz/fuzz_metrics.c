@@ -13,12 +13,13 @@
  *     families together and never twice, suffixes, escapes, no label set
  *     twice, integer values, # EOF last in OpenMetrics only), and the
  *     label values read back through the escapes are exactly the
- *     statuses' device, netns, peer and drop names (a status repeating an
- *     earlier one's device and netns is left out whole).
+ *     statuses' device, netns, peer labels, endpoints and drop names (a
+ *     status repeating an earlier one's device and netns is left out
+ *     whole, and so is a peer repeating an earlier peer's label).
  *
  * Input: byte 0: how many statuses (0-3) and flags; then per status the
- * fields in struct order (strings as a length byte and bytes), then the
- * current time.
+ * fields in struct order (strings as a length byte and bytes), then its
+ * peers (0-3, each in struct order), then the current time.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -55,6 +56,47 @@ static void take_name(struct fuzz_input *in, char *dst)
 	dst[len] = '\0';
 }
 
+/* Appends a peer to @st, its fields from @in in struct order. */
+static void fill_peer(struct fuzz_input *in, struct status *st)
+{
+	static const char *const words[] = {"tun", "tap", "tcp", "udp", "x", ""};
+	struct status_peer *p;
+	uint8_t flags = fuzz_u8(in);
+	size_t i, n;
+
+	if (status_add_peer(st, &p))
+		abort();
+	take_string(in, p->name, sizeof(p->name));
+	if (flags & 1)
+		take_string(in, p->public_key, sizeof(p->public_key));
+	take_string(in, p->endpoint, sizeof(p->endpoint));
+	strcpy(p->transport, words[fuzz_u8(in) % 6]);
+	take_string(in, p->state, sizeof(p->state));
+	n = fuzz_u8(in) % 4;
+	for (i = 0; i < n; i++)
+		take_string(in, p->addresses[i], sizeof(p->addresses[i]));
+	p->n_addresses = n;
+	p->addresses_more = fuzz_u64(in);
+	p->latest_handshake = (int64_t)fuzz_u64(in);
+	p->keepalive = fuzz_u32(in);
+	p->rx_bytes = fuzz_u64(in);
+	p->rx_packets = fuzz_u64(in);
+	p->tx_bytes = fuzz_u64(in);
+	p->tx_packets = fuzz_u64(in);
+	n = fuzz_u8(in) % 4;
+	for (i = 0; i < n; i++) {
+		take_name(in, p->drops[i].name);
+		p->drops[i].value = fuzz_u64(in);
+	}
+	p->n_drops = n;
+	n = fuzz_u8(in) % 4;
+	for (i = 0; i < n; i++) {
+		take_name(in, p->counters[i].name);
+		p->counters[i].value = fuzz_u64(in);
+	}
+	p->n_counters = n;
+}
+
 static void fill(struct fuzz_input *in, struct status *st)
 {
 	static const char *const words[] = {"tun", "tap", "tcp", "udp", "x", ""};
@@ -72,7 +114,6 @@ static void fill(struct fuzz_input *in, struct status *st)
 	if (flags & 8)
 		take_string(in, st->public_key, sizeof(st->public_key));
 	take_string(in, st->local, sizeof(st->local));
-	take_string(in, st->peer, sizeof(st->peer));
 	take_string(in, st->state, sizeof(st->state));
 	st->pid = (int32_t)fuzz_u32(in);
 	st->uptime = fuzz_u64(in);
@@ -94,6 +135,9 @@ static void fill(struct fuzz_input *in, struct status *st)
 		st->counters[i].value = fuzz_u64(in);
 	}
 	st->n_counters = n;
+	n = fuzz_u8(in) % 4;
+	for (i = 0; i < n; i++)
+		fill_peer(in, st);
 }
 
 /* What the checker read back for one label name. */
@@ -127,6 +171,24 @@ static bool seen_has(const struct seen *s, const char *value)
 	return false;
 }
 
+/* The peer label metrics gives peer @i of @st, or NULL when an earlier
+ * peer has it (left out). */
+static const char *peer_label(const struct status *st, size_t i)
+{
+	const struct status_peer *p = &st->peers[i];
+	const char *l = p->public_key[0] ? p->public_key : p->name[0] ? p->name : p->endpoint;
+
+	for (size_t j = 0; j < i; j++) {
+		const struct status_peer *q = &st->peers[j];
+
+		if (!strcmp(l, q->public_key[0] ? q->public_key
+			       : q->name[0]     ? q->name
+						: q->endpoint))
+			return NULL;
+	}
+	return l;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_input in = {data, size};
@@ -144,7 +206,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int om = 0; om < 2; om++) {
 		enum metrics_format format = om ? METRICS_OPENMETRICS : METRICS_PROMETHEUS;
 		static struct seen dev = {.name = "device"}, ns = {.name = "netns"},
-				   peer = {.name = "endpoint"}, reason = {.name = "reason"};
+				   endpoint = {.name = "endpoint"}, peer = {.name = "peer"},
+				   reason = {.name = "reason"};
+		struct seen *labels[] = {&ns, &endpoint, &peer, &reason};
 		char *text, err[256];
 		size_t len;
 		long samples;
@@ -152,21 +216,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!valid) {
 			FUZZ_ASSERT(rc == -EINVAL && text == NULL);
-			return 0;
+			break;
 		}
 		FUZZ_ASSERT(rc == 0 && text && strlen(text) == len);
-		dev.n = ns.n = peer.n = reason.n = 0;
+		dev.n = ns.n = endpoint.n = peer.n = reason.n = 0;
 		samples = metrics_check(text, len, om, err, sizeof(err), on_label, &dev);
 		if (samples < 0)
 			fprintf(stderr, "%s\n%s", err, text);
 		FUZZ_ASSERT(samples >= 0);
 		FUZZ_ASSERT(n == 0 || samples > 0);
-		FUZZ_ASSERT(metrics_check(text, len, om, err, sizeof(err), on_label, &ns) ==
-			    samples);
-		FUZZ_ASSERT(metrics_check(text, len, om, err, sizeof(err), on_label, &peer) ==
-			    samples);
-		FUZZ_ASSERT(metrics_check(text, len, om, err, sizeof(err), on_label, &reason) ==
-			    samples);
+		for (size_t k = 0; k < sizeof(labels) / sizeof(labels[0]); k++)
+			FUZZ_ASSERT(metrics_check(text, len, om, err, sizeof(err), on_label,
+						  labels[k]) == samples);
 		for (i = 0; i < n; i++) {
 			bool dup = false;
 
@@ -177,51 +238,153 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (dup)
 				continue;
 			FUZZ_ASSERT(!sts[i].netns[0] || seen_has(&ns, sts[i].netns));
-			FUZZ_ASSERT(!sts[i].peer[0] || seen_has(&peer, sts[i].peer));
 			for (size_t j = 0; j < sts[i].n_drops; j++)
 				FUZZ_ASSERT(seen_has(&reason, sts[i].drops[j].name));
+			for (size_t j = 0; j < sts[i].n_peers; j++) {
+				const struct status_peer *p = &sts[i].peers[j];
+				const char *l = peer_label(&sts[i], j);
+
+				if (!l)
+					continue;
+				FUZZ_ASSERT(seen_has(&peer, l));
+				FUZZ_ASSERT(!p->endpoint[0] || seen_has(&endpoint, p->endpoint));
+				for (size_t k = 0; k < p->n_drops; k++)
+					FUZZ_ASSERT(seen_has(&reason, p->drops[k].name));
+			}
 		}
 		FUZZ_ASSERT(dev.n <= n);
 		free(text);
 	}
+	for (i = 0; i < n; i++)
+		status_cleanup(&sts[i]);
 	return 0;
 }
 
+/* A seed being written: fields appended as fill() reads them. */
+struct seed {
+	uint8_t buf[1024];
+	size_t len;
+};
+
+static void put_u8(struct seed *s, uint8_t v)
+{
+	if (s->len < sizeof(s->buf))
+		s->buf[s->len++] = v;
+}
+
+static void put_be(struct seed *s, uint64_t v, int bytes)
+{
+	while (bytes--)
+		put_u8(s, (uint8_t)(v >> (8 * bytes)));
+}
+
+static void put_str(struct seed *s, const char *str)
+{
+	put_u8(s, (uint8_t)strlen(str));
+	while (*str)
+		put_u8(s, (uint8_t)*str++);
+}
+
+/* Word indexes of fill()'s table. */
+enum { W_TUN, W_TAP, W_TCP, W_UDP };
+
 int fuzz_generate(const char *dir)
 {
-	/* Two statuses: a sealed listener in a namespace with a quote and a
-	 * backslash in its names, and a plain client.  Bytes grouped by field,
-	 * not one a line. */
-	/* clang-format off */
-	static const uint8_t two[] = {
-	    2,
-	    /* status 1: flags netns|sealed|listen|key */
-	    0x0f, 4, 't', 'u', 'n', '"', 4, 'b', '\\', 'l', 'u', 0, 2, 8, 'A', 'B', 'C', 'D', 'E',
-	    'F', 'G', '=', 7, '[', ':', ':', ']', ':', '5', '5', 16, '1', '9', '8', '.', '1', '8',
-	    '.', '0', '.', '2', ':', '4', '7', '7', '5', '8', 11, 'e', 's', 't', 'a', 'b', 'l', 'i',
-	    's', 'h', 'e', 'd', 0, 0, 0, 42, 0, 0, 0, 0, 0, 0, 14, 0x8b, 0, 0, 0, 0, 0, 0, 0, 12,
-	    0, 0, 0, 0, 0, 0x13, 0x5c, 0x28, 0, 0, 0, 0, 0, 0, 4, 0xd2, 0, 0, 0, 0, 0xd9, 0x98,
-	    0x9a, 0x1a, 0, 0, 0, 0, 0, 0, 0x16, 0x2e,
-	    /* drops: 2 */
-	    2, 9, 'b', 'a', 'd', '_', 'f', 'r', 'a', 'm', 'e', 0, 0, 0, 0, 0, 0, 0, 0, 10, 'n',
-	    'o', '_', 's', 'e', 's', 's', 'i', 'o', 'n', 0, 0, 0, 0, 0, 0, 0, 17,
-	    /* counters: 3 */
-	    3, 10, 'h', 'a', 'n', 'd', 's', 'h', 'a', 'k', 'e', 's', 0, 0, 0, 0, 0, 0, 0, 5, 6,
-	    'r', 'e', 'k', 'e', 'y', 's', 0, 0, 0, 0, 0, 0, 0, 4, 7, 'b', 'a', 'd', '_', 't', 'a',
-	    'g', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
-	    /* status 2: plain tap client, connecting */
-	    0x00, 4, 't', 'a', 'p', '7', 1, 2, 9, '0', '.', '0', '.', '0', '.', '0', ':', '0', 0,
-	    10, 'c', 'o', 'n', 'n', 'e', 'c', 't', 'i', 'n', 'g', 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
-	    1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0,
-	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 7, 'n', 'o', '_',
-	    'p', 'e', 'e', 'r', 0, 0, 0, 0, 0, 0, 0, 1, 1, 10, 'r', 'e', 'c', 'o', 'n', 'n', 'e',
-	    'c', 't', 's', 0, 0, 0, 0, 0, 0, 0, 0,
-	    /* now: 2026-12-01 06:00:00 UTC */
-	    0, 0, 0, 0, 0x6b, 0x0e, 0x4a, 0x60,
-	};
-	/* clang-format on */
 	static const uint8_t none[] = {0};
-	int ret = fuzz_write_seed(dir, "two-tunnels", two, sizeof(two));
+	struct seed s = {.len = 0};
+	int ret;
 
+	/* Two statuses: a sealed listener in a namespace with a quote and a
+	 * backslash in its names and two peers, and a plain client whose
+	 * peer is known by its endpoint. */
+	put_u8(&s, 2);
+	put_u8(&s, 0x0f); /* netns, sealed, listen, key */
+	put_str(&s, "tun\"");
+	put_str(&s, "b\\lu");
+	put_u8(&s, W_TUN);
+	put_u8(&s, W_UDP);
+	put_str(&s, "ABCDEFG=");
+	put_str(&s, "[::]:55");
+	put_str(&s, "established");
+	put_be(&s, 42, 4);         /* pid */
+	put_be(&s, 3723, 8);       /* uptime */
+	put_be(&s, 12, 8);         /* latest handshake */
+	put_be(&s, 1268776, 8);    /* rx bytes */
+	put_be(&s, 1234, 8);       /* rx packets */
+	put_be(&s, 3650722202, 8); /* tx bytes */
+	put_be(&s, 5678, 8);       /* tx packets */
+	put_u8(&s, 2);
+	put_str(&s, "bad_frame");
+	put_be(&s, 0, 8);
+	put_str(&s, "no_session");
+	put_be(&s, 17, 8);
+	put_u8(&s, 3);
+	put_str(&s, "handshakes");
+	put_be(&s, 5, 8);
+	put_str(&s, "rekeys");
+	put_be(&s, 4, 8);
+	put_str(&s, "bad_tag");
+	put_be(&s, UINT64_MAX - 1, 8);
+	put_u8(&s, 2); /* peers */
+	for (int i = 0; i < 2; i++) {
+		put_u8(&s, 1); /* key */
+		put_str(&s, i ? "" : "branch-\"1\"");
+		put_str(&s, i ? "HIJKLMN=" : "OPQRSTU=");
+		put_str(&s, i ? "" : "198.18.0.2:47758");
+		put_u8(&s, W_UDP);
+		put_str(&s, i ? "handshaking" : "established");
+		put_u8(&s, 2 - i);
+		put_str(&s, "198.18.1.0/24");
+		put_str(&s, "2001:db8:1::/48");
+		put_be(&s, (uint64_t)i, 8);         /* addresses more */
+		put_be(&s, i ? UINT64_MAX : 12, 8); /* latest handshake: -1 */
+		put_be(&s, 25, 4);                  /* keepalive */
+		put_be(&s, 1000, 8);
+		put_be(&s, 10, 8);
+		put_be(&s, 2000, 8);
+		put_be(&s, 20, 8);
+		put_u8(&s, 1);
+		put_str(&s, "backpressure");
+		put_be(&s, 3, 8);
+		put_u8(&s, 1);
+		put_str(&s, "handshakes");
+		put_be(&s, 5, 8);
+	}
+	put_u8(&s, 0x00); /* plain TAP client, connecting */
+	put_str(&s, "tap7");
+	put_u8(&s, W_TAP);
+	put_u8(&s, W_TCP);
+	put_str(&s, "0.0.0.0:0");
+	put_str(&s, "connecting");
+	put_be(&s, 1, 4);
+	put_be(&s, 1, 8);
+	put_be(&s, UINT64_MAX, 8); /* latest handshake: -1 */
+	put_be(&s, 1024, 8);
+	put_be(&s, 0, 8);
+	put_be(&s, 1023, 8);
+	put_be(&s, 0, 8);
+	put_u8(&s, 1);
+	put_str(&s, "no_peer");
+	put_be(&s, 1, 8);
+	put_u8(&s, 1);
+	put_str(&s, "reconnects");
+	put_be(&s, 0, 8);
+	put_u8(&s, 1); /* peers */
+	put_u8(&s, 0);
+	put_str(&s, "");
+	put_str(&s, "198.18.0.9:55555");
+	put_u8(&s, W_TCP);
+	put_str(&s, "connecting");
+	put_u8(&s, 1);
+	put_str(&s, "02:00:5e:10:00:01");
+	put_be(&s, 0, 8);
+	put_be(&s, UINT64_MAX, 8);
+	put_be(&s, 0, 4);
+	for (int i = 0; i < 4; i++)
+		put_be(&s, 0, 8);
+	put_u8(&s, 0);
+	put_u8(&s, 0);
+	put_be(&s, 1796104800, 8); /* now: 2026-12-01 06:00:00 UTC */
+	ret = fuzz_write_seed(dir, "two-tunnels", s.buf, s.len);
 	return ret ?: fuzz_write_seed(dir, "none", none, sizeof(none));
 }
