@@ -205,27 +205,46 @@ static enum conf_transport conf_transport(const struct conf *c)
 	return peer->transport;
 }
 
+/* True when the configuration makes a hub (doc/design.md section 8): more
+ * than one [Peer], or AllowedIPs routing packets by address. */
+static bool conf_is_hub(const struct conf *c)
+{
+	if (c->n_peers > 1)
+		return true;
+	for (size_t i = 0; i < c->n_peers; i++)
+		if (c->peers[i].n_allowed_ips)
+			return true;
+	return false;
+}
+
 /*
- * Refuses what the file may say but this culvertd cannot do yet (the hub,
- * doc/design.md section 8, will): more than one peer, AllowedIPs, Transport
- * = auto, a listener serving two transports, PeerToPeer = no.  Returns 0,
- * or -EINVAL with "FILE:LINE: ..." in @err.
+ * Refuses what the file may say but this culvertd cannot do yet
+ * (doc/design.md section 8): a hub other than sealed UDP with a TUN device
+ * (plain, TCP and TAP hubs), Transport = auto, a listener serving two
+ * transports, PeerToPeer = no without a hub.  Returns 0, or -EINVAL with
+ * "FILE:LINE: ..." in @err.
  */
-static int conf_check_one_peer(const struct conf *c, const char *name, char *err, size_t errlen)
+static int conf_check_support(const struct conf *c, const char *name, char *err, size_t errlen)
 {
 	const struct conf_peer *peer = conf_peer0(c);
+	bool hub = conf_is_hub(c);
 	unsigned line = 0;
 	const char *what = NULL;
 
-	if (c->n_peers > 1) {
-		line = c->peers[1].section_line;
-		what = "a second [Peer]: this culvertd serves one peer";
-	} else if (peer->n_allowed_ips) {
-		line = peer->line[CONF_KEY_ALLOWED_IPS];
-		what = "AllowedIPs: this culvertd serves one peer and routes nothing by address";
-	} else if (peer->transport == CONF_TRANSPORT_AUTO) {
-		line = peer->line[CONF_KEY_TRANSPORT];
-		what = "Transport = auto: this culvertd does not fall back from UDP to TCP";
+	for (size_t i = 0; i < c->n_peers && !what; i++)
+		if (c->peers[i].transport == CONF_TRANSPORT_AUTO) {
+			line = c->peers[i].line[CONF_KEY_TRANSPORT];
+			what = "Transport = auto: this culvertd does not fall back from UDP to TCP";
+		}
+	if (what) {
+		/* reported below */
+	} else if (hub && (!c->private_key_file || conf_transport(c) != CONF_TRANSPORT_UDP ||
+			   c->mode != TUN_MODE_TUN)) {
+		line = c->n_peers > 1 ? c->peers[1].section_line : peer->line[CONF_KEY_ALLOWED_IPS];
+		what = c->n_peers > 1 ? "a second [Peer]: this culvertd serves many peers only "
+					"sealed (PrivateKeyFile), over UDP, with a TUN device"
+				      : "AllowedIPs: this culvertd routes by address only sealed "
+					"(PrivateKeyFile), over UDP, with a TUN device";
 	} else if (c->transports == (CONF_TRANSPORTS_TCP | CONF_TRANSPORTS_UDP)) {
 		line = c->line[CONF_KEY_TRANSPORTS];
 		what = "Transports = udp,tcp: this culvertd serves one transport at a time";
@@ -234,10 +253,16 @@ static int conf_check_one_peer(const struct conf *c, const char *name, char *err
 		line = peer->line[CONF_KEY_TRANSPORT];
 		what = "Transport differs from [Interface] Transports: this culvertd serves one "
 		       "transport at a time";
-	} else if (!c->peer_to_peer) {
+	} else if (!c->peer_to_peer && !hub) {
 		line = c->line[CONF_KEY_PEER_TO_PEER];
 		what = "PeerToPeer = no: this culvertd serves one peer";
 	}
+	for (size_t i = 1; i < c->n_peers && !what; i++)
+		if ((c->peers[i].set & CONF_SET_TRANSPORT) &&
+		    c->peers[i].transport != CONF_TRANSPORT_UDP) {
+			line = c->peers[i].line[CONF_KEY_TRANSPORT];
+			what = "Transport: a hub's peers all use udp in this culvertd";
+		}
 	if (!what)
 		return 0;
 	if (line)
@@ -289,8 +314,8 @@ static int conf_build(struct conf *c, const struct cmdline *cl, char *err, size_
 	rc = conf_validate(c, cl->config_file ? cl->config_file : "command line", err, errlen);
 	if (rc < 0)
 		return rc;
-	return conf_check_one_peer(c, cl->config_file ? cl->config_file : "command line", err,
-				   errlen);
+	return conf_check_support(c, cl->config_file ? cl->config_file : "command line", err,
+				  errlen);
 }
 
 /* The log level: -v/-q on the command line win over LogLevel. */
@@ -378,6 +403,27 @@ static bool same_str(const char *a, const char *b)
 }
 
 /* Whether @key has the same value in @a and @b. */
+/* True when two [Peer] sections say the same about what a hub fixes at
+ * start: name, keys, endpoint, allowed IPs, transport and timers. */
+static bool conf_same_peer(const struct conf_peer *a, const struct conf_peer *b)
+{
+	if (strcmp(a->name, b->name) != 0 || strcmp(a->public_key, b->public_key) != 0 ||
+	    !same_str(a->preshared_key_file, b->preshared_key_file) ||
+	    !same_str(a->endpoint, b->endpoint) || a->transport != b->transport ||
+	    a->keepalive != b->keepalive || a->dead_peer_timeout != b->dead_peer_timeout ||
+	    a->n_allowed_ips != b->n_allowed_ips)
+		return false;
+	for (unsigned i = 0; i < a->n_allowed_ips; i++) {
+		const struct endpoint_prefix *x = &a->allowed_ips[i].prefix;
+		const struct endpoint_prefix *y = &b->allowed_ips[i].prefix;
+
+		if (x->family != y->family || x->len != y->len ||
+		    memcmp(x->addr, y->addr, sizeof(x->addr)) != 0)
+			return false;
+	}
+	return true;
+}
+
 static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key key)
 {
 	switch (key) {
@@ -463,6 +509,25 @@ static void daemon_reload(struct daemon *d)
 		if (!conf_same(&d->conf, &next, fixed[i]))
 			log_warnx("SIGHUP: %s changed; that takes a restart",
 				  conf_key_name(fixed[i]));
+	if (conf_is_hub(&d->conf) || conf_is_hub(&next)) {
+		/* A hub's peers (keys, endpoints, allowed IPs, timers) are
+		 * fixed until a restart in this culvertd (doc/design.md
+		 * section 8). */
+		bool same = d->conf.n_peers == next.n_peers;
+
+		for (i = 0; same && i < next.n_peers; i++)
+			same = conf_same_peer(&d->conf.peers[i], &next.peers[i]);
+		if (!same)
+			log_warnx("SIGHUP: the peers changed; a hub's peers change only on a "
+				  "restart");
+		log_set_level(conf_log_level(&next, d->cmdline));
+		tunnel_set_allow_from(d->tunnel, next.allow_from, next.n_allow_from);
+		log_info("SIGHUP: configuration re-read (log level %d)",
+			 conf_log_level(&next, d->cmdline));
+		conf_cleanup(&d->conf);
+		d->conf = next;
+		return;
+	}
 	log_set_level(conf_log_level(&next, d->cmdline));
 	tunnel_set_allow_from(d->tunnel, next.allow_from, next.n_allow_from);
 	tunnel_set_liveness(d->tunnel, (uint64_t)conf_peer0(&next)->keepalive * 1000,
@@ -791,8 +856,12 @@ int main(int argc, char **argv)
 	struct privdrop_target target = {.uid = (uid_t)-1, .gid = (gid_t)-1};
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_len = 0;
-	uint8_t *keys = NULL; /* private key, peer public key, psk: 32 bytes each */
+	/* private key, then each peer's public key and psk: 32 bytes each */
+	uint8_t *keys = NULL;
+	struct tunnel_peer_config *hub_peers = NULL;
+	struct endpoint_prefix *hub_prefixes = NULL;
 	const struct conf_peer *peer;
+	bool hub;
 	bool drop;
 	char err[512] = "";
 	bool is_usage;
@@ -818,7 +887,7 @@ int main(int argc, char **argv)
 		/* No core dump may ever hold the keys (doc/design.md section 3). */
 		setrlimit(RLIMIT_CORE, &no_core);
 		prctl(PR_SET_DUMPABLE, 0);
-		keys = sodium_malloc(3 * KEY_LEN);
+		keys = sodium_malloc((1 + 2 * (d.conf.n_peers ? d.conf.n_peers : 1)) * KEY_LEN);
 		if (!keys) {
 			fprintf(stderr, "culvertd: out of memory for keys\n");
 			return EXIT_RUNTIME;
@@ -829,6 +898,16 @@ int main(int argc, char **argv)
 		if (peer->preshared_key_file)
 			read_key_file("PresharedKeyFile", peer->preshared_key_file,
 				      keys + 2 * KEY_LEN);
+		/* A hub's other peers: keys i at 1 + 2i and 2 + 2i. */
+		for (i = 1; i < d.conf.n_peers; i++) {
+			const struct conf_peer *pi = &d.conf.peers[i];
+
+			if (key_from_base64(keys + (1 + 2 * i) * KEY_LEN, pi->public_key) < 0)
+				config_error("PublicKey: not a base64 32-byte key");
+			if (pi->preshared_key_file)
+				read_key_file("PresharedKeyFile", pi->preshared_key_file,
+					      keys + (2 + 2 * i) * KEY_LEN);
+		}
 		cfg.sealed = true;
 		cfg.private_key = keys;
 		cfg.peer_public_key = keys + KEY_LEN;
@@ -858,11 +937,46 @@ int main(int argc, char **argv)
 		if (resolve("Endpoint", peer->endpoint, false, ss, len, err, sizeof(err)) < 0)
 			config_error("%s", err);
 	}
+	hub = conf_is_hub(&d.conf);
+	if (hub) {
+		size_t n_prefixes = 0, at = 0;
+
+		for (i = 0; i < d.conf.n_peers; i++)
+			n_prefixes += d.conf.peers[i].n_allowed_ips;
+		hub_peers = calloc(d.conf.n_peers, sizeof(*hub_peers));
+		hub_prefixes = calloc(n_prefixes ? n_prefixes : 1, sizeof(*hub_prefixes));
+		if (!hub_peers || !hub_prefixes) {
+			fprintf(stderr, "culvertd: out of memory for peers\n");
+			return EXIT_RUNTIME;
+		}
+		for (i = 0; i < d.conf.n_peers; i++) {
+			const struct conf_peer *pi = &d.conf.peers[i];
+			struct tunnel_peer_config *pc = &hub_peers[i];
+
+			pc->name = pi->name;
+			pc->public_key = keys + (1 + 2 * i) * KEY_LEN;
+			pc->psk = pi->preshared_key_file ? keys + (2 + 2 * i) * KEY_LEN : NULL;
+			pc->keepalive_ms = (uint64_t)pi->keepalive * 1000;
+			pc->dead_peer_ms = (uint64_t)pi->dead_peer_timeout * 1000;
+			pc->allowed_ips = hub_prefixes + at;
+			pc->n_allowed_ips = pi->n_allowed_ips;
+			for (unsigned k = 0; k < pi->n_allowed_ips; k++)
+				hub_prefixes[at++] = pi->allowed_ips[k].prefix;
+			if (pi->endpoint && resolve("Endpoint", pi->endpoint, false, &pc->endpoint,
+						    &pc->endpoint_len, err, sizeof(err)) < 0)
+				config_error("%s", err);
+		}
+		cfg.peers = hub_peers;
+		cfg.n_peers = (unsigned)d.conf.n_peers;
+		cfg.peer_to_peer = d.conf.peer_to_peer;
+	}
 	if (d.conf.metrics_listen && resolve("MetricsListen", d.conf.metrics_listen, true,
 					     &metrics_addr, &metrics_len, err, sizeof(err)) < 0)
 		config_error("%s", err);
 	if (cl.check_config) {
 		sodium_free(keys);
+		free(hub_peers);
+		free(hub_prefixes);
 		printf("%s: configuration OK\n", cl.config_file ? cl.config_file : "command line");
 		conf_cleanup(&d.conf);
 		return 0;
@@ -892,8 +1006,10 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	d.tunnel = tunnel_new(d.base, &cfg, err, sizeof(err), &is_usage);
-	/* The session holds its own copies now. */
+	/* The sessions hold their own copies now. */
 	sodium_free(keys);
+	free(hub_peers);
+	free(hub_prefixes);
 	if (!d.tunnel) {
 		fprintf(stderr, "culvertd: %s\n", err);
 		event_base_free(d.base);
@@ -912,7 +1028,7 @@ int main(int argc, char **argv)
 	/* A TCP client in backoff reconnects as soon as the underlay changes
 	 * instead of waiting out its timer; without the watch it still does,
 	 * later. */
-	if (cfg.transport == TUNNEL_TCP && !cfg.listen) {
+	if ((cfg.transport == TUNNEL_TCP && !cfg.listen) || hub) {
 		int rc = netwatch_open(d.base, daemon_underlay_changed, &d, &d.netwatch);
 
 		if (rc < 0)

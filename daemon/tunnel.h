@@ -15,6 +15,33 @@
 struct event_base;
 struct endpoint_prefix;
 
+/*
+ * One peer of a hub (doc/design.md section 8): sealed, over UDP, TUN.  The
+ * tunnel copies what it keeps (keys into its session, prefixes into its
+ * allowed-IPs table); the pointers need to live only through tunnel_new().
+ */
+struct tunnel_peer_config {
+	const char *name;          /* for the log and the status; NULL or "": none */
+	const uint8_t *public_key; /* 32 bytes */
+	const uint8_t *psk;        /* 32 bytes, or NULL */
+	/* Where to send before the peer is heard from (0 length: wait). */
+	struct sockaddr_storage endpoint;
+	socklen_t endpoint_len;
+	/* Its allowed IPs: inner destinations routed to it, and the only
+	 * sources taken from it; host bits may be set (they are cleared). */
+	const struct endpoint_prefix *allowed_ips;
+	unsigned n_allowed_ips;
+	/* Liveness, ms, 0 = off: as tunnel_config's, for this peer. */
+	uint64_t keepalive_ms;
+	uint64_t dead_peer_ms;
+};
+
+/* Peers of one hub, at most: every one costs a session (a few pages of
+ * sodium_malloc'd memory) and SESSION_MAX_INDICES receiver indices. */
+#define TUNNEL_PEERS_MAX 4096
+/* Prefixes of a hub's allowed-IPs table, at most, all peers together. */
+#define TUNNEL_ALLOWED_IPS_MAX 65536
+
 /* Prefixes a listener takes in allow_from, at most. */
 #define TUNNEL_ALLOW_FROM_MAX 32
 
@@ -61,6 +88,15 @@ struct tunnel_config {
 	/* ClampMSS: lower the MSS option of TCP SYNs both ways to fit the
 	 * inner MTU (lib/mtu.h). */
 	bool clamp_mss;
+	/* A hub (doc/design.md section 8): @n_peers peers (1 ..
+	 * TUNNEL_PEERS_MAX) in place of peer_public_key, psk, peer_addr and
+	 * the liveness above, each packet routed by allowed IPs.  Sealed
+	 * mode over UDP with a TUN device only; 0: the one peer above, which
+	 * every packet goes to.  peer_to_peer false (PeerToPeer = no) drops
+	 * what one peer sends to another instead of forwarding it. */
+	const struct tunnel_peer_config *peers;
+	unsigned n_peers;
+	bool peer_to_peer;
 };
 
 /* Default TCP output buffer high-water mark: above it the device is no
@@ -124,6 +160,23 @@ struct tunnel_stats {
 	uint64_t icmp_sent;
 	uint64_t mss_clamped;
 	uint64_t pmtu_fragmented;
+	/* A hub (doc/design.md section 8): device packets whose destination
+	 * no peer's allowed IPs hold; packets from a peer whose source is
+	 * outside its allowed IPs; packets between peers forwarded inside
+	 * culvertd, and those dropped for PeerToPeer = no; initiations whose
+	 * static key no [Peer] has; sealed messages naming no receiver index
+	 * we hold, or too malformed to name one; IPv6 link-scope packets
+	 * (router and neighbour discovery, MLD: link-local or unspecified
+	 * source, link-local destination), which a routed hop never carries.
+	 */
+	uint64_t drop_no_route;
+	uint64_t drop_spoofed;
+	uint64_t forwarded;
+	uint64_t drop_peer_to_peer;
+	uint64_t hs_unknown_key;
+	uint64_t rx_unknown_index;
+	uint64_t rx_malformed;
+	uint64_t drop_link_local;
 };
 
 struct tunnel;
