@@ -357,8 +357,62 @@ static int tunnel_dev_read_vnet(struct tunnel *t, struct peer *p, uint8_t *slot,
  * noted in tx_iov and tx_pktlen, for UDP, which sends one datagram per
  * frame.
  */
+/* What tunnel_switch_out() returns for a frame every peer gets. */
+#define TUNNEL_FLOOD ((struct peer *)&tunnel_flood_marker)
+static const char tunnel_flood_marker;
+
+/* A TUN hub: the peer whose allowed IPs hold the destination of @pkt
+ * (@len bytes, from the device), or NULL: dropped and counted. */
+static struct peer *tunnel_route_out(struct tunnel *t, const uint8_t *pkt, size_t len)
+{
+	struct peer *q = allowedips_lookup_dst(&t->aips, pkt, len);
+
+	if (!q && tunnel_link_scope(pkt, len)) {
+		t->stats.drop_link_local++;
+		return NULL;
+	}
+	if (!q) {
+		t->stats.drop_no_route++;
+		log_trace("%s: %zu-byte packet to no peer's allowed IPs dropped", t->dev.name, len);
+	}
+	return q;
+}
+
+/*
+ * A TAP hub, a learning switch (doc/design.md section 8): the source MAC of
+ * @frame (@len bytes, from the device) is learned as a station on this
+ * host's side; the frame goes to the peer that owns its destination MAC,
+ * or to every peer (TUNNEL_FLOOD) when it is broadcast, multicast or
+ * unknown.  NULL: dropped and counted (a group or zero source; a
+ * destination on this host's side, which the local bridge should have
+ * kept).
+ */
+static struct peer *tunnel_switch_out(struct tunnel *t, const uint8_t *frame, size_t len)
+{
+	uint64_t now = tunnel_now_ms();
+	struct mactable_peer *owner;
+
+	if (len < MACTABLE_ETH_HLEN) {
+		t->stats.drop_bad_frame++;
+		return NULL;
+	}
+	if (mactable_learn(&t->macs, frame + 6, &t->dev_macs, now) == MACTABLE_INVALID_SRC) {
+		t->stats.drop_bad_src_mac++;
+		return NULL;
+	}
+	owner = mactable_lookup(&t->macs, frame, now);
+	if (!owner)
+		return TUNNEL_FLOOD;
+	if (owner == &t->dev_macs) {
+		t->stats.drop_no_route++;
+		return NULL;
+	}
+	return (struct peer *)((char *)owner - offsetof(struct peer, macs));
+}
+
 static int tunnel_dev_drain(struct tunnel *t, struct peer *p, struct tunnel_drain *d)
 {
+	struct peer *q = NULL;
 	int i, rc;
 
 	memset(d, 0, sizeof(*d));
@@ -406,26 +460,21 @@ static int tunnel_dev_drain(struct tunnel *t, struct peer *p, struct tunnel_drai
 		}
 	carried:
 		if (t->routed) {
-			/* A hub: the peer whose allowed IPs hold the
-			 * destination; one batch is for one peer. */
-			struct peer *q =
-			    allowedips_lookup_dst(&t->aips, slot + t->pkt_off, (size_t)n);
-
-			if (!q && tunnel_link_scope(slot + t->pkt_off, (size_t)n)) {
-				t->stats.drop_link_local++;
+			/* A hub: the peer the packet is for; one batch is
+			 * for one peer.  A TAP hub floods what has no owner,
+			 * once it has passed the checks below. */
+			q = t->dev.mode == TUN_MODE_TAP
+				? tunnel_switch_out(t, slot + t->pkt_off, (size_t)n)
+				: tunnel_route_out(t, slot + t->pkt_off, (size_t)n);
+			if (!q)
 				continue;
+			if (q != TUNNEL_FLOOD) {
+				if (d->peer && q != d->peer) {
+					t->carry_len = (size_t)n;
+					break;
+				}
+				d->peer = p = q;
 			}
-			if (!q) {
-				t->stats.drop_no_route++;
-				log_trace("%s: %zd-byte packet to no peer's allowed IPs dropped",
-					  t->dev.name, n);
-				continue;
-			}
-			if (d->peer && q != d->peer) {
-				t->carry_len = (size_t)n;
-				break;
-			}
-			d->peer = p = q;
 		}
 		/* One comparison per packet while everything fits. */
 		if ((size_t)n > t->fit_len) {
@@ -437,6 +486,11 @@ static int tunnel_dev_drain(struct tunnel *t, struct peer *p, struct tunnel_drai
 		    mtu_clamp_mss(slot + t->pkt_off, (size_t)n, t->dev.mode == TUN_MODE_TAP,
 				  t->inner_mtu, false) > 0)
 			t->stats.mss_clamped++;
+		if (q == TUNNEL_FLOOD) {
+			tunnel_flood(t, NULL, slot + t->pkt_off, (size_t)n);
+			d->frag_last = false;
+			continue;
+		}
 		flen = tunnel_wrap(t, p, slot, (size_t)n);
 		if (flen > 0)
 			tunnel_note_frame(t, slot, flen, 1, (size_t)n, d);
@@ -519,6 +573,9 @@ static void tunnel_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	for (unsigned i = 0; i < t->n_peers; i++)
 		tunnel_peer_tick(t->peers[i], now);
+	/* A TAP hub: aged MACs go, a bounded sweep per tick. */
+	if (t->macs.slots)
+		mactable_expire(&t->macs, now, TUNNEL_MAC_EXPIRE_BUDGET);
 }
 
 /* Handshake failures are what an operator needs to see (a wrong key, a
@@ -746,7 +803,8 @@ static int tunnel_hub_new(struct tunnel *t, char *err, size_t errlen, bool *usag
 	if (!t->peers || !t->fwd_buf ||
 	    index_table_init(&t->indices, (size_t)cfg->n_peers * SESSION_MAX_INDICES) < 0 ||
 	    allowedips_init(&t->aips, TUNNEL_ALLOWED_IPS_MAX) < 0 ||
-	    session_responder_new(&t->responder, cfg->private_key) < 0) {
+	    session_responder_new(&t->responder, cfg->private_key) < 0 ||
+	    (cfg->mode == TUN_MODE_TAP && mactable_init(&t->macs, NULL) < 0)) {
 		t->n_peers = 0;
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -844,13 +902,12 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	t->routed = cfg->n_peers > 0;
 	t->peers = &t->peer;
 	t->n_peers = 1;
-	if (t->routed && (!cfg->sealed || cfg->transport != TUNNEL_UDP ||
-			  cfg->mode != TUN_MODE_TUN || cfg->n_peers > TUNNEL_PEERS_MAX)) {
+	if (t->routed &&
+	    (!cfg->sealed || cfg->transport != TUNNEL_UDP || cfg->n_peers > TUNNEL_PEERS_MAX)) {
 		snprintf(err, errlen,
 			 cfg->n_peers > TUNNEL_PEERS_MAX
 			     ? "%u peers: at most " TUNNEL_STR(TUNNEL_PEERS_MAX) " on one interface"
-			     : "a hub (%u peers, AllowedIPs) needs sealed mode over UDP with a TUN "
-			       "device",
+			     : "a hub (%u peers, AllowedIPs) needs sealed mode over UDP",
 			 cfg->n_peers);
 		*usage = true;
 		goto fail;
@@ -1092,6 +1149,7 @@ void tunnel_free(struct tunnel *t)
 			tunnel_peer_free(t->peers[i]);
 		free(t->peers);
 		allowedips_free(&t->aips);
+		mactable_cleanup(&t->macs);
 		index_table_free(&t->indices);
 		session_responder_free(t->responder);
 		if (t->fwd_buf)

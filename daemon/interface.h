@@ -24,6 +24,7 @@
 #include "cookie.h"
 #include "endpoint.h"
 #include "index_table.h"
+#include "mactable.h"
 #include "frame.h"
 #include "key.h"
 #include "log.h"
@@ -143,11 +144,17 @@ struct peer {
 	uint64_t drop_spoofed;
 	uint64_t drop_peer_to_peer;
 	uint64_t drop_no_session;
+	uint64_t drop_bad_src_mac;
+	/* A TAP hub: this peer's share of the MAC table (lib/mactable.h). */
+	struct mactable_peer macs;
 };
 
 /* Addresses of the device a hub remembers, at most (tunnel_local_addrs()):
  * a packet to one of them is for this host, never forwarded to a peer. */
 #define TUNNEL_LOCAL_ADDRS_MAX 16
+/* Slots of the MAC table a timer tick looks at for aged entries: the
+ * default table (16384 slots) is swept in 16 ticks. */
+#define TUNNEL_MAC_EXPIRE_BUDGET 1024
 
 /*
  * The interface (doc/design.md section 8): the device, the listening TCP
@@ -180,6 +187,10 @@ struct tunnel {
 	uint8_t *fwd_buf; /* a packet sealed for another peer: SESSION_MAX_MESSAGE_LEN */
 	struct endpoint_prefix local_addrs[TUNNEL_LOCAL_ADDRS_MAX];
 	unsigned n_local_addrs;
+	/* A TAP hub: the learning switch's MAC table; the device is a port
+	 * of its own (dev_macs: the stations on this host's side). */
+	struct mactable macs;
+	struct mactable_peer dev_macs;
 
 	/* MTU and path MTU (doc/design.md section 10): the device MTU; over
 	 * UDP the underlay path MTU toward the peer (0: not known), read from
@@ -352,6 +363,19 @@ int tunnel_open(struct peer *p, const uint8_t *msg, size_t len, const struct soc
  * already (a hub's, before session_identify()). */
 int tunnel_open_admitted(struct peer *p, const uint8_t *msg, size_t len,
 			 const struct sockaddr_storage *src, socklen_t srclen);
+
+/*
+ * A hub: seals the packet or frame @pkt (@len bytes) for its peer @q into
+ * fwd_buf and sends it as one datagram (a packet forwarded between peers,
+ * or a frame flooded).  Counts @q's tx and, failing, the reason.  Returns
+ * true when sent; false with no endpoint, no session (a handshake is
+ * begun when due) or a failed send.
+ */
+bool tunnel_send_one(struct tunnel *t, struct peer *q, const uint8_t *pkt, size_t len);
+
+/* A TAP hub floods @frame (@len bytes) to every peer with a session but
+ * @from (NULL: the frame came from the device); counted in stats.flooded. */
+void tunnel_flood(struct tunnel *t, const struct peer *from, const uint8_t *frame, size_t len);
 
 /* Sends one message that did not come from the device (a handshake message
  * or a keepalive, @len bytes): framed into the TCP output, or as one

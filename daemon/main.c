@@ -219,8 +219,8 @@ static bool conf_is_hub(const struct conf *c)
 
 /*
  * Refuses what the file may say but this culvertd cannot do yet
- * (doc/design.md section 8): a hub other than sealed UDP with a TUN device
- * (plain, TCP and TAP hubs), Transport = auto, a listener serving two
+ * (doc/design.md section 8): a hub other than sealed UDP (plain and TCP
+ * hubs), Transport = auto, a listener serving two
  * transports, PeerToPeer = no without a hub.  Returns 0, or -EINVAL with
  * "FILE:LINE: ..." in @err.
  */
@@ -238,13 +238,12 @@ static int conf_check_support(const struct conf *c, const char *name, char *err,
 		}
 	if (what) {
 		/* reported below */
-	} else if (hub && (!c->private_key_file || conf_transport(c) != CONF_TRANSPORT_UDP ||
-			   c->mode != TUN_MODE_TUN)) {
+	} else if (hub && (!c->private_key_file || conf_transport(c) != CONF_TRANSPORT_UDP)) {
 		line = c->n_peers > 1 ? c->peers[1].section_line : peer->line[CONF_KEY_ALLOWED_IPS];
 		what = c->n_peers > 1 ? "a second [Peer]: this culvertd serves many peers only "
-					"sealed (PrivateKeyFile), over UDP, with a TUN device"
+					"sealed (PrivateKeyFile), over UDP"
 				      : "AllowedIPs: this culvertd routes by address only sealed "
-					"(PrivateKeyFile), over UDP, with a TUN device";
+					"(PrivateKeyFile), over UDP";
 	} else if (c->transports == (CONF_TRANSPORTS_TCP | CONF_TRANSPORTS_UDP)) {
 		line = c->line[CONF_KEY_TRANSPORTS];
 		what = "Transports = udp,tcp: this culvertd serves one transport at a time";

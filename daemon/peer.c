@@ -166,26 +166,21 @@ int tunnel_open(struct peer *p, const uint8_t *msg, size_t len, const struct soc
 	return tunnel_open_admitted(p, msg, len, src, srclen);
 }
 
-/*
- * A hub forwards a packet from one peer to another inside culvertd
- * (doc/design.md section 8): sealed for @q into fwd_buf and sent as one
- * datagram.  No session with @q yet: dropped, counted, a handshake begun.
- */
-static void tunnel_forward(struct tunnel *t, struct peer *q, const uint8_t *pkt, size_t len)
+bool tunnel_send_one(struct tunnel *t, struct peer *q, const uint8_t *pkt, size_t len)
 {
 	uint64_t now = tunnel_now_ms();
 	size_t mlen;
 
 	if (q->addr_len == 0) {
 		t->stats.drop_no_peer++;
-		return;
+		return false;
 	}
 	if (session_seal(q->sess, now, pkt, len, t->fwd_buf, SESSION_MAX_MESSAGE_LEN, &mlen) < 0) {
 		t->stats.drop_no_session++;
 		q->drop_no_session++;
 		if (session_wants_handshake(q->sess, now))
 			tunnel_sess_initiate(q, now);
-		return;
+		return false;
 	}
 	if (sendto(t->udp_fd, t->fwd_buf, mlen, MSG_DONTWAIT, (struct sockaddr *)&q->addr,
 		   q->addr_len) < 0) {
@@ -193,12 +188,32 @@ static void tunnel_forward(struct tunnel *t, struct peer *q, const uint8_t *pkt,
 			t->stats.drop_backpressure++;
 		else
 			t->stats.drop_send_error++;
-		return;
+		return false;
 	}
 	q->last_tx_ms = now;
 	q->tx_packets++;
 	q->tx_bytes += len;
-	t->stats.forwarded++;
+	return true;
+}
+
+void tunnel_flood(struct tunnel *t, const struct peer *from, const uint8_t *frame, size_t len)
+{
+	uint64_t now = tunnel_now_ms();
+	bool sent = false;
+
+	/* Peers that are away (no endpoint, no session) are skipped rather
+	 * than counted: a broadcast is nobody's loss. */
+	for (unsigned i = 0; i < t->n_peers; i++) {
+		struct peer *q = t->peers[i];
+
+		if (q != from && q->addr_len && session_is_up(q->sess, now))
+			sent |= tunnel_send_one(t, q, frame, len);
+	}
+	t->stats.flooded++;
+	if (sent && !from) {
+		t->stats.tx_packets++;
+		t->stats.tx_bytes += len;
+	}
 }
 
 /* True when @pkt (@len bytes, an IP packet) is for one of the device's
@@ -224,9 +239,9 @@ static bool tunnel_for_us(const struct tunnel *t, const uint8_t *pkt, size_t len
 }
 
 /*
- * A packet a hub's peer @p sent (doc/design.md section 8): its source must
- * lie in @p's allowed IPs (cryptokey routing: a key speaks only for its
- * prefixes); then it goes to the peer whose allowed IPs hold its
+ * A packet a TUN hub's peer @p sent (doc/design.md section 8): its source
+ * must lie in @p's allowed IPs (cryptokey routing: a key speaks only for
+ * its prefixes); then it goes to the peer whose allowed IPs hold its
  * destination (unless that is this host's own address), or to the device.
  */
 static void tunnel_route_in(struct peer *p, const uint8_t *pkt, size_t len)
@@ -255,10 +270,53 @@ static void tunnel_route_in(struct peer *p, const uint8_t *pkt, size_t len)
 			p->drop_peer_to_peer++;
 			return;
 		}
-		tunnel_forward(t, q, pkt, len);
+		if (tunnel_send_one(t, q, pkt, len))
+			t->stats.forwarded++;
 		return;
 	}
 	tunnel_dev_write(t, pkt, len);
+}
+
+/*
+ * A frame a TAP hub's peer @p sent (doc/design.md section 8, a learning
+ * switch): its source MAC is learned for @p; a frame for a MAC another
+ * peer owns goes to that peer (PeerToPeer), one for this host's side or
+ * the sender's own to the device; broadcast, multicast and unknown unicast
+ * go to the device and every other peer.
+ */
+static void tunnel_switch_in(struct peer *p, const uint8_t *frame, size_t len)
+{
+	struct tunnel *t = p->t;
+	uint64_t now = tunnel_now_ms();
+	struct mactable_peer *owner;
+
+	if (len < MACTABLE_ETH_HLEN) {
+		t->stats.drop_bad_frame++;
+		return;
+	}
+	if (mactable_learn(&t->macs, frame + 6, &p->macs, now) == MACTABLE_INVALID_SRC) {
+		t->stats.drop_bad_src_mac++;
+		p->drop_bad_src_mac++;
+		return;
+	}
+	p->rx_packets++;
+	p->rx_bytes += len;
+	owner = mactable_lookup(&t->macs, frame, now);
+	if (owner && owner != &t->dev_macs && owner != &p->macs) {
+		struct peer *q = (struct peer *)((char *)owner - offsetof(struct peer, macs));
+
+		if (!t->cfg.peer_to_peer) {
+			t->stats.drop_peer_to_peer++;
+			p->drop_peer_to_peer++;
+			return;
+		}
+		if (tunnel_send_one(t, q, frame, len))
+			t->stats.forwarded++;
+		return;
+	}
+	tunnel_dev_write(t, frame, len);
+	if (!owner && t->cfg.peer_to_peer)
+		tunnel_flood(t, p, frame, len);
 }
 
 int tunnel_open_admitted(struct peer *p, const uint8_t *msg, size_t len,
@@ -318,7 +376,9 @@ int tunnel_open_admitted(struct peer *p, const uint8_t *msg, size_t len,
 	}
 	switch (action) {
 	case SESSION_DELIVER:
-		if (t->routed)
+		if (t->routed && t->dev.mode == TUN_MODE_TAP)
+			tunnel_switch_in(p, t->msg, out_len);
+		else if (t->routed)
 			tunnel_route_in(p, t->msg, out_len);
 		else
 			tunnel_dev_write(t, t->msg, out_len);
@@ -587,6 +647,28 @@ static int tunnel_status_prefix(void *arg, int family, const uint8_t *addr, unsi
 	return 0;
 }
 
+/* mactable_walk() callback: lists one live learned MAC under a status peer. */
+struct tunnel_status_macs {
+	struct status_peer *sp;
+	const struct mactable *macs;
+	uint64_t now;
+};
+
+static int tunnel_status_mac(const uint8_t *mac, struct mactable_peer *owner, uint64_t seen_ms,
+			     void *arg)
+{
+	const struct tunnel_status_macs *m = arg;
+	char buf[18];
+
+	(void)owner;
+	if (m->now - seen_ms >= m->macs->cfg.ageing_ms)
+		return 0;
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+	status_peer_add_address(m->sp, buf);
+	return 0;
+}
+
 /* Adds @p to @st as one peer: its identity, endpoint, addresses, traffic
  * and the drops and counters that belong to a peer. */
 static void tunnel_status_peer(const struct peer *p, struct status *st, uint64_t now)
@@ -611,8 +693,15 @@ static void tunnel_status_peer(const struct peer *p, struct status *st, uint64_t
 	memcpy(sp->transport, st->transport, sizeof(sp->transport));
 	snprintf(sp->state, sizeof(sp->state), "%s", state);
 	if (t->routed) {
-		/* A hub's peer: its allowed IPs, its own traffic. */
-		allowedips_walk(&t->aips, p, tunnel_status_prefix, sp);
+		/* A hub's peer: its allowed IPs or learned MACs, its own
+		 * traffic. */
+		if (t->dev.mode == TUN_MODE_TAP) {
+			struct tunnel_status_macs m = {.sp = sp, .macs = &t->macs, .now = now};
+
+			mactable_walk(&t->macs, &p->macs, tunnel_status_mac, &m);
+		} else {
+			allowedips_walk(&t->aips, p, tunnel_status_prefix, sp);
+		}
 		sp->rx_bytes = p->rx_bytes;
 		sp->rx_packets = p->rx_packets;
 		sp->tx_bytes = p->tx_bytes;
@@ -620,6 +709,10 @@ static void tunnel_status_peer(const struct peer *p, struct status *st, uint64_t
 		status_peer_add_drop(sp, "no_session", p->drop_no_session);
 		status_peer_add_drop(sp, "spoofed", p->drop_spoofed);
 		status_peer_add_drop(sp, "peer_to_peer", p->drop_peer_to_peer);
+		if (t->dev.mode == TUN_MODE_TAP) {
+			status_peer_add_drop(sp, "bad_src_mac", p->drop_bad_src_mac);
+			status_peer_add_counter(sp, "macs_refused", p->macs.refused);
+		}
 	} else {
 		/* The one peer: every packet from the device goes to it, and
 		 * any source is taken from it (TUN); its traffic is the
@@ -745,6 +838,8 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		status_add_drop(st, "spoofed", s->drop_spoofed);
 		status_add_drop(st, "peer_to_peer", s->drop_peer_to_peer);
 		status_add_drop(st, "link_local", s->drop_link_local);
+		if (t->dev.mode == TUN_MODE_TAP)
+			status_add_drop(st, "bad_src_mac", s->drop_bad_src_mac);
 	}
 	status_add_counter(st, "connections", s->connections);
 	status_add_counter(st, "reconnects", s->reconnects);
@@ -758,6 +853,15 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 	status_add_counter(st, "pmtu_fragmented", s->pmtu_fragmented);
 	if (t->routed)
 		status_add_counter(st, "forwarded", s->forwarded);
+	if (t->routed && t->dev.mode == TUN_MODE_TAP) {
+		status_add_counter(st, "flooded", s->flooded);
+		status_add_counter(st, "macs", t->macs.stats.entries);
+		status_add_counter(st, "macs_learned", t->macs.stats.learned);
+		status_add_counter(st, "mac_moves", t->macs.stats.moves);
+		status_add_counter(st, "macs_refused",
+				   t->macs.stats.refused_peer + t->macs.stats.refused_table +
+				       t->macs.stats.refused_probe);
+	}
 	if (t->cfg.transport == TUNNEL_TCP && t->cfg.listen) {
 		status_add_counter(st, "accepted", s->accepted);
 		status_add_counter(st, "pending_timeouts", s->pending_timeouts);

@@ -16,7 +16,7 @@ struct event_base;
 struct endpoint_prefix;
 
 /*
- * One peer of a hub (doc/design.md section 8): sealed, over UDP, TUN.  The
+ * One peer of a hub (doc/design.md section 8): sealed, over UDP.  The
  * tunnel copies what it keeps (keys into its session, prefixes into its
  * allowed-IPs table); the pointers need to live only through tunnel_new().
  */
@@ -27,8 +27,9 @@ struct tunnel_peer_config {
 	/* Where to send before the peer is heard from (0 length: wait). */
 	struct sockaddr_storage endpoint;
 	socklen_t endpoint_len;
-	/* Its allowed IPs: inner destinations routed to it, and the only
-	 * sources taken from it; host bits may be set (they are cleared). */
+	/* TUN: its allowed IPs: inner destinations routed to it, and the
+	 * only sources taken from it; host bits may be set (they are
+	 * cleared).  TAP: none (its MAC addresses are learned). */
 	const struct endpoint_prefix *allowed_ips;
 	unsigned n_allowed_ips;
 	/* Liveness, ms, 0 = off: as tunnel_config's, for this peer. */
@@ -90,8 +91,9 @@ struct tunnel_config {
 	bool clamp_mss;
 	/* A hub (doc/design.md section 8): @n_peers peers (1 ..
 	 * TUNNEL_PEERS_MAX) in place of peer_public_key, psk, peer_addr and
-	 * the liveness above, each packet routed by allowed IPs.  Sealed
-	 * mode over UDP with a TUN device only; 0: the one peer above, which
+	 * the liveness above, each packet routed by allowed IPs (TUN) or
+	 * learned MAC addresses (TAP).  Sealed mode over UDP only; 0: the
+	 * one peer above, which
 	 * every packet goes to.  peer_to_peer false (PeerToPeer = no) drops
 	 * what one peer sends to another instead of forwarding it. */
 	const struct tunnel_peer_config *peers;
@@ -177,6 +179,12 @@ struct tunnel_stats {
 	uint64_t rx_unknown_index;
 	uint64_t rx_malformed;
 	uint64_t drop_link_local;
+	/* A TAP hub, a learning switch (lib/mactable.h): frames with a group
+	 * or all-zero source MAC (never learned, as the Linux bridge drops
+	 * them); broadcast, multicast and unknown unicast frames flooded to
+	 * the peers (each counted once, however many peers it reached). */
+	uint64_t drop_bad_src_mac;
+	uint64_t flooded;
 };
 
 struct tunnel;

@@ -114,7 +114,7 @@ log "SIGHUP with a second [Peer] changes nothing"
 sed -i '/^Bogus = 1$/d' "$WORK/b.conf"
 printf '[Peer]\nEndpoint = 198.18.0.9:55555\n' >>"$WORK/b.conf"
 kill -HUP "$PID_cli"
-wait_log cli "a second \[Peer\]: this culvertd serves many peers only sealed (PrivateKeyFile), over UDP, with a TUN device; keeping the running configuration"
+wait_log cli "a second \[Peer\]: this culvertd serves many peers only sealed (PrivateKeyFile), over UDP; keeping the running configuration"
 ping_ok b 198.19.0.1
 
 culvertd_stop "$PID_cli"
