@@ -800,7 +800,12 @@ static int tunnel_hub_new(struct tunnel *t, char *err, size_t errlen, bool *usag
 
 	t->peers = calloc(cfg->n_peers, sizeof(*t->peers));
 	t->fwd_buf = malloc(SESSION_MAX_MESSAGE_LEN);
-	if (!t->peers || !t->fwd_buf ||
+	t->private_key = sodium_malloc(KEY_LEN);
+	if (t->private_key) {
+		memcpy(t->private_key, cfg->private_key, KEY_LEN);
+		t->cfg.private_key = t->private_key;
+	}
+	if (!t->peers || !t->fwd_buf || !t->private_key ||
 	    index_table_init(&t->indices, (size_t)cfg->n_peers * SESSION_MAX_INDICES) < 0 ||
 	    allowedips_init(&t->aips, TUNNEL_ALLOWED_IPS_MAX) < 0 ||
 	    session_responder_new(&t->responder, cfg->private_key) < 0 ||
@@ -826,6 +831,8 @@ static int tunnel_hub_new(struct tunnel *t, char *err, size_t errlen, bool *usag
 			return -1;
 		t->peers[t->n_peers++] = p;
 		snprintf(p->str, sizeof(p->str), "(none)");
+		memcpy(&p->cfg_addr, &pc->endpoint, pc->endpoint_len);
+		p->cfg_addr_len = pc->endpoint_len;
 		for (unsigned k = 0; k < pc->n_allowed_ips; k++) {
 			const struct endpoint_prefix *a = &pc->allowed_ips[k];
 			char buf[ENDPOINT_PREFIX_STRLEN];
@@ -874,6 +881,156 @@ static void tunnel_hub_start(struct tunnel *t)
 	}
 	/* Only tunnel_new()'s copy of cfg, not the caller's peers, lives on. */
 	t->cfg.peers = NULL;
+}
+
+/* The peer of @t whose public key is @key (KEY_LEN bytes), or NULL. */
+static struct peer *tunnel_peer_by_key(const struct tunnel *t, const uint8_t *key)
+{
+	for (unsigned i = 0; i < t->n_peers; i++)
+		if (sodium_memcmp(session_peer_public_key(t->peers[i]->sess), key, KEY_LEN) == 0)
+			return t->peers[i];
+	return NULL;
+}
+
+/* Builds in @aips (made here) the allowed IPs of @peers as @next's. */
+static int tunnel_hub_aips(struct allowedips *aips, const struct tunnel_peer_config *peers,
+			   struct peer **next, unsigned n, char *err, size_t errlen)
+{
+	int rc = allowedips_init(aips, TUNNEL_ALLOWED_IPS_MAX);
+
+	for (unsigned i = 0; i < n && rc == 0; i++)
+		for (unsigned k = 0; k < peers[i].n_allowed_ips && rc == 0; k++) {
+			const struct endpoint_prefix *a = &peers[i].allowed_ips[k];
+			char buf[ENDPOINT_PREFIX_STRLEN];
+
+			rc = allowedips_insert(aips, a->family, a->addr, a->len, next[i]);
+			if (rc < 0) {
+				endpoint_prefix_format(a, buf, sizeof(buf));
+				snprintf(err, errlen, "AllowedIPs %s: %s", buf,
+					 rc == -ENOSPC ? "too many prefixes" : strerror(-rc));
+			}
+		}
+	if (rc < 0 && rc != -ENOSPC && !err[0])
+		snprintf(err, errlen, "AllowedIPs: %s", strerror(-rc));
+	if (rc < 0)
+		allowedips_free(aips);
+	return rc;
+}
+
+int tunnel_hub_update(struct tunnel *t, const struct tunnel_peer_config *peers, unsigned n,
+		      bool peer_to_peer, unsigned *kept, unsigned *added, unsigned *removed,
+		      char *err, size_t errlen)
+{
+	struct peer **next = NULL;
+	bool *fresh = NULL, usage = false;
+	struct allowedips aips;
+	unsigned n_kept = 0, n_added = 0, n_removed = 0;
+	uint64_t now = tunnel_now_ms();
+
+	err[0] = '\0';
+	if (!t->routed || n == 0 || n > TUNNEL_PEERS_MAX) {
+		snprintf(err, errlen, "%u peers: a hub serves 1 to " TUNNEL_STR(TUNNEL_PEERS_MAX),
+			 n);
+		return -1;
+	}
+	next = calloc(n, sizeof(*next));
+	fresh = calloc(n, sizeof(*fresh));
+	if (!next || !fresh || index_table_grow(&t->indices, (size_t)n * SESSION_MAX_INDICES) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* First what may fail: new sessions, the new table.  Nothing of the
+	 * running hub changes until both are made. */
+	for (unsigned i = 0; i < n; i++) {
+		struct peer *p = tunnel_peer_by_key(t, peers[i].public_key);
+
+		for (unsigned j = 0; j < i; j++)
+			if (sodium_memcmp(peers[j].public_key, peers[i].public_key, KEY_LEN) == 0) {
+				snprintf(err, errlen, "peers %u and %u have the same public key",
+					 j + 1, i + 1);
+				goto fail;
+			}
+		if (p && peers[i].same_psk) {
+			next[i] = p;
+			continue;
+		}
+		next[i] = tunnel_peer_new(t, &peers[i], err, errlen, &usage);
+		if (!next[i])
+			goto fail;
+		fresh[i] = true;
+		snprintf(next[i]->str, sizeof(next[i]->str), "(none)");
+	}
+	if (tunnel_hub_aips(&aips, peers, next, n, err, errlen) < 0)
+		goto fail;
+
+	/* Then the change, which cannot fail.  Peers that go: */
+	for (unsigned i = 0; i < t->n_peers; i++) {
+		struct peer *p = t->peers[i];
+		bool stays = false;
+
+		for (unsigned j = 0; j < n && !stays; j++)
+			stays = next[j] == p;
+		if (stays)
+			continue;
+		log_info("%s: peer %s removed", t->dev.name, p->name[0] ? p->name : p->str);
+		if (t->macs.slots)
+			mactable_remove_peer(&t->macs, &p->macs);
+		tunnel_peer_free(p); /* its session gives its indices back */
+		n_removed++;
+	}
+	allowedips_free(&t->aips);
+	t->aips = aips;
+	free(t->peers);
+	t->peers = next;
+	t->n_peers = n;
+	t->peer = next[0];
+	t->cfg.peer_to_peer = peer_to_peer;
+	for (unsigned i = 0; i < n; i++) {
+		const struct tunnel_peer_config *pc = &peers[i];
+		struct peer *p = next[i];
+		bool moved =
+		    pc->endpoint_len && (pc->endpoint_len != p->cfg_addr_len ||
+					 !endpoint_equal((const struct sockaddr *)&pc->endpoint,
+							 (const struct sockaddr *)&p->cfg_addr));
+
+		snprintf(p->name, sizeof(p->name), "%s", pc->name ? pc->name : "");
+		p->keepalive_ms = pc->keepalive_ms;
+		p->dead_peer_ms = pc->dead_peer_ms;
+		memcpy(&p->cfg_addr, &pc->endpoint, pc->endpoint_len);
+		p->cfg_addr_len = pc->endpoint_len;
+		if (fresh[i])
+			n_added++;
+		else
+			n_kept++;
+		if (fresh[i] && !pc->endpoint_len)
+			log_info("%s: peer %s added", t->dev.name,
+				 p->name[0] ? p->name : "(unnamed)");
+		if (!moved)
+			continue;
+		memcpy(&p->addr, &pc->endpoint, pc->endpoint_len);
+		p->addr_len = pc->endpoint_len;
+		endpoint_format((struct sockaddr *)&p->addr, p->str, sizeof(p->str));
+		log_info("%s: peer %s at udp %s", t->dev.name, p->name[0] ? p->name : "(unnamed)",
+			 p->str);
+		tunnel_sess_initiate(p, now);
+	}
+	free(fresh);
+	if (kept)
+		*kept = n_kept;
+	if (added)
+		*added = n_added;
+	if (removed)
+		*removed = n_removed;
+	return 0;
+fail:
+	for (unsigned i = 0; next && fresh && i < n; i++)
+		if (fresh[i])
+			tunnel_peer_free(next[i]);
+	free(next);
+	free(fresh);
+	if (!err[0])
+		snprintf(err, errlen, "out of memory");
+	return -1;
 }
 
 struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *cfg, char *err,
@@ -1155,6 +1312,7 @@ void tunnel_free(struct tunnel *t)
 		if (t->fwd_buf)
 			sodium_memzero(t->fwd_buf, SESSION_MAX_MESSAGE_LEN);
 		free(t->fwd_buf);
+		sodium_free(t->private_key);
 	} else {
 		tunnel_peer_free(t->peer);
 	}

@@ -104,9 +104,9 @@ struct peer {
 	int fd;
 	struct event *rd_ev;
 	struct event *wr_ev;
-	bool connecting; /* TCP client: connect() under way */
-	struct evbuffer *out;
-	struct frame_reader reader;
+	bool connecting;            /* TCP client: connect() under way */
+	struct evbuffer *out;       /* NULL over UDP */
+	struct frame_reader reader; /* empty over UDP */
 	struct event *retry_ev;
 	unsigned backoff_ms;
 	uint64_t underlay_kick_ms; /* tunnel_underlay_changed() acted, ms */
@@ -147,6 +147,10 @@ struct peer {
 	uint64_t drop_bad_src_mac;
 	/* A TAP hub: this peer's share of the MAC table (lib/mactable.h). */
 	struct mactable_peer macs;
+	/* A hub peer's Endpoint as configured (0 length: none), so that a
+	 * reload moves it only when the file moved it. */
+	struct sockaddr_storage cfg_addr;
+	socklen_t cfg_addr_len;
 };
 
 /* Addresses of the device a hub remembers, at most (tunnel_local_addrs()):
@@ -191,6 +195,9 @@ struct tunnel {
 	 * of its own (dev_macs: the stations on this host's side). */
 	struct mactable macs;
 	struct mactable_peer dev_macs;
+	/* A hub's static private key (sodium_malloc'd, KEY_LEN bytes), for
+	 * the sessions of peers a reload adds; cfg.private_key points here. */
+	uint8_t *private_key;
 
 	/* MTU and path MTU (doc/design.md section 10): the device MTU; over
 	 * UDP the underlay path MTU toward the peer (0: not known), read from

@@ -349,6 +349,91 @@ static int resolve(const char *what, const char *str, bool passive, struct socka
 	return rc;
 }
 
+/* Two optional strings are equal (both absent, or the same text). */
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* A hub's peers as tunnel_new() and tunnel_hub_update() take them, and
+ * what they point to. */
+struct hub_peers {
+	struct tunnel_peer_config *peers;
+	struct endpoint_prefix *prefixes;
+	uint8_t *keys; /* sodium_malloc'd: each peer's public key, then its PSK */
+};
+
+static void hub_peers_free(struct hub_peers *h)
+{
+	free(h->peers);
+	free(h->prefixes);
+	sodium_free(h->keys);
+	memset(h, 0, sizeof(*h));
+}
+
+/*
+ * Fills @h with the [Peer] sections of @c (doc/design.md section 8): keys,
+ * preshared keys (read from their files), allowed IPs, timers, endpoints
+ * (resolved).  With @prev (SIGHUP), a peer whose public key and
+ * PresharedKeyFile are as in @prev is marked same_psk and its file is not
+ * read again: after the privilege drop it may be closed to culvertd.
+ * Returns 0, or -1 with the reason in @err (@h freed).
+ */
+static int hub_peers_make(const struct conf *c, const struct conf *prev, struct hub_peers *h,
+			  char *err, size_t errlen)
+{
+	size_t n_prefixes = 0, at = 0;
+	char why[256];
+
+	memset(h, 0, sizeof(*h));
+	for (size_t i = 0; i < c->n_peers; i++)
+		n_prefixes += c->peers[i].n_allowed_ips;
+	h->peers = calloc(c->n_peers, sizeof(*h->peers));
+	h->prefixes = calloc(n_prefixes ? n_prefixes : 1, sizeof(*h->prefixes));
+	h->keys = sodium_malloc(2 * c->n_peers * KEY_LEN);
+	if (!h->peers || !h->prefixes || !h->keys) {
+		snprintf(err, errlen, "out of memory for peers");
+		goto fail;
+	}
+	for (size_t i = 0; i < c->n_peers; i++) {
+		const struct conf_peer *pi = &c->peers[i];
+		struct tunnel_peer_config *pc = &h->peers[i];
+		uint8_t *pub = h->keys + 2 * i * KEY_LEN, *psk = pub + KEY_LEN;
+
+		if (key_from_base64(pub, pi->public_key) < 0) {
+			snprintf(err, errlen, "PublicKey '%s': not a base64 32-byte key",
+				 pi->public_key);
+			goto fail;
+		}
+		pc->public_key = pub;
+		for (size_t j = 0; prev && j < prev->n_peers && !pc->same_psk; j++)
+			pc->same_psk =
+			    strcmp(prev->peers[j].public_key, pi->public_key) == 0 &&
+			    same_str(prev->peers[j].preshared_key_file, pi->preshared_key_file);
+		if (pi->preshared_key_file && !pc->same_psk) {
+			if (key_read_file(pi->preshared_key_file, psk, why, sizeof(why)) < 0) {
+				snprintf(err, errlen, "PresharedKeyFile: %s", why);
+				goto fail;
+			}
+			pc->psk = psk;
+		}
+		pc->name = pi->name;
+		pc->keepalive_ms = (uint64_t)pi->keepalive * 1000;
+		pc->dead_peer_ms = (uint64_t)pi->dead_peer_timeout * 1000;
+		pc->allowed_ips = h->prefixes + at;
+		pc->n_allowed_ips = pi->n_allowed_ips;
+		for (unsigned k = 0; k < pi->n_allowed_ips; k++)
+			h->prefixes[at++] = pi->allowed_ips[k].prefix;
+		if (pi->endpoint && resolve("Endpoint", pi->endpoint, false, &pc->endpoint,
+					    &pc->endpoint_len, err, errlen) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	hub_peers_free(h);
+	return -1;
+}
+
 /* Logs every counter (SIGUSR1, exit): the same names and values as the
  * status socket, from the same tunnel_fill_status(), so none is missed. */
 static void log_stats(const struct tunnel *t)
@@ -395,34 +480,7 @@ struct daemon {
 	char netns[STATUS_NETNS_SIZE]; /* our named network namespace, or "" */
 };
 
-/* Two optional strings are equal (both absent, or the same text). */
-static bool same_str(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
 /* Whether @key has the same value in @a and @b. */
-/* True when two [Peer] sections say the same about what a hub fixes at
- * start: name, keys, endpoint, allowed IPs, transport and timers. */
-static bool conf_same_peer(const struct conf_peer *a, const struct conf_peer *b)
-{
-	if (strcmp(a->name, b->name) != 0 || strcmp(a->public_key, b->public_key) != 0 ||
-	    !same_str(a->preshared_key_file, b->preshared_key_file) ||
-	    !same_str(a->endpoint, b->endpoint) || a->transport != b->transport ||
-	    a->keepalive != b->keepalive || a->dead_peer_timeout != b->dead_peer_timeout ||
-	    a->n_allowed_ips != b->n_allowed_ips)
-		return false;
-	for (unsigned i = 0; i < a->n_allowed_ips; i++) {
-		const struct endpoint_prefix *x = &a->allowed_ips[i].prefix;
-		const struct endpoint_prefix *y = &b->allowed_ips[i].prefix;
-
-		if (x->family != y->family || x->len != y->len ||
-		    memcmp(x->addr, y->addr, sizeof(x->addr)) != 0)
-			return false;
-	}
-	return true;
-}
-
 static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key key)
 {
 	switch (key) {
@@ -465,8 +523,9 @@ static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key 
 }
 
 /* SIGHUP: re-reads the file and applies what can change without a restart
- * (peer endpoint, keepalive, dead-peer timeout, log level); says which other
- * changes wait for a restart.  A broken file changes nothing. */
+ * (peer endpoint, keepalive, dead-peer timeout, log level, AllowFrom; a
+ * hub's peers and PeerToPeer); says which other changes wait for a
+ * restart.  A broken file changes nothing. */
 static void daemon_reload(struct daemon *d)
 {
 	static const enum conf_key fixed[] = {
@@ -504,25 +563,50 @@ static void daemon_reload(struct daemon *d)
 		conf_cleanup(&next);
 		return;
 	}
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		/* A hub's peers (their keys included) change in place. */
+		if (conf_is_hub(&d->conf) && conf_is_hub(&next) &&
+		    (fixed[i] == CONF_KEY_PUBLIC_KEY || fixed[i] == CONF_KEY_PRESHARED_KEY_FILE))
+			continue;
 		if (!conf_same(&d->conf, &next, fixed[i]))
 			log_warnx("SIGHUP: %s changed; that takes a restart",
 				  conf_key_name(fixed[i]));
-	if (conf_is_hub(&d->conf) || conf_is_hub(&next)) {
-		/* A hub's peers (keys, endpoints, allowed IPs, timers) are
-		 * fixed until a restart in this culvertd (doc/design.md
-		 * section 8). */
-		bool same = d->conf.n_peers == next.n_peers;
-
-		for (i = 0; same && i < next.n_peers; i++)
-			same = conf_same_peer(&d->conf.peers[i], &next.peers[i]);
-		if (!same)
-			log_warnx("SIGHUP: the peers changed; a hub's peers change only on a "
-				  "restart");
+	}
+	if (conf_is_hub(&d->conf) != conf_is_hub(&next)) {
 		log_set_level(conf_log_level(&next, d->cmdline));
 		tunnel_set_allow_from(d->tunnel, next.allow_from, next.n_allow_from);
-		log_info("SIGHUP: configuration re-read (log level %d)",
-			 conf_log_level(&next, d->cmdline));
+		log_warnx("SIGHUP: %s; that takes a restart (the peers stay as they were)",
+			  conf_is_hub(&next) ? "one peer became a hub" : "the hub became one peer");
+		conf_cleanup(&next);
+		return;
+	}
+	if (conf_is_hub(&d->conf)) {
+		/* A hub: peers added, removed and changed in place; the others
+		 * go on undisturbed (doc/design.md section 8). */
+		struct hub_peers h;
+		unsigned kept = 0, added = 0, removed = 0;
+
+		log_set_level(conf_log_level(&next, d->cmdline));
+		tunnel_set_allow_from(d->tunnel, next.allow_from, next.n_allow_from);
+		rc = hub_peers_make(&next, &d->conf, &h, err, sizeof(err));
+		if (rc == 0) {
+			rc = tunnel_hub_update(d->tunnel, h.peers, (unsigned)next.n_peers,
+					       next.peer_to_peer, &kept, &added, &removed, err,
+					       sizeof(err));
+			hub_peers_free(&h);
+		}
+		if (rc < 0) {
+			/* The running peers keep the file they came from. */
+			log_warnx("SIGHUP: %s; the peers stay as they were%s", err,
+				  strstr(err, "ermission") ? " (culvertd's user must be able to "
+							     "read a new peer's PresharedKeyFile)"
+							   : "");
+			conf_cleanup(&next);
+			return;
+		}
+		log_info("SIGHUP: configuration re-read: %u peers (%u kept, %u added, %u "
+			 "removed), log level %d",
+			 kept + added, kept, added, removed, conf_log_level(&next, d->cmdline));
 		conf_cleanup(&d->conf);
 		d->conf = next;
 		return;
@@ -857,8 +941,7 @@ int main(int argc, char **argv)
 	socklen_t metrics_len = 0;
 	/* private key, then each peer's public key and psk: 32 bytes each */
 	uint8_t *keys = NULL;
-	struct tunnel_peer_config *hub_peers = NULL;
-	struct endpoint_prefix *hub_prefixes = NULL;
+	struct hub_peers hp = {0};
 	const struct conf_peer *peer;
 	bool hub;
 	bool drop;
@@ -886,7 +969,7 @@ int main(int argc, char **argv)
 		/* No core dump may ever hold the keys (doc/design.md section 3). */
 		setrlimit(RLIMIT_CORE, &no_core);
 		prctl(PR_SET_DUMPABLE, 0);
-		keys = sodium_malloc((1 + 2 * (d.conf.n_peers ? d.conf.n_peers : 1)) * KEY_LEN);
+		keys = sodium_malloc(3 * KEY_LEN);
 		if (!keys) {
 			fprintf(stderr, "culvertd: out of memory for keys\n");
 			return EXIT_RUNTIME;
@@ -897,16 +980,6 @@ int main(int argc, char **argv)
 		if (peer->preshared_key_file)
 			read_key_file("PresharedKeyFile", peer->preshared_key_file,
 				      keys + 2 * KEY_LEN);
-		/* A hub's other peers: keys i at 1 + 2i and 2 + 2i. */
-		for (i = 1; i < d.conf.n_peers; i++) {
-			const struct conf_peer *pi = &d.conf.peers[i];
-
-			if (key_from_base64(keys + (1 + 2 * i) * KEY_LEN, pi->public_key) < 0)
-				config_error("PublicKey: not a base64 32-byte key");
-			if (pi->preshared_key_file)
-				read_key_file("PresharedKeyFile", pi->preshared_key_file,
-					      keys + (2 + 2 * i) * KEY_LEN);
-		}
 		cfg.sealed = true;
 		cfg.private_key = keys;
 		cfg.peer_public_key = keys + KEY_LEN;
@@ -938,34 +1011,9 @@ int main(int argc, char **argv)
 	}
 	hub = conf_is_hub(&d.conf);
 	if (hub) {
-		size_t n_prefixes = 0, at = 0;
-
-		for (i = 0; i < d.conf.n_peers; i++)
-			n_prefixes += d.conf.peers[i].n_allowed_ips;
-		hub_peers = calloc(d.conf.n_peers, sizeof(*hub_peers));
-		hub_prefixes = calloc(n_prefixes ? n_prefixes : 1, sizeof(*hub_prefixes));
-		if (!hub_peers || !hub_prefixes) {
-			fprintf(stderr, "culvertd: out of memory for peers\n");
-			return EXIT_RUNTIME;
-		}
-		for (i = 0; i < d.conf.n_peers; i++) {
-			const struct conf_peer *pi = &d.conf.peers[i];
-			struct tunnel_peer_config *pc = &hub_peers[i];
-
-			pc->name = pi->name;
-			pc->public_key = keys + (1 + 2 * i) * KEY_LEN;
-			pc->psk = pi->preshared_key_file ? keys + (2 + 2 * i) * KEY_LEN : NULL;
-			pc->keepalive_ms = (uint64_t)pi->keepalive * 1000;
-			pc->dead_peer_ms = (uint64_t)pi->dead_peer_timeout * 1000;
-			pc->allowed_ips = hub_prefixes + at;
-			pc->n_allowed_ips = pi->n_allowed_ips;
-			for (unsigned k = 0; k < pi->n_allowed_ips; k++)
-				hub_prefixes[at++] = pi->allowed_ips[k].prefix;
-			if (pi->endpoint && resolve("Endpoint", pi->endpoint, false, &pc->endpoint,
-						    &pc->endpoint_len, err, sizeof(err)) < 0)
-				config_error("%s", err);
-		}
-		cfg.peers = hub_peers;
+		if (hub_peers_make(&d.conf, NULL, &hp, err, sizeof(err)) < 0)
+			config_error("%s", err);
+		cfg.peers = hp.peers;
 		cfg.n_peers = (unsigned)d.conf.n_peers;
 		cfg.peer_to_peer = d.conf.peer_to_peer;
 	}
@@ -974,8 +1022,7 @@ int main(int argc, char **argv)
 		config_error("%s", err);
 	if (cl.check_config) {
 		sodium_free(keys);
-		free(hub_peers);
-		free(hub_prefixes);
+		hub_peers_free(&hp);
 		printf("%s: configuration OK\n", cl.config_file ? cl.config_file : "command line");
 		conf_cleanup(&d.conf);
 		return 0;
@@ -1007,8 +1054,7 @@ int main(int argc, char **argv)
 	d.tunnel = tunnel_new(d.base, &cfg, err, sizeof(err), &is_usage);
 	/* The sessions hold their own copies now. */
 	sodium_free(keys);
-	free(hub_peers);
-	free(hub_prefixes);
+	hub_peers_free(&hp);
 	if (!d.tunnel) {
 		fprintf(stderr, "culvertd: %s\n", err);
 		event_base_free(d.base);

@@ -994,11 +994,17 @@ struct peer *tunnel_peer_new(struct tunnel *t, const struct tunnel_peer_config *
 		if (!p->sess_ev)
 			goto fail;
 	}
-	p->out = evbuffer_new();
 	p->retry_ev = evtimer_new(t->base, tunnel_retry_cb, p);
-	if (!p->out || !p->retry_ev || frame_reader_init(&p->reader, tunnel_frame_max(t)) < 0)
+	if (!p->retry_ev)
 		goto fail;
-	p->reader.allow_empty = tunnel_plain_keepalive(t);
+	/* The framed stream's output buffer and reader (64 KiB and more):
+	 * TCP only, so that a UDP hub's idle peer costs little. */
+	if (cfg->transport == TUNNEL_TCP) {
+		p->out = evbuffer_new();
+		if (!p->out || frame_reader_init(&p->reader, tunnel_frame_max(t)) < 0)
+			goto fail;
+		p->reader.allow_empty = tunnel_plain_keepalive(t);
+	}
 	p->last_rx_ms = p->last_tx_ms = tunnel_now_ms();
 	return p;
 fail:

@@ -35,6 +35,9 @@ struct tunnel_peer_config {
 	/* Liveness, ms, 0 = off: as tunnel_config's, for this peer. */
 	uint64_t keepalive_ms;
 	uint64_t dead_peer_ms;
+	/* tunnel_hub_update() only: the peer's preshared key is the one it
+	 * has (psk is not looked at), so its session goes on. */
+	bool same_psk;
 };
 
 /* Peers of one hub, at most: every one costs a session (a few pages of
@@ -219,6 +222,25 @@ void tunnel_set_liveness(struct tunnel *t, uint64_t keepalive_ms, uint64_t dead_
  * true when the endpoint changed.
  */
 bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, socklen_t len);
+
+/*
+ * A hub's reload (SIGHUP; doc/design.md section 8): makes its peers those
+ * of @peers (@n, 1 .. TUNNEL_PEERS_MAX; same_psk as the caller knows it),
+ * matched by public key.  A peer in both keeps its session, endpoint,
+ * timers' state and counters, and takes the new name, keepalive, dead-peer
+ * timeout and allowed IPs, and the Endpoint when the file moved it (then a
+ * handshake begins there).  A peer only in @peers is added and, with an
+ * Endpoint, called at once; a peer whose preshared key changed gets a new
+ * session.  A peer not in @peers is removed: its session erased, its
+ * allowed IPs and MACs forgotten.  @peer_to_peer replaces PeerToPeer.  The
+ * other peers' sessions and packets are not touched.  Returns 0 with what
+ * changed in @kept/@added/@removed (may be NULL), or -1 with a reason in
+ * @err (@errlen bytes) and the peers as they were (out of memory, too
+ * many peers or prefixes, a bad key).
+ */
+int tunnel_hub_update(struct tunnel *t, const struct tunnel_peer_config *peers, unsigned n,
+		      bool peer_to_peer, unsigned *kept, unsigned *added, unsigned *removed,
+		      char *err, size_t errlen);
 
 struct status;
 
