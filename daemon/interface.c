@@ -5,6 +5,7 @@
  * handshake admission against the static key, AllowFrom, and the tunnel's
  * set-up and tear-down (daemon/tunnel.h).
  */
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -16,6 +17,10 @@
 #include "interface.h"
 
 /* Device-side batch buffer: at least this many bytes of frames per wakeup. */
+/* A number as a string literal, for messages. */
+#define TUNNEL_STR_(x) #x
+#define TUNNEL_STR(x)  TUNNEL_STR_(x)
+
 #define TUNNEL_DEV_BUF_MIN (256 * 1024)
 /* With offloads: the largest read (a 64 KiB IPv6 TSO packet behind an
  * Ethernet header with two VLAN tags), bytes after the virtio-net header ... */
@@ -352,8 +357,62 @@ static int tunnel_dev_read_vnet(struct tunnel *t, struct peer *p, uint8_t *slot,
  * noted in tx_iov and tx_pktlen, for UDP, which sends one datagram per
  * frame.
  */
+/* What tunnel_switch_out() returns for a frame every peer gets. */
+#define TUNNEL_FLOOD ((struct peer *)&tunnel_flood_marker)
+static const char tunnel_flood_marker;
+
+/* A TUN hub: the peer whose allowed IPs hold the destination of @pkt
+ * (@len bytes, from the device), or NULL: dropped and counted. */
+static struct peer *tunnel_route_out(struct tunnel *t, const uint8_t *pkt, size_t len)
+{
+	struct peer *q = allowedips_lookup_dst(&t->aips, pkt, len);
+
+	if (!q && tunnel_link_scope(pkt, len)) {
+		t->stats.drop_link_local++;
+		return NULL;
+	}
+	if (!q) {
+		t->stats.drop_no_route++;
+		log_trace("%s: %zu-byte packet to no peer's allowed IPs dropped", t->dev.name, len);
+	}
+	return q;
+}
+
+/*
+ * A TAP hub, a learning switch (doc/design.md section 8): the source MAC of
+ * @frame (@len bytes, from the device) is learned as a station on this
+ * host's side; the frame goes to the peer that owns its destination MAC,
+ * or to every peer (TUNNEL_FLOOD) when it is broadcast, multicast or
+ * unknown.  NULL: dropped and counted (a group or zero source; a
+ * destination on this host's side, which the local bridge should have
+ * kept).
+ */
+static struct peer *tunnel_switch_out(struct tunnel *t, const uint8_t *frame, size_t len)
+{
+	uint64_t now = tunnel_now_ms();
+	struct mactable_peer *owner;
+
+	if (len < MACTABLE_ETH_HLEN) {
+		t->stats.drop_bad_frame++;
+		return NULL;
+	}
+	if (mactable_learn(&t->macs, frame + 6, &t->dev_macs, now) == MACTABLE_INVALID_SRC) {
+		t->stats.drop_bad_src_mac++;
+		return NULL;
+	}
+	owner = mactable_lookup(&t->macs, frame, now);
+	if (!owner)
+		return TUNNEL_FLOOD;
+	if (owner == &t->dev_macs) {
+		t->stats.drop_no_route++;
+		return NULL;
+	}
+	return (struct peer *)((char *)owner - offsetof(struct peer, macs));
+}
+
 static int tunnel_dev_drain(struct tunnel *t, struct peer *p, struct tunnel_drain *d)
 {
+	struct peer *q = NULL;
 	int i, rc;
 
 	memset(d, 0, sizeof(*d));
@@ -374,6 +433,13 @@ static int tunnel_dev_drain(struct tunnel *t, struct peer *p, struct tunnel_drai
 
 		if (t->dev_buf_len - d->len < t->slot_len)
 			break;
+		if (t->carry_len) {
+			/* Read for the previous batch, for another peer: it
+			 * lies at dev_buf + pkt_off, where this batch begins. */
+			n = (ssize_t)t->carry_len;
+			t->carry_len = 0;
+			goto carried;
+		}
 		/* Reading max_len + 1 bytes tells an oversize packet (the
 		 * kernel reports its full length) from a maximal one. */
 		n = read(t->dev.fd, slot + t->pkt_off, t->max_len + 1);
@@ -392,6 +458,24 @@ static int tunnel_dev_drain(struct tunnel *t, struct peer *p, struct tunnel_drai
 				  t->dev.name, n, t->max_len);
 			continue;
 		}
+	carried:
+		if (t->routed) {
+			/* A hub: the peer the packet is for; one batch is
+			 * for one peer.  A TAP hub floods what has no owner,
+			 * once it has passed the checks below. */
+			q = t->dev.mode == TUN_MODE_TAP
+				? tunnel_switch_out(t, slot + t->pkt_off, (size_t)n)
+				: tunnel_route_out(t, slot + t->pkt_off, (size_t)n);
+			if (!q)
+				continue;
+			if (q != TUNNEL_FLOOD) {
+				if (d->peer && q != d->peer) {
+					t->carry_len = (size_t)n;
+					break;
+				}
+				d->peer = p = q;
+			}
+		}
 		/* One comparison per packet while everything fits. */
 		if ((size_t)n > t->fit_len) {
 			if (tunnel_too_big(t, slot + t->pkt_off, (size_t)n, true))
@@ -402,6 +486,11 @@ static int tunnel_dev_drain(struct tunnel *t, struct peer *p, struct tunnel_drai
 		    mtu_clamp_mss(slot + t->pkt_off, (size_t)n, t->dev.mode == TUN_MODE_TAP,
 				  t->inner_mtu, false) > 0)
 			t->stats.mss_clamped++;
+		if (q == TUNNEL_FLOOD) {
+			tunnel_flood(t, NULL, slot + t->pkt_off, (size_t)n);
+			d->frag_last = false;
+			continue;
+		}
 		flen = tunnel_wrap(t, p, slot, (size_t)n);
 		if (flen > 0)
 			tunnel_note_frame(t, slot, flen, 1, (size_t)n, d);
@@ -413,13 +502,47 @@ static int tunnel_dev_drain(struct tunnel *t, struct peer *p, struct tunnel_drai
 	return 0;
 }
 
+/*
+ * A hub's device drain (doc/design.md section 8): batches for one peer each,
+ * TUNNEL_BATCH packets in all at most; a packet read for another peer than
+ * its batch's begins the next batch, moved to its start.  One left over
+ * when the budget is spent is read again at once (event_active()).
+ */
+static void tunnel_dev_read_routed(struct tunnel *t)
+{
+	struct tunnel_drain d;
+
+	for (unsigned round = 0; round < TUNNEL_BATCH; round++) {
+		uint8_t *carry;
+
+		if (tunnel_dev_drain(t, t->peer, &d) < 0)
+			return;
+		if (d.frames && d.peer)
+			tunnel_udp_send_batch(d.peer, d.frames, d.frag_last);
+		if (!t->carry_len)
+			break;
+		/* The carried packet sits in the slot after the last frame:
+		 * it begins the next batch, now or after a pause. */
+		carry = t->dev_buf + d.len + t->pkt_off;
+		memmove(t->dev_buf + t->pkt_off, carry, t->carry_len);
+		if (t->dev_paused)
+			break;
+	}
+	if (t->carry_len && !t->dev_paused)
+		event_active(t->dev_ev, EV_READ, 0);
+}
+
 static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tunnel *t = arg;
-	/* The one peer; with many, the forwarding table picks it per packet. */
+	/* The one peer; a hub's routes each packet (tunnel_dev_read_routed()). */
 	struct peer *p = t->peer;
 	struct tunnel_drain d;
 
+	if (t->routed) {
+		tunnel_dev_read_routed(t);
+		return;
+	}
 	if (tunnel_dev_drain(t, p, &d) < 0)
 		return;
 	if (t->cfg.transport == TUNNEL_UDP) {
@@ -446,8 +569,13 @@ static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg)
 static void tunnel_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tunnel *t = arg;
+	uint64_t now = tunnel_now_ms();
 
-	tunnel_peer_tick(t->peer, tunnel_now_ms());
+	for (unsigned i = 0; i < t->n_peers; i++)
+		tunnel_peer_tick(t->peers[i], now);
+	/* A TAP hub: aged MACs go, a bounded sweep per tick. */
+	if (t->macs.slots)
+		mactable_expire(&t->macs, now, TUNNEL_MAC_EXPIRE_BUDGET);
 }
 
 /* Handshake failures are what an operator needs to see (a wrong key, a
@@ -628,6 +756,283 @@ static int tunnel_default_mtu(struct tunnel *t, const struct tunnel_config *cfg)
 	return mtu;
 }
 
+void tunnel_local_addrs(struct tunnel *t)
+{
+	struct ifaddrs *ifa, *i;
+	unsigned n = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (i = ifa; i && n < TUNNEL_LOCAL_ADDRS_MAX; i = i->ifa_next) {
+		struct endpoint_prefix *a = &t->local_addrs[n];
+
+		if (!i->ifa_addr || strcmp(i->ifa_name, t->dev.name) != 0)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			a->family = AF_INET;
+			a->len = 32;
+			memcpy(a->addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			a->family = AF_INET6;
+			a->len = 128;
+			memcpy(a->addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+		} else {
+			continue;
+		}
+		n++;
+	}
+	freeifaddrs(ifa);
+	t->n_local_addrs = n;
+}
+
+/*
+ * Makes a hub's peers from cfg.peers (doc/design.md section 8): the table of
+ * allowed IPs, the receiver indices of their sessions, the responder that
+ * identifies initiators, and one struct peer each.  Two peers may not share
+ * a public key; a prefix given twice belongs to the later peer, as in
+ * WireGuard (a warning says so).  Returns 0, or -1 with a reason in @err
+ * (and *@usage for a configuration error).
+ */
+static int tunnel_hub_new(struct tunnel *t, char *err, size_t errlen, bool *usage)
+{
+	const struct tunnel_config *cfg = &t->cfg;
+	int rc;
+
+	t->peers = calloc(cfg->n_peers, sizeof(*t->peers));
+	t->fwd_buf = malloc(SESSION_MAX_MESSAGE_LEN);
+	t->private_key = sodium_malloc(KEY_LEN);
+	if (t->private_key) {
+		memcpy(t->private_key, cfg->private_key, KEY_LEN);
+		t->cfg.private_key = t->private_key;
+	}
+	if (!t->peers || !t->fwd_buf || !t->private_key ||
+	    index_table_init(&t->indices, (size_t)cfg->n_peers * SESSION_MAX_INDICES) < 0 ||
+	    allowedips_init(&t->aips, TUNNEL_ALLOWED_IPS_MAX) < 0 ||
+	    session_responder_new(&t->responder, cfg->private_key) < 0 ||
+	    (cfg->mode == TUN_MODE_TAP && mactable_init(&t->macs, NULL) < 0)) {
+		t->n_peers = 0;
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	t->n_peers = 0;
+	for (unsigned i = 0; i < cfg->n_peers; i++) {
+		const struct tunnel_peer_config *pc = &cfg->peers[i];
+		struct peer *p;
+
+		for (unsigned j = 0; j < i; j++)
+			if (sodium_memcmp(cfg->peers[j].public_key, pc->public_key, KEY_LEN) == 0) {
+				snprintf(err, errlen, "peers %u and %u have the same public key",
+					 j + 1, i + 1);
+				*usage = true;
+				return -1;
+			}
+		p = tunnel_peer_new(t, pc, err, errlen, usage);
+		if (!p)
+			return -1;
+		t->peers[t->n_peers++] = p;
+		snprintf(p->str, sizeof(p->str), "(none)");
+		memcpy(&p->cfg_addr, &pc->endpoint, pc->endpoint_len);
+		p->cfg_addr_len = pc->endpoint_len;
+		for (unsigned k = 0; k < pc->n_allowed_ips; k++) {
+			const struct endpoint_prefix *a = &pc->allowed_ips[k];
+			char buf[ENDPOINT_PREFIX_STRLEN];
+
+			endpoint_prefix_format(a, buf, sizeof(buf));
+			void *prev = allowedips_lookup(&t->aips, a->family, a->addr);
+
+			if (allowedips_remove(&t->aips, a->family, a->addr, a->len) == 0 &&
+			    prev != p)
+				log_warnx("AllowedIPs %s is given to more than one peer: the last "
+					  "(%s) has it",
+					  buf, p->name[0] ? p->name : "unnamed");
+			rc = allowedips_insert(&t->aips, a->family, a->addr, a->len, p);
+			if (rc < 0) {
+				snprintf(err, errlen, "AllowedIPs %s: %s", buf,
+					 rc == -ENOSPC ? "too many prefixes" : strerror(-rc));
+				*usage = rc != -ENOMEM;
+				return -1;
+			}
+		}
+	}
+	t->peer = t->peers[0];
+	tunnel_local_addrs(t);
+	return 0;
+}
+
+/* Points each hub peer that has an Endpoint there and starts its
+ * handshake; the others wait to be heard from. */
+static void tunnel_hub_start(struct tunnel *t)
+{
+	const struct tunnel_config *cfg = &t->cfg;
+	uint64_t now = tunnel_now_ms();
+
+	for (unsigned i = 0; i < t->n_peers; i++) {
+		struct peer *p = t->peers[i];
+		const struct tunnel_peer_config *pc = &cfg->peers[i];
+
+		if (!pc->endpoint_len)
+			continue;
+		memcpy(&p->addr, &pc->endpoint, pc->endpoint_len);
+		p->addr_len = pc->endpoint_len;
+		endpoint_format((struct sockaddr *)&p->addr, p->str, sizeof(p->str));
+		log_info("%s: peer %s at udp %s", t->dev.name, p->name[0] ? p->name : "(unnamed)",
+			 p->str);
+		tunnel_sess_initiate(p, now);
+	}
+	/* Only tunnel_new()'s copy of cfg, not the caller's peers, lives on. */
+	t->cfg.peers = NULL;
+}
+
+/* The peer of @t whose public key is @key (KEY_LEN bytes), or NULL. */
+static struct peer *tunnel_peer_by_key(const struct tunnel *t, const uint8_t *key)
+{
+	for (unsigned i = 0; i < t->n_peers; i++)
+		if (sodium_memcmp(session_peer_public_key(t->peers[i]->sess), key, KEY_LEN) == 0)
+			return t->peers[i];
+	return NULL;
+}
+
+/* Builds in @aips (made here) the allowed IPs of @peers as @next's. */
+static int tunnel_hub_aips(struct allowedips *aips, const struct tunnel_peer_config *peers,
+			   struct peer **next, unsigned n, char *err, size_t errlen)
+{
+	int rc = allowedips_init(aips, TUNNEL_ALLOWED_IPS_MAX);
+
+	for (unsigned i = 0; i < n && rc == 0; i++)
+		for (unsigned k = 0; k < peers[i].n_allowed_ips && rc == 0; k++) {
+			const struct endpoint_prefix *a = &peers[i].allowed_ips[k];
+			char buf[ENDPOINT_PREFIX_STRLEN];
+
+			rc = allowedips_insert(aips, a->family, a->addr, a->len, next[i]);
+			if (rc < 0) {
+				endpoint_prefix_format(a, buf, sizeof(buf));
+				snprintf(err, errlen, "AllowedIPs %s: %s", buf,
+					 rc == -ENOSPC ? "too many prefixes" : strerror(-rc));
+			}
+		}
+	if (rc < 0 && rc != -ENOSPC && !err[0])
+		snprintf(err, errlen, "AllowedIPs: %s", strerror(-rc));
+	if (rc < 0)
+		allowedips_free(aips);
+	return rc;
+}
+
+int tunnel_hub_update(struct tunnel *t, const struct tunnel_peer_config *peers, unsigned n,
+		      bool peer_to_peer, unsigned *kept, unsigned *added, unsigned *removed,
+		      char *err, size_t errlen)
+{
+	struct peer **next = NULL;
+	bool *fresh = NULL, usage = false;
+	struct allowedips aips;
+	unsigned n_kept = 0, n_added = 0, n_removed = 0;
+	uint64_t now = tunnel_now_ms();
+
+	err[0] = '\0';
+	if (!t->routed || n == 0 || n > TUNNEL_PEERS_MAX) {
+		snprintf(err, errlen, "%u peers: a hub serves 1 to " TUNNEL_STR(TUNNEL_PEERS_MAX),
+			 n);
+		return -1;
+	}
+	next = calloc(n, sizeof(*next));
+	fresh = calloc(n, sizeof(*fresh));
+	if (!next || !fresh || index_table_grow(&t->indices, (size_t)n * SESSION_MAX_INDICES) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* First what may fail: new sessions, the new table.  Nothing of the
+	 * running hub changes until both are made. */
+	for (unsigned i = 0; i < n; i++) {
+		struct peer *p = tunnel_peer_by_key(t, peers[i].public_key);
+
+		for (unsigned j = 0; j < i; j++)
+			if (sodium_memcmp(peers[j].public_key, peers[i].public_key, KEY_LEN) == 0) {
+				snprintf(err, errlen, "peers %u and %u have the same public key",
+					 j + 1, i + 1);
+				goto fail;
+			}
+		if (p && peers[i].same_psk) {
+			next[i] = p;
+			continue;
+		}
+		next[i] = tunnel_peer_new(t, &peers[i], err, errlen, &usage);
+		if (!next[i])
+			goto fail;
+		fresh[i] = true;
+		snprintf(next[i]->str, sizeof(next[i]->str), "(none)");
+	}
+	if (tunnel_hub_aips(&aips, peers, next, n, err, errlen) < 0)
+		goto fail;
+
+	/* Then the change, which cannot fail.  Peers that go: */
+	for (unsigned i = 0; i < t->n_peers; i++) {
+		struct peer *p = t->peers[i];
+		bool stays = false;
+
+		for (unsigned j = 0; j < n && !stays; j++)
+			stays = next[j] == p;
+		if (stays)
+			continue;
+		log_info("%s: peer %s removed", t->dev.name, p->name[0] ? p->name : p->str);
+		if (t->macs.slots)
+			mactable_remove_peer(&t->macs, &p->macs);
+		tunnel_peer_free(p); /* its session gives its indices back */
+		n_removed++;
+	}
+	allowedips_free(&t->aips);
+	t->aips = aips;
+	free(t->peers);
+	t->peers = next;
+	t->n_peers = n;
+	t->peer = next[0];
+	t->cfg.peer_to_peer = peer_to_peer;
+	for (unsigned i = 0; i < n; i++) {
+		const struct tunnel_peer_config *pc = &peers[i];
+		struct peer *p = next[i];
+		bool moved =
+		    pc->endpoint_len && (pc->endpoint_len != p->cfg_addr_len ||
+					 !endpoint_equal((const struct sockaddr *)&pc->endpoint,
+							 (const struct sockaddr *)&p->cfg_addr));
+
+		snprintf(p->name, sizeof(p->name), "%s", pc->name ? pc->name : "");
+		p->keepalive_ms = pc->keepalive_ms;
+		p->dead_peer_ms = pc->dead_peer_ms;
+		memcpy(&p->cfg_addr, &pc->endpoint, pc->endpoint_len);
+		p->cfg_addr_len = pc->endpoint_len;
+		if (fresh[i])
+			n_added++;
+		else
+			n_kept++;
+		if (fresh[i] && !pc->endpoint_len)
+			log_info("%s: peer %s added", t->dev.name,
+				 p->name[0] ? p->name : "(unnamed)");
+		if (!moved)
+			continue;
+		memcpy(&p->addr, &pc->endpoint, pc->endpoint_len);
+		p->addr_len = pc->endpoint_len;
+		endpoint_format((struct sockaddr *)&p->addr, p->str, sizeof(p->str));
+		log_info("%s: peer %s at udp %s", t->dev.name, p->name[0] ? p->name : "(unnamed)",
+			 p->str);
+		tunnel_sess_initiate(p, now);
+	}
+	free(fresh);
+	if (kept)
+		*kept = n_kept;
+	if (added)
+		*added = n_added;
+	if (removed)
+		*removed = n_removed;
+	return 0;
+fail:
+	for (unsigned i = 0; next && fresh && i < n; i++)
+		if (fresh[i])
+			tunnel_peer_free(next[i]);
+	free(next);
+	free(fresh);
+	if (!err[0])
+		snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
 struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *cfg, char *err,
 			  size_t errlen, bool *usage)
 {
@@ -651,7 +1056,22 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	if (t->cfg.out_high == 0)
 		t->cfg.out_high = TUNNEL_OUT_HIGH_DEFAULT;
 
-	rc = tun_open_offload(&t->dev, cfg->dev_name, cfg->mode, cfg->offload);
+	t->routed = cfg->n_peers > 0;
+	t->peers = &t->peer;
+	t->n_peers = 1;
+	if (t->routed &&
+	    (!cfg->sealed || cfg->transport != TUNNEL_UDP || cfg->n_peers > TUNNEL_PEERS_MAX)) {
+		snprintf(err, errlen,
+			 cfg->n_peers > TUNNEL_PEERS_MAX
+			     ? "%u peers: at most " TUNNEL_STR(TUNNEL_PEERS_MAX) " on one interface"
+			     : "a hub (%u peers, AllowedIPs) needs sealed mode over UDP",
+			 cfg->n_peers);
+		*usage = true;
+		goto fail;
+	}
+	if (t->routed && cfg->offload)
+		log_info("%s: offloads off: a hub routes every packet on its own", cfg->dev_name);
+	rc = tun_open_offload(&t->dev, cfg->dev_name, cfg->mode, cfg->offload && !t->routed);
 	if (rc < 0) {
 		const char *hint = "";
 
@@ -768,9 +1188,15 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 			goto fail;
 		}
 	}
-	t->peer = p = tunnel_peer_new(t, err, errlen, usage);
-	if (!p)
-		goto fail;
+	if (t->routed) {
+		if (tunnel_hub_new(t, err, errlen, usage) < 0)
+			goto fail;
+		p = t->peer;
+	} else {
+		t->peer = p = tunnel_peer_new(t, NULL, err, errlen, usage);
+		if (!p)
+			goto fail;
+	}
 	t->dev_buf = malloc(t->dev_buf_len);
 	t->dev_ev = event_new(base, t->dev.fd, EV_READ | EV_PERSIST, tunnel_dev_read_cb, t);
 	if (!t->dev_buf || !t->dev_ev) {
@@ -825,7 +1251,11 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 				       (TUNNEL_PMTU_POLL_MS % 1000) * 1000};
 
 		event_add(t->pmtu_ev, &poll);
-		if (cfg->listen && cfg->peer_addr_len) {
+		if (t->routed) {
+			log_info("%s: %s udp %s, %u peers", t->dev.name,
+				 cfg->listen ? "listening on" : "sending from", p->str, t->n_peers);
+			tunnel_hub_start(t);
+		} else if (cfg->listen && cfg->peer_addr_len) {
 			log_info("%s: listening on udp %s", t->dev.name, p->str);
 			memcpy(&p->addr, &cfg->peer_addr, cfg->peer_addr_len);
 			p->addr_len = cfg->peer_addr_len;
@@ -847,7 +1277,7 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	}
 	event_add(t->dev_ev, NULL);
 	if (cfg->transport == TUNNEL_UDP)
-		tunnel_pmtu_poll(p);
+		tunnel_pmtu_poll_all(t);
 	if (t->dev.vnet)
 		log_info("%s: offloads on: TSO%s%s", t->dev.name, t->udp_gso ? ", UDP GSO" : "",
 			 t->udp_gro ? ", UDP GRO" : "");
@@ -870,7 +1300,22 @@ void tunnel_free(struct tunnel *t)
 		t->cfg.listen = true; /* no reconnect timer from the close */
 		tunnel_tcp_close(t->peer);
 	}
-	tunnel_peer_free(t->peer);
+	if (t->routed) {
+		/* The sessions give their indices back to the table first. */
+		for (unsigned i = 0; t->peers && i < t->n_peers; i++)
+			tunnel_peer_free(t->peers[i]);
+		free(t->peers);
+		allowedips_free(&t->aips);
+		mactable_cleanup(&t->macs);
+		index_table_free(&t->indices);
+		session_responder_free(t->responder);
+		if (t->fwd_buf)
+			sodium_memzero(t->fwd_buf, SESSION_MAX_MESSAGE_LEN);
+		free(t->fwd_buf);
+		sodium_free(t->private_key);
+	} else {
+		tunnel_peer_free(t->peer);
+	}
 	if (t->udp_rd_ev)
 		event_free(t->udp_rd_ev);
 	if (t->udp_wr_ev)

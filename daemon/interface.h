@@ -20,8 +20,11 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "allowedips.h"
 #include "cookie.h"
 #include "endpoint.h"
+#include "index_table.h"
+#include "mactable.h"
 #include "frame.h"
 #include "key.h"
 #include "log.h"
@@ -72,6 +75,8 @@ struct tunnel_drain {
 	uint64_t packets; /* packets they carry (a TSO packet counts its segments) */
 	uint64_t payload; /* bytes of those packets */
 	size_t len;       /* bytes of frames */
+	/* A hub: the peer every frame is for (NULL: none made). */
+	struct peer *peer;
 	/* The last frame carries a packet too long for the path that no
 	 * router would answer (IPv4 without DF, IPv6 of at most 1280 bytes,
 	 * ICMP errors, multicast): it goes alone, fragmented by the underlay
@@ -87,6 +92,7 @@ struct tunnel_drain {
  */
 struct peer {
 	struct tunnel *t; /* the interface it belongs to */
+	char name[64];    /* a hub peer's Name, "" when none */
 
 	struct sockaddr_storage addr; /* its endpoint, once known */
 	socklen_t addr_len;           /* 0: not known */
@@ -98,9 +104,9 @@ struct peer {
 	int fd;
 	struct event *rd_ev;
 	struct event *wr_ev;
-	bool connecting; /* TCP client: connect() under way */
-	struct evbuffer *out;
-	struct frame_reader reader;
+	bool connecting;            /* TCP client: connect() under way */
+	struct evbuffer *out;       /* NULL over UDP */
+	struct frame_reader reader; /* empty over UDP */
 	struct event *retry_ev;
 	unsigned backoff_ms;
 	uint64_t underlay_kick_ms; /* tunnel_underlay_changed() acted, ms */
@@ -124,7 +130,35 @@ struct peer {
 	 * sent to and received from the peer, updated once per batch. */
 	uint64_t last_tx_ms;
 	uint64_t last_rx_ms;
+	/* Its liveness timers, ms, 0 = off (tunnel_set_liveness() for the
+	 * one peer; a hub's from each [Peer]). */
+	uint64_t keepalive_ms;
+	uint64_t dead_peer_ms;
+
+	/* A hub's per-peer counters (the one peer's are the interface's):
+	 * packets and bytes from it to the device (or forwarded) and from
+	 * the device (or another peer) to it; packets from it with a source
+	 * outside its allowed IPs, or for another peer under PeerToPeer = no. */
+	uint64_t rx_packets, rx_bytes;
+	uint64_t tx_packets, tx_bytes;
+	uint64_t drop_spoofed;
+	uint64_t drop_peer_to_peer;
+	uint64_t drop_no_session;
+	uint64_t drop_bad_src_mac;
+	/* A TAP hub: this peer's share of the MAC table (lib/mactable.h). */
+	struct mactable_peer macs;
+	/* A hub peer's Endpoint as configured (0 length: none), so that a
+	 * reload moves it only when the file moved it. */
+	struct sockaddr_storage cfg_addr;
+	socklen_t cfg_addr_len;
 };
+
+/* Addresses of the device a hub remembers, at most (tunnel_local_addrs()):
+ * a packet to one of them is for this host, never forwarded to a peer. */
+#define TUNNEL_LOCAL_ADDRS_MAX 16
+/* Slots of the MAC table a timer tick looks at for aged entries: the
+ * default table (16384 slots) is swept in 16 ticks. */
+#define TUNNEL_MAC_EXPIRE_BUDGET 1024
 
 /*
  * The interface (doc/design.md section 8): the device, the listening TCP
@@ -138,7 +172,32 @@ struct tunnel {
 	struct tun_device dev;
 	size_t max_len;    /* largest payload read from the device, bytes */
 	size_t rx_max;     /* largest payload taken from the peer, bytes */
-	struct peer *peer; /* the one peer, never NULL once made */
+	struct peer *peer; /* the one peer (a hub's first), never NULL once made */
+
+	/* A hub (doc/design.md section 8; cfg.n_peers > 0): its peers, the
+	 * allowed-IPs table that routes packets between them and the device,
+	 * the receiver indices of all their sessions, and the responder that
+	 * tells whose an initiation is.  Otherwise peers is &peer, n_peers 1
+	 * and routed false. */
+	bool routed;
+	struct peer **peers;
+	unsigned n_peers;
+	struct allowedips aips;
+	struct index_table indices;
+	struct session_responder *responder;
+	/* A device packet read for a peer other than the batch's: it waits
+	 * at dev_buf + pkt_off (@carry_len bytes, 0: none) for the next batch. */
+	size_t carry_len;
+	uint8_t *fwd_buf; /* a packet sealed for another peer: SESSION_MAX_MESSAGE_LEN */
+	struct endpoint_prefix local_addrs[TUNNEL_LOCAL_ADDRS_MAX];
+	unsigned n_local_addrs;
+	/* A TAP hub: the learning switch's MAC table; the device is a port
+	 * of its own (dev_macs: the stations on this host's side). */
+	struct mactable macs;
+	struct mactable_peer dev_macs;
+	/* A hub's static private key (sodium_malloc'd, KEY_LEN bytes), for
+	 * the sessions of peers a reload adds; cfg.private_key points here. */
+	uint8_t *private_key;
 
 	/* MTU and path MTU (doc/design.md section 10): the device MTU; over
 	 * UDP the underlay path MTU toward the peer (0: not known), read from
@@ -272,6 +331,11 @@ bool tunnel_admit(struct tunnel *t, const uint8_t *msg, size_t len,
 		  const struct sockaddr_storage *src, socklen_t srclen, bool stream,
 		  const char *from, uint64_t now);
 
+/* A hub: re-reads the device's own addresses (getifaddrs(3)), at most
+ * TUNNEL_LOCAL_ADDRS_MAX, into local_addrs: a packet from a peer to one of
+ * them goes to the device even when a peer's allowed IPs hold it. */
+void tunnel_local_addrs(struct tunnel *t);
+
 /* True when a listener may hear from @sa: no AllowFrom, or inside one. */
 bool tunnel_allowed(const struct tunnel *t, const struct sockaddr_storage *sa);
 
@@ -302,6 +366,24 @@ void tunnel_sess_refused(struct peer *p, int rc, uint8_t type, const char *from,
 int tunnel_open(struct peer *p, const uint8_t *msg, size_t len, const struct sockaddr_storage *src,
 		socklen_t srclen);
 
+/* As tunnel_open(), for an initiation that has passed handshake admission
+ * already (a hub's, before session_identify()). */
+int tunnel_open_admitted(struct peer *p, const uint8_t *msg, size_t len,
+			 const struct sockaddr_storage *src, socklen_t srclen);
+
+/*
+ * A hub: seals the packet or frame @pkt (@len bytes) for its peer @q into
+ * fwd_buf and sends it as one datagram (a packet forwarded between peers,
+ * or a frame flooded).  Counts @q's tx and, failing, the reason.  Returns
+ * true when sent; false with no endpoint, no session (a handshake is
+ * begun when due) or a failed send.
+ */
+bool tunnel_send_one(struct tunnel *t, struct peer *q, const uint8_t *pkt, size_t len);
+
+/* A TAP hub floods @frame (@len bytes) to every peer with a session but
+ * @from (NULL: the frame came from the device); counted in stats.flooded. */
+void tunnel_flood(struct tunnel *t, const struct peer *from, const uint8_t *frame, size_t len);
+
 /* Sends one message that did not come from the device (a handshake message
  * or a keepalive, @len bytes): framed into the TCP output, or as one
  * datagram.  Dropped when there is no way to the peer. */
@@ -311,11 +393,12 @@ void tunnel_send_msg(struct peer *p, const uint8_t *msg, size_t len);
  * handshake and keepalive wishes, dead-peer detection, keepalives. */
 void tunnel_peer_tick(struct peer *p, uint64_t now);
 
-/* Makes @t's peer from t->cfg (endpoint unset, no connection; in sealed
- * mode its session, from the keys there).  On failure returns NULL, with a
- * reason in @err (@errlen bytes) and *@usage set for a configuration
- * error, as tunnel_new(). */
-struct peer *tunnel_peer_new(struct tunnel *t, char *err, size_t errlen, bool *usage);
+/* Makes a peer of @t (endpoint unset, no connection; in sealed mode its
+ * session): a hub's from @pc, the one peer from t->cfg (@pc NULL).  On
+ * failure returns NULL, with a reason in @err (@errlen bytes) and *@usage
+ * set for a configuration error, as tunnel_new(). */
+struct peer *tunnel_peer_new(struct tunnel *t, const struct tunnel_peer_config *pc, char *err,
+			     size_t errlen, bool *usage);
 
 /* Frees @p (its connection, if still open, is closed; NULL is ignored). */
 void tunnel_peer_free(struct peer *p);
@@ -379,6 +462,10 @@ int tunnel_underlay_family(const struct sockaddr_storage *ss, uint8_t *addr);
  * what fits (the interface's fit_len, inner_mtu) when it changed. */
 void tunnel_pmtu_poll(struct peer *p);
 
+/* tunnel_pmtu_poll() for the one peer; a hub takes the smallest inner MTU
+ * over all peers whose endpoint is known (one device MTU serves them all). */
+void tunnel_pmtu_poll_all(struct tunnel *t);
+
 /* The path MTU poll timer (libevent callback; @arg the struct tunnel). */
 void tunnel_pmtu_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -409,6 +496,24 @@ static inline size_t tunnel_frame_max(const struct tunnel *t)
 			n = SESSION_HANDSHAKE_MAX_LEN;
 	}
 	return n;
+}
+
+/* True when @pkt (@len bytes, an IP packet from TUN or a peer) is IPv6 of
+ * link scope: source unspecified (::) or link-local (fe80::/10), or
+ * destination link-local unicast or link-local multicast (ff02::/16).  A
+ * hub routes by address and so, like any router (RFC 4291 section 2.5.6),
+ * carries none of them: they are dropped and counted, not taken for
+ * spoofing or for want of a route. */
+static inline bool tunnel_link_scope(const uint8_t *pkt, size_t len)
+{
+	static const uint8_t unspecified[16];
+
+	if (len < 40 || pkt[0] >> 4 != 6)
+		return false;
+	return (pkt[8] == 0xfe && (pkt[9] & 0xc0) == 0x80) ||
+	       memcmp(pkt + 8, unspecified, 16) == 0 ||
+	       (pkt[24] == 0xfe && (pkt[25] & 0xc0) == 0x80) ||
+	       (pkt[24] == 0xff && (pkt[25] & 0x0f) == 0x02);
 }
 
 /* Microseconds of CLOCK_MONOTONIC. */
@@ -443,6 +548,9 @@ static inline void tunnel_dev_resume(struct tunnel *t)
 		return;
 	event_add(t->dev_ev, NULL);
 	t->dev_paused = false;
+	/* A carried packet is read already: the device may stay quiet. */
+	if (t->carry_len)
+		event_active(t->dev_ev, EV_READ, 0);
 }
 
 /* Writes what the coalescer holds: the end of a batch from the peer. */

@@ -205,27 +205,45 @@ static enum conf_transport conf_transport(const struct conf *c)
 	return peer->transport;
 }
 
+/* True when the configuration makes a hub (doc/design.md section 8): more
+ * than one [Peer], or AllowedIPs routing packets by address. */
+static bool conf_is_hub(const struct conf *c)
+{
+	if (c->n_peers > 1)
+		return true;
+	for (size_t i = 0; i < c->n_peers; i++)
+		if (c->peers[i].n_allowed_ips)
+			return true;
+	return false;
+}
+
 /*
- * Refuses what the file may say but this culvertd cannot do yet (the hub,
- * doc/design.md section 8, will): more than one peer, AllowedIPs, Transport
- * = auto, a listener serving two transports, PeerToPeer = no.  Returns 0,
- * or -EINVAL with "FILE:LINE: ..." in @err.
+ * Refuses what the file may say but this culvertd cannot do yet
+ * (doc/design.md section 8): a hub other than sealed UDP (plain and TCP
+ * hubs), Transport = auto, a listener serving two
+ * transports, PeerToPeer = no without a hub.  Returns 0, or -EINVAL with
+ * "FILE:LINE: ..." in @err.
  */
-static int conf_check_one_peer(const struct conf *c, const char *name, char *err, size_t errlen)
+static int conf_check_support(const struct conf *c, const char *name, char *err, size_t errlen)
 {
 	const struct conf_peer *peer = conf_peer0(c);
+	bool hub = conf_is_hub(c);
 	unsigned line = 0;
 	const char *what = NULL;
 
-	if (c->n_peers > 1) {
-		line = c->peers[1].section_line;
-		what = "a second [Peer]: this culvertd serves one peer";
-	} else if (peer->n_allowed_ips) {
-		line = peer->line[CONF_KEY_ALLOWED_IPS];
-		what = "AllowedIPs: this culvertd serves one peer and routes nothing by address";
-	} else if (peer->transport == CONF_TRANSPORT_AUTO) {
-		line = peer->line[CONF_KEY_TRANSPORT];
-		what = "Transport = auto: this culvertd does not fall back from UDP to TCP";
+	for (size_t i = 0; i < c->n_peers && !what; i++)
+		if (c->peers[i].transport == CONF_TRANSPORT_AUTO) {
+			line = c->peers[i].line[CONF_KEY_TRANSPORT];
+			what = "Transport = auto: this culvertd does not fall back from UDP to TCP";
+		}
+	if (what) {
+		/* reported below */
+	} else if (hub && (!c->private_key_file || conf_transport(c) != CONF_TRANSPORT_UDP)) {
+		line = c->n_peers > 1 ? c->peers[1].section_line : peer->line[CONF_KEY_ALLOWED_IPS];
+		what = c->n_peers > 1 ? "a second [Peer]: this culvertd serves many peers only "
+					"sealed (PrivateKeyFile), over UDP"
+				      : "AllowedIPs: this culvertd routes by address only sealed "
+					"(PrivateKeyFile), over UDP";
 	} else if (c->transports == (CONF_TRANSPORTS_TCP | CONF_TRANSPORTS_UDP)) {
 		line = c->line[CONF_KEY_TRANSPORTS];
 		what = "Transports = udp,tcp: this culvertd serves one transport at a time";
@@ -234,10 +252,16 @@ static int conf_check_one_peer(const struct conf *c, const char *name, char *err
 		line = peer->line[CONF_KEY_TRANSPORT];
 		what = "Transport differs from [Interface] Transports: this culvertd serves one "
 		       "transport at a time";
-	} else if (!c->peer_to_peer) {
+	} else if (!c->peer_to_peer && !hub) {
 		line = c->line[CONF_KEY_PEER_TO_PEER];
 		what = "PeerToPeer = no: this culvertd serves one peer";
 	}
+	for (size_t i = 1; i < c->n_peers && !what; i++)
+		if ((c->peers[i].set & CONF_SET_TRANSPORT) &&
+		    c->peers[i].transport != CONF_TRANSPORT_UDP) {
+			line = c->peers[i].line[CONF_KEY_TRANSPORT];
+			what = "Transport: a hub's peers all use udp in this culvertd";
+		}
 	if (!what)
 		return 0;
 	if (line)
@@ -289,8 +313,8 @@ static int conf_build(struct conf *c, const struct cmdline *cl, char *err, size_
 	rc = conf_validate(c, cl->config_file ? cl->config_file : "command line", err, errlen);
 	if (rc < 0)
 		return rc;
-	return conf_check_one_peer(c, cl->config_file ? cl->config_file : "command line", err,
-				   errlen);
+	return conf_check_support(c, cl->config_file ? cl->config_file : "command line", err,
+				  errlen);
 }
 
 /* The log level: -v/-q on the command line win over LogLevel. */
@@ -323,6 +347,91 @@ static int resolve(const char *what, const char *str, bool passive, struct socka
 			 : rc == -EAFNOSUPPORT ? "no address of a usable family"
 					       : "not [ADDR]:PORT");
 	return rc;
+}
+
+/* Two optional strings are equal (both absent, or the same text). */
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* A hub's peers as tunnel_new() and tunnel_hub_update() take them, and
+ * what they point to. */
+struct hub_peers {
+	struct tunnel_peer_config *peers;
+	struct endpoint_prefix *prefixes;
+	uint8_t *keys; /* sodium_malloc'd: each peer's public key, then its PSK */
+};
+
+static void hub_peers_free(struct hub_peers *h)
+{
+	free(h->peers);
+	free(h->prefixes);
+	sodium_free(h->keys);
+	memset(h, 0, sizeof(*h));
+}
+
+/*
+ * Fills @h with the [Peer] sections of @c (doc/design.md section 8): keys,
+ * preshared keys (read from their files), allowed IPs, timers, endpoints
+ * (resolved).  With @prev (SIGHUP), a peer whose public key and
+ * PresharedKeyFile are as in @prev is marked same_psk and its file is not
+ * read again: after the privilege drop it may be closed to culvertd.
+ * Returns 0, or -1 with the reason in @err (@h freed).
+ */
+static int hub_peers_make(const struct conf *c, const struct conf *prev, struct hub_peers *h,
+			  char *err, size_t errlen)
+{
+	size_t n_prefixes = 0, at = 0;
+	char why[256];
+
+	memset(h, 0, sizeof(*h));
+	for (size_t i = 0; i < c->n_peers; i++)
+		n_prefixes += c->peers[i].n_allowed_ips;
+	h->peers = calloc(c->n_peers, sizeof(*h->peers));
+	h->prefixes = calloc(n_prefixes ? n_prefixes : 1, sizeof(*h->prefixes));
+	h->keys = sodium_malloc(2 * c->n_peers * KEY_LEN);
+	if (!h->peers || !h->prefixes || !h->keys) {
+		snprintf(err, errlen, "out of memory for peers");
+		goto fail;
+	}
+	for (size_t i = 0; i < c->n_peers; i++) {
+		const struct conf_peer *pi = &c->peers[i];
+		struct tunnel_peer_config *pc = &h->peers[i];
+		uint8_t *pub = h->keys + 2 * i * KEY_LEN, *psk = pub + KEY_LEN;
+
+		if (key_from_base64(pub, pi->public_key) < 0) {
+			snprintf(err, errlen, "PublicKey '%s': not a base64 32-byte key",
+				 pi->public_key);
+			goto fail;
+		}
+		pc->public_key = pub;
+		for (size_t j = 0; prev && j < prev->n_peers && !pc->same_psk; j++)
+			pc->same_psk =
+			    strcmp(prev->peers[j].public_key, pi->public_key) == 0 &&
+			    same_str(prev->peers[j].preshared_key_file, pi->preshared_key_file);
+		if (pi->preshared_key_file && !pc->same_psk) {
+			if (key_read_file(pi->preshared_key_file, psk, why, sizeof(why)) < 0) {
+				snprintf(err, errlen, "PresharedKeyFile: %s", why);
+				goto fail;
+			}
+			pc->psk = psk;
+		}
+		pc->name = pi->name;
+		pc->keepalive_ms = (uint64_t)pi->keepalive * 1000;
+		pc->dead_peer_ms = (uint64_t)pi->dead_peer_timeout * 1000;
+		pc->allowed_ips = h->prefixes + at;
+		pc->n_allowed_ips = pi->n_allowed_ips;
+		for (unsigned k = 0; k < pi->n_allowed_ips; k++)
+			h->prefixes[at++] = pi->allowed_ips[k].prefix;
+		if (pi->endpoint && resolve("Endpoint", pi->endpoint, false, &pc->endpoint,
+					    &pc->endpoint_len, err, errlen) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	hub_peers_free(h);
+	return -1;
 }
 
 /* Logs every counter (SIGUSR1, exit): the same names and values as the
@@ -371,12 +480,6 @@ struct daemon {
 	char netns[STATUS_NETNS_SIZE]; /* our named network namespace, or "" */
 };
 
-/* Two optional strings are equal (both absent, or the same text). */
-static bool same_str(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
 /* Whether @key has the same value in @a and @b. */
 static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key key)
 {
@@ -420,8 +523,9 @@ static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key 
 }
 
 /* SIGHUP: re-reads the file and applies what can change without a restart
- * (peer endpoint, keepalive, dead-peer timeout, log level); says which other
- * changes wait for a restart.  A broken file changes nothing. */
+ * (peer endpoint, keepalive, dead-peer timeout, log level, AllowFrom; a
+ * hub's peers and PeerToPeer); says which other changes wait for a
+ * restart.  A broken file changes nothing. */
 static void daemon_reload(struct daemon *d)
 {
 	static const enum conf_key fixed[] = {
@@ -459,10 +563,54 @@ static void daemon_reload(struct daemon *d)
 		conf_cleanup(&next);
 		return;
 	}
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		/* A hub's peers (their keys included) change in place. */
+		if (conf_is_hub(&d->conf) && conf_is_hub(&next) &&
+		    (fixed[i] == CONF_KEY_PUBLIC_KEY || fixed[i] == CONF_KEY_PRESHARED_KEY_FILE))
+			continue;
 		if (!conf_same(&d->conf, &next, fixed[i]))
 			log_warnx("SIGHUP: %s changed; that takes a restart",
 				  conf_key_name(fixed[i]));
+	}
+	if (conf_is_hub(&d->conf) != conf_is_hub(&next)) {
+		log_set_level(conf_log_level(&next, d->cmdline));
+		tunnel_set_allow_from(d->tunnel, next.allow_from, next.n_allow_from);
+		log_warnx("SIGHUP: %s; that takes a restart (the peers stay as they were)",
+			  conf_is_hub(&next) ? "one peer became a hub" : "the hub became one peer");
+		conf_cleanup(&next);
+		return;
+	}
+	if (conf_is_hub(&d->conf)) {
+		/* A hub: peers added, removed and changed in place; the others
+		 * go on undisturbed (doc/design.md section 8). */
+		struct hub_peers h;
+		unsigned kept = 0, added = 0, removed = 0;
+
+		log_set_level(conf_log_level(&next, d->cmdline));
+		tunnel_set_allow_from(d->tunnel, next.allow_from, next.n_allow_from);
+		rc = hub_peers_make(&next, &d->conf, &h, err, sizeof(err));
+		if (rc == 0) {
+			rc = tunnel_hub_update(d->tunnel, h.peers, (unsigned)next.n_peers,
+					       next.peer_to_peer, &kept, &added, &removed, err,
+					       sizeof(err));
+			hub_peers_free(&h);
+		}
+		if (rc < 0) {
+			/* The running peers keep the file they came from. */
+			log_warnx("SIGHUP: %s; the peers stay as they were%s", err,
+				  strstr(err, "ermission") ? " (culvertd's user must be able to "
+							     "read a new peer's PresharedKeyFile)"
+							   : "");
+			conf_cleanup(&next);
+			return;
+		}
+		log_info("SIGHUP: configuration re-read: %u peers (%u kept, %u added, %u "
+			 "removed), log level %d",
+			 kept + added, kept, added, removed, conf_log_level(&next, d->cmdline));
+		conf_cleanup(&d->conf);
+		d->conf = next;
+		return;
+	}
 	log_set_level(conf_log_level(&next, d->cmdline));
 	tunnel_set_allow_from(d->tunnel, next.allow_from, next.n_allow_from);
 	tunnel_set_liveness(d->tunnel, (uint64_t)conf_peer0(&next)->keepalive * 1000,
@@ -791,8 +939,11 @@ int main(int argc, char **argv)
 	struct privdrop_target target = {.uid = (uid_t)-1, .gid = (gid_t)-1};
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_len = 0;
-	uint8_t *keys = NULL; /* private key, peer public key, psk: 32 bytes each */
+	/* private key, then each peer's public key and psk: 32 bytes each */
+	uint8_t *keys = NULL;
+	struct hub_peers hp = {0};
 	const struct conf_peer *peer;
+	bool hub;
 	bool drop;
 	char err[512] = "";
 	bool is_usage;
@@ -858,11 +1009,20 @@ int main(int argc, char **argv)
 		if (resolve("Endpoint", peer->endpoint, false, ss, len, err, sizeof(err)) < 0)
 			config_error("%s", err);
 	}
+	hub = conf_is_hub(&d.conf);
+	if (hub) {
+		if (hub_peers_make(&d.conf, NULL, &hp, err, sizeof(err)) < 0)
+			config_error("%s", err);
+		cfg.peers = hp.peers;
+		cfg.n_peers = (unsigned)d.conf.n_peers;
+		cfg.peer_to_peer = d.conf.peer_to_peer;
+	}
 	if (d.conf.metrics_listen && resolve("MetricsListen", d.conf.metrics_listen, true,
 					     &metrics_addr, &metrics_len, err, sizeof(err)) < 0)
 		config_error("%s", err);
 	if (cl.check_config) {
 		sodium_free(keys);
+		hub_peers_free(&hp);
 		printf("%s: configuration OK\n", cl.config_file ? cl.config_file : "command line");
 		conf_cleanup(&d.conf);
 		return 0;
@@ -892,8 +1052,9 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	d.tunnel = tunnel_new(d.base, &cfg, err, sizeof(err), &is_usage);
-	/* The session holds its own copies now. */
+	/* The sessions hold their own copies now. */
 	sodium_free(keys);
+	hub_peers_free(&hp);
 	if (!d.tunnel) {
 		fprintf(stderr, "culvertd: %s\n", err);
 		event_base_free(d.base);
@@ -912,7 +1073,7 @@ int main(int argc, char **argv)
 	/* A TCP client in backoff reconnects as soon as the underlay changes
 	 * instead of waiting out its timer; without the watch it still does,
 	 * later. */
-	if (cfg.transport == TUNNEL_TCP && !cfg.listen) {
+	if ((cfg.transport == TUNNEL_TCP && !cfg.listen) || hub) {
 		int rc = netwatch_open(d.base, daemon_underlay_changed, &d, &d.netwatch);
 
 		if (rc < 0)

@@ -152,6 +152,176 @@ void tunnel_sess_refused(struct peer *p, int rc, uint8_t type, const char *from,
 int tunnel_open(struct peer *p, const uint8_t *msg, size_t len, const struct sockaddr_storage *src,
 		socklen_t srclen)
 {
+	if (len > 0 && msg[0] == SESSION_TYPE_INITIATION) {
+		/* Only initiations can make us spend Diffie-Hellman on a
+		 * stranger's say: they pass the admission first. */
+		const struct sockaddr_storage *who = src ? src : &p->addr;
+		char from[ENDPOINT_STRLEN];
+
+		endpoint_format((const struct sockaddr *)who, from, sizeof(from));
+		if (!tunnel_admit(p->t, msg, len, who, src ? srclen : p->addr_len, !src, from,
+				  tunnel_now_ms()))
+			return -EAGAIN;
+	}
+	return tunnel_open_admitted(p, msg, len, src, srclen);
+}
+
+bool tunnel_send_one(struct tunnel *t, struct peer *q, const uint8_t *pkt, size_t len)
+{
+	uint64_t now = tunnel_now_ms();
+	size_t mlen;
+
+	if (q->addr_len == 0) {
+		t->stats.drop_no_peer++;
+		return false;
+	}
+	if (session_seal(q->sess, now, pkt, len, t->fwd_buf, SESSION_MAX_MESSAGE_LEN, &mlen) < 0) {
+		t->stats.drop_no_session++;
+		q->drop_no_session++;
+		if (session_wants_handshake(q->sess, now))
+			tunnel_sess_initiate(q, now);
+		return false;
+	}
+	if (sendto(t->udp_fd, t->fwd_buf, mlen, MSG_DONTWAIT, (struct sockaddr *)&q->addr,
+		   q->addr_len) < 0) {
+		if (errno == EAGAIN || errno == ENOBUFS)
+			t->stats.drop_backpressure++;
+		else
+			t->stats.drop_send_error++;
+		return false;
+	}
+	q->last_tx_ms = now;
+	q->tx_packets++;
+	q->tx_bytes += len;
+	return true;
+}
+
+void tunnel_flood(struct tunnel *t, const struct peer *from, const uint8_t *frame, size_t len)
+{
+	uint64_t now = tunnel_now_ms();
+	bool sent = false;
+
+	/* Peers that are away (no endpoint, no session) are skipped rather
+	 * than counted: a broadcast is nobody's loss. */
+	for (unsigned i = 0; i < t->n_peers; i++) {
+		struct peer *q = t->peers[i];
+
+		if (q != from && q->addr_len && session_is_up(q->sess, now))
+			sent |= tunnel_send_one(t, q, frame, len);
+	}
+	t->stats.flooded++;
+	if (sent && !from) {
+		t->stats.tx_packets++;
+		t->stats.tx_bytes += len;
+	}
+}
+
+/* True when @pkt (@len bytes, an IP packet) is for one of the device's
+ * own addresses (tunnel_local_addrs()). */
+static bool tunnel_for_us(const struct tunnel *t, const uint8_t *pkt, size_t len)
+{
+	const uint8_t *dst;
+	int family;
+	size_t alen;
+
+	if (len >= 20 && pkt[0] >> 4 == 4) {
+		family = AF_INET, dst = pkt + 16, alen = 4;
+	} else if (len >= 40 && pkt[0] >> 4 == 6) {
+		family = AF_INET6, dst = pkt + 24, alen = 16;
+	} else {
+		return false;
+	}
+	for (unsigned i = 0; i < t->n_local_addrs; i++)
+		if (t->local_addrs[i].family == family &&
+		    memcmp(t->local_addrs[i].addr, dst, alen) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A packet a TUN hub's peer @p sent (doc/design.md section 8): its source
+ * must lie in @p's allowed IPs (cryptokey routing: a key speaks only for
+ * its prefixes); then it goes to the peer whose allowed IPs hold its
+ * destination (unless that is this host's own address), or to the device.
+ */
+static void tunnel_route_in(struct peer *p, const uint8_t *pkt, size_t len)
+{
+	struct tunnel *t = p->t;
+	struct peer *q;
+
+	if (allowedips_lookup_src(&t->aips, pkt, len) != p) {
+		if (tunnel_link_scope(pkt, len)) {
+			t->stats.drop_link_local++;
+			return;
+		}
+		t->stats.drop_spoofed++;
+		p->drop_spoofed++;
+		log_trace("%zu-byte packet from %s dropped: its source is outside the peer's "
+			  "allowed IPs",
+			  len, p->str);
+		return;
+	}
+	p->rx_packets++;
+	p->rx_bytes += len;
+	q = allowedips_lookup_dst(&t->aips, pkt, len);
+	if (q && q != p && !tunnel_for_us(t, pkt, len)) {
+		if (!t->cfg.peer_to_peer) {
+			t->stats.drop_peer_to_peer++;
+			p->drop_peer_to_peer++;
+			return;
+		}
+		if (tunnel_send_one(t, q, pkt, len))
+			t->stats.forwarded++;
+		return;
+	}
+	tunnel_dev_write(t, pkt, len);
+}
+
+/*
+ * A frame a TAP hub's peer @p sent (doc/design.md section 8, a learning
+ * switch): its source MAC is learned for @p; a frame for a MAC another
+ * peer owns goes to that peer (PeerToPeer), one for this host's side or
+ * the sender's own to the device; broadcast, multicast and unknown unicast
+ * go to the device and every other peer.
+ */
+static void tunnel_switch_in(struct peer *p, const uint8_t *frame, size_t len)
+{
+	struct tunnel *t = p->t;
+	uint64_t now = tunnel_now_ms();
+	struct mactable_peer *owner;
+
+	if (len < MACTABLE_ETH_HLEN) {
+		t->stats.drop_bad_frame++;
+		return;
+	}
+	if (mactable_learn(&t->macs, frame + 6, &p->macs, now) == MACTABLE_INVALID_SRC) {
+		t->stats.drop_bad_src_mac++;
+		p->drop_bad_src_mac++;
+		return;
+	}
+	p->rx_packets++;
+	p->rx_bytes += len;
+	owner = mactable_lookup(&t->macs, frame, now);
+	if (owner && owner != &t->dev_macs && owner != &p->macs) {
+		struct peer *q = (struct peer *)((char *)owner - offsetof(struct peer, macs));
+
+		if (!t->cfg.peer_to_peer) {
+			t->stats.drop_peer_to_peer++;
+			p->drop_peer_to_peer++;
+			return;
+		}
+		if (tunnel_send_one(t, q, frame, len))
+			t->stats.forwarded++;
+		return;
+	}
+	tunnel_dev_write(t, frame, len);
+	if (!owner && t->cfg.peer_to_peer)
+		tunnel_flood(t, p, frame, len);
+}
+
+int tunnel_open_admitted(struct peer *p, const uint8_t *msg, size_t len,
+			 const struct sockaddr_storage *src, socklen_t srclen)
+{
 	struct tunnel *t = p->t;
 	enum session_action action;
 	uint64_t now = tunnel_now_ms();
@@ -159,15 +329,6 @@ int tunnel_open(struct peer *p, const uint8_t *msg, size_t len, const struct soc
 	size_t out_len;
 	int rc;
 
-	if (len > 0 && msg[0] == SESSION_TYPE_INITIATION) {
-		/* Only initiations can make us spend Diffie-Hellman on a
-		 * stranger's say: they pass the admission first. */
-		const struct sockaddr_storage *who = src ? src : &p->addr;
-
-		endpoint_format((const struct sockaddr *)who, from, sizeof(from));
-		if (!tunnel_admit(t, msg, len, who, src ? srclen : p->addr_len, !src, from, now))
-			return -EAGAIN;
-	}
 	rc = session_receive(p->sess, now, msg, len, t->msg, TUNNEL_DGRAM_MAX, &out_len, &action);
 	if (rc < 0) {
 		if (src)
@@ -208,11 +369,19 @@ int tunnel_open(struct peer *p, const uint8_t *msg, size_t len, const struct soc
 		memcpy(&p->addr, src, srclen);
 		p->addr_len = srclen;
 		endpoint_format((const struct sockaddr *)src, p->str, sizeof(p->str));
-		log_info("peer is %s", p->str);
+		if (p->name[0])
+			log_info("peer %s is %s", p->name, p->str);
+		else
+			log_info("peer is %s", p->str);
 	}
 	switch (action) {
 	case SESSION_DELIVER:
-		tunnel_dev_write(t, t->msg, out_len);
+		if (t->routed && t->dev.mode == TUN_MODE_TAP)
+			tunnel_switch_in(p, t->msg, out_len);
+		else if (t->routed)
+			tunnel_route_in(p, t->msg, out_len);
+		else
+			tunnel_dev_write(t, t->msg, out_len);
 		break;
 	case SESSION_DELIVER_OFFLOAD:
 		tunnel_dev_write_offload(t, t->msg, out_len);
@@ -323,7 +492,7 @@ static void tunnel_dead_peer(struct peer *p, uint64_t now)
 		tunnel_sess_initiate(p, now);
 	}
 	/* A TCP client calls it before its reconnect. */
-	if (t->lost_cb && t->cfg.transport == TUNNEL_UDP)
+	if (t->lost_cb && t->cfg.transport == TUNNEL_UDP && !t->routed)
 		t->lost_cb(t->lost_arg);
 }
 
@@ -345,11 +514,11 @@ void tunnel_peer_tick(struct peer *p, uint64_t now)
 
 	if (!up)
 		return;
-	if (t->cfg.dead_peer_ms && now - p->last_rx_ms >= t->cfg.dead_peer_ms) {
+	if (p->dead_peer_ms && now - p->last_rx_ms >= p->dead_peer_ms) {
 		tunnel_dead_peer(p, now);
 		return;
 	}
-	if (t->cfg.keepalive_ms && now - p->last_tx_ms >= t->cfg.keepalive_ms &&
+	if (p->keepalive_ms && now - p->last_tx_ms >= p->keepalive_ms &&
 	    (p->sess || t->cfg.plain_keepalive))
 		tunnel_keepalive(p, now);
 }
@@ -360,6 +529,11 @@ void tunnel_set_liveness(struct tunnel *t, uint64_t keepalive_ms, uint64_t dead_
 
 	t->cfg.keepalive_ms = keepalive_ms;
 	t->cfg.dead_peer_ms = dead_peer_ms;
+	/* A hub's peers keep their own (tunnel_peer_new()). */
+	if (!t->routed && t->peer) {
+		t->peer->keepalive_ms = keepalive_ms;
+		t->peer->dead_peer_ms = dead_peer_ms;
+	}
 	if (keepalive_ms || dead_peer_ms || t->cfg.sealed)
 		event_add(t->tick_ev, &second);
 	else
@@ -375,7 +549,7 @@ bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, so
 	struct peer *p = t->peer;
 	char str[ENDPOINT_STRLEN];
 
-	if (t->cfg.listen && t->cfg.transport == TUNNEL_TCP)
+	if ((t->cfg.listen && t->cfg.transport == TUNNEL_TCP) || t->routed)
 		return false;
 	if (*conf_len == len &&
 	    endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)conf))
@@ -429,15 +603,185 @@ static void tunnel_local_str(int fd, char *buf, size_t size)
 		endpoint_format((struct sockaddr *)&ss, buf, size);
 }
 
+/* The state word of peer @p (STATUS_STATE_*); *@up says whether it has a
+ * way to it (a connection, a known endpoint). */
+static const char *tunnel_peer_state(const struct peer *p, uint64_t now, bool *up)
+{
+	const struct tunnel *t = p->t;
+	const char *state;
+
+	if (t->cfg.transport == TUNNEL_TCP) {
+		*up = p->fd >= 0 && !p->connecting;
+		state = *up             ? STATUS_STATE_CONNECTED
+			: t->cfg.listen ? STATUS_STATE_LISTENING
+					: STATUS_STATE_CONNECTING;
+	} else {
+		*up = p->addr_len != 0;
+		state = *up ? STATUS_STATE_ESTABLISHED : STATUS_STATE_NO_PEER;
+	}
+	if (*up && p->sess)
+		state = session_is_up(p->sess, now) ? STATUS_STATE_ESTABLISHED
+						    : STATUS_STATE_HANDSHAKING;
+	return state;
+}
+
+/* Seconds since @p's latest handshake, or STATUS_LATEST_HANDSHAKE_NEVER. */
+static int64_t tunnel_peer_handshake_age(const struct peer *p, uint64_t now)
+{
+	if (!p->sess || !session_last_handshake_ms(p->sess))
+		return STATUS_LATEST_HANDSHAKE_NEVER;
+	return (int64_t)((now - session_last_handshake_ms(p->sess)) / 1000);
+}
+
+/* allowedips_walk() callback: lists one prefix under a status peer. */
+static int tunnel_status_prefix(void *arg, int family, const uint8_t *addr, unsigned cidr,
+				void *peer)
+{
+	struct endpoint_prefix pfx = {.family = family, .len = cidr};
+	char buf[ENDPOINT_PREFIX_STRLEN];
+
+	(void)peer;
+	memcpy(pfx.addr, addr, family == AF_INET ? 4 : 16);
+	endpoint_prefix_format(&pfx, buf, sizeof(buf));
+	status_peer_add_address(arg, buf);
+	return 0;
+}
+
+/* mactable_walk() callback: lists one live learned MAC under a status peer. */
+struct tunnel_status_macs {
+	struct status_peer *sp;
+	const struct mactable *macs;
+	uint64_t now;
+};
+
+static int tunnel_status_mac(const uint8_t *mac, struct mactable_peer *owner, uint64_t seen_ms,
+			     void *arg)
+{
+	const struct tunnel_status_macs *m = arg;
+	char buf[18];
+
+	(void)owner;
+	if (m->now - seen_ms >= m->macs->cfg.ageing_ms)
+		return 0;
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+	status_peer_add_address(m->sp, buf);
+	return 0;
+}
+
+/* Adds @p to @st as one peer: its identity, endpoint, addresses, traffic
+ * and the drops and counters that belong to a peer. */
+static void tunnel_status_peer(const struct peer *p, struct status *st, uint64_t now)
+{
+	const struct tunnel *t = p->t;
+	const struct tunnel_stats *s = &t->stats;
+	struct status_peer *sp = NULL;
+	struct session_stats ss;
+	const char *state;
+	bool up;
+
+	if (status_add_peer(st, &sp) < 0)
+		return;
+	state = tunnel_peer_state(p, now, &up);
+	snprintf(sp->name, sizeof(sp->name), "%s", p->name);
+	if (p->sess) {
+		key_to_base64(sp->public_key, session_peer_public_key(p->sess));
+		session_get_stats(p->sess, &ss);
+	}
+	if ((up || t->cfg.transport == TUNNEL_UDP) && p->addr_len)
+		snprintf(sp->endpoint, sizeof(sp->endpoint), "%s", p->str);
+	memcpy(sp->transport, st->transport, sizeof(sp->transport));
+	snprintf(sp->state, sizeof(sp->state), "%s", state);
+	if (t->routed) {
+		/* A hub's peer: its allowed IPs or learned MACs, its own
+		 * traffic. */
+		if (t->dev.mode == TUN_MODE_TAP) {
+			struct tunnel_status_macs m = {.sp = sp, .macs = &t->macs, .now = now};
+
+			mactable_walk(&t->macs, &p->macs, tunnel_status_mac, &m);
+		} else {
+			allowedips_walk(&t->aips, p, tunnel_status_prefix, sp);
+		}
+		sp->rx_bytes = p->rx_bytes;
+		sp->rx_packets = p->rx_packets;
+		sp->tx_bytes = p->tx_bytes;
+		sp->tx_packets = p->tx_packets;
+		status_peer_add_drop(sp, "no_session", p->drop_no_session);
+		status_peer_add_drop(sp, "spoofed", p->drop_spoofed);
+		status_peer_add_drop(sp, "peer_to_peer", p->drop_peer_to_peer);
+		if (t->dev.mode == TUN_MODE_TAP) {
+			status_peer_add_drop(sp, "bad_src_mac", p->drop_bad_src_mac);
+			status_peer_add_counter(sp, "macs_refused", p->macs.refused);
+		}
+	} else {
+		/* The one peer: every packet from the device goes to it, and
+		 * any source is taken from it (TUN); its traffic is the
+		 * totals; TAP: no MAC is learned yet. */
+		if (t->cfg.mode != TUN_MODE_TAP) {
+			status_peer_add_address(sp, "0.0.0.0/0");
+			status_peer_add_address(sp, "::/0");
+		}
+		sp->rx_bytes = s->rx_bytes;
+		sp->rx_packets = s->rx_packets;
+		sp->tx_bytes = s->tx_bytes;
+		sp->tx_packets = s->tx_packets;
+		status_peer_add_drop(sp, "bad_frame", s->drop_bad_frame);
+		status_peer_add_drop(sp, "dev_write", s->drop_dev_write);
+		status_peer_add_drop(sp, "backpressure", s->drop_backpressure);
+		status_peer_add_drop(sp, "oversize", s->drop_oversize);
+		status_peer_add_drop(sp, "send_error", s->drop_send_error);
+		status_peer_add_drop(sp, "no_session", s->drop_no_session);
+		status_peer_add_drop(sp, "bad_offload", s->drop_bad_offload);
+		status_peer_add_drop(sp, "too_big", s->drop_too_big);
+		status_peer_add_counter(sp, "connections", s->connections);
+		status_peer_add_counter(sp, "reconnects", s->reconnects);
+		status_peer_add_counter(sp, "keepalives_sent", s->keepalives_sent);
+		status_peer_add_counter(sp, "keepalives_received", s->keepalives_received);
+		status_peer_add_counter(sp, "dead_peer", s->dead_peer);
+	}
+	sp->latest_handshake = tunnel_peer_handshake_age(p, now);
+	if (p->sess || t->cfg.plain_keepalive)
+		sp->keepalive = p->keepalive_ms / 1000 > UINT32_MAX
+				    ? UINT32_MAX
+				    : (uint32_t)(p->keepalive_ms / 1000);
+	if (p->sess) {
+		status_peer_add_counter(sp, "handshakes", ss.handshakes_completed);
+		status_peer_add_counter(sp, "rekeys", ss.rekeys);
+		status_peer_add_counter(sp, "cookies_received", ss.cookies_received);
+		status_peer_add_counter(sp, "bad_tag", ss.rx_bad_tag);
+		status_peer_add_counter(sp, "replayed", ss.rx_replayed);
+		status_peer_add_counter(sp, "stale", ss.rx_stale);
+		status_peer_add_counter(sp, "out_of_order", ss.rx_out_of_order);
+		status_peer_add_counter(sp, "expired", ss.rx_expired);
+	}
+}
+
+/* Adds the session counters of every peer of @t into *@sum. */
+static void tunnel_session_totals(const struct tunnel *t, struct session_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned i = 0; i < t->n_peers; i++) {
+		struct session_stats one;
+		const uint64_t *a = (const uint64_t *)&one;
+		uint64_t *b = (uint64_t *)sum;
+
+		if (!t->peers[i]->sess)
+			continue;
+		session_get_stats(t->peers[i]->sess, &one);
+		/* struct session_stats is all uint64_t counters. */
+		for (size_t k = 0; k < sizeof(one) / sizeof(uint64_t); k++)
+			b[k] += a[k];
+	}
+}
+
 void tunnel_fill_status(const struct tunnel *t, struct status *st)
 {
 	const struct tunnel_stats *s = &t->stats;
 	const struct peer *p = t->peer;
 	uint64_t now = tunnel_now_ms();
-	struct status_peer *sp = NULL;
 	struct session_stats ss;
 	const char *state;
-	bool up;
+	bool up = false;
 
 	snprintf(st->device, sizeof(st->device), "%s", t->dev.name);
 	snprintf(st->mode, sizeof(st->mode), "%s",
@@ -451,26 +795,28 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 			 : t->cfg.transport == TUNNEL_UDP ? t->udp_fd
 							  : p->fd,
 			 st->local, sizeof(st->local));
-	if (t->cfg.transport == TUNNEL_TCP) {
-		up = p->fd >= 0 && !p->connecting;
-		state = up              ? STATUS_STATE_CONNECTED
-			: t->cfg.listen ? STATUS_STATE_LISTENING
-					: STATUS_STATE_CONNECTING;
-	} else {
-		up = p->addr_len != 0;
-		state = up ? STATUS_STATE_ESTABLISHED : STATUS_STATE_NO_PEER;
+	/* The interface's state: its best peer's (established before
+	 * handshaking before no peer), its latest handshake the newest. */
+	state = tunnel_peer_state(p, now, &up);
+	st->latest_handshake = STATUS_LATEST_HANDSHAKE_NEVER;
+	for (unsigned i = 0; i < t->n_peers; i++) {
+		int64_t age = tunnel_peer_handshake_age(t->peers[i], now);
+		bool pup;
+		const char *ps = tunnel_peer_state(t->peers[i], now, &pup);
+
+		if (age != STATUS_LATEST_HANDSHAKE_NEVER &&
+		    (st->latest_handshake == STATUS_LATEST_HANDSHAKE_NEVER ||
+		     age < st->latest_handshake))
+			st->latest_handshake = age;
+		if (strcmp(ps, STATUS_STATE_ESTABLISHED) == 0 ||
+		    (strcmp(ps, STATUS_STATE_HANDSHAKING) == 0 &&
+		     strcmp(state, STATUS_STATE_ESTABLISHED) != 0))
+			state = ps, up = up || pup;
 	}
-	if (up && p->sess)
-		state = session_is_up(p->sess, now) ? STATUS_STATE_ESTABLISHED
-						    : STATUS_STATE_HANDSHAKING;
 	snprintf(st->state, sizeof(st->state), "%s", state);
 	st->pid = (int32_t)getpid();
 	st->uptime = (now - t->started_ms) / 1000;
-	st->latest_handshake = STATUS_LATEST_HANDSHAKE_NEVER;
-	if (p->sess && session_last_handshake_ms(p->sess))
-		st->latest_handshake = (int64_t)((now - session_last_handshake_ms(p->sess)) / 1000);
-	if (p->sess)
-		session_get_stats(p->sess, &ss);
+	tunnel_session_totals(t, &ss);
 	/* The interface's totals. */
 	st->rx_bytes = s->rx_bytes;
 	st->rx_packets = s->rx_packets;
@@ -487,6 +833,14 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 	status_add_drop(st, "no_session", s->drop_no_session);
 	status_add_drop(st, "bad_offload", s->drop_bad_offload);
 	status_add_drop(st, "too_big", s->drop_too_big);
+	if (t->routed) {
+		status_add_drop(st, "no_route", s->drop_no_route);
+		status_add_drop(st, "spoofed", s->drop_spoofed);
+		status_add_drop(st, "peer_to_peer", s->drop_peer_to_peer);
+		status_add_drop(st, "link_local", s->drop_link_local);
+		if (t->dev.mode == TUN_MODE_TAP)
+			status_add_drop(st, "bad_src_mac", s->drop_bad_src_mac);
+	}
 	status_add_counter(st, "connections", s->connections);
 	status_add_counter(st, "reconnects", s->reconnects);
 	status_add_counter(st, "bad_connections", s->bad_connections);
@@ -497,6 +851,17 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 	status_add_counter(st, "pmtu_icmp_sent", s->icmp_sent);
 	status_add_counter(st, "mss_clamped", s->mss_clamped);
 	status_add_counter(st, "pmtu_fragmented", s->pmtu_fragmented);
+	if (t->routed)
+		status_add_counter(st, "forwarded", s->forwarded);
+	if (t->routed && t->dev.mode == TUN_MODE_TAP) {
+		status_add_counter(st, "flooded", s->flooded);
+		status_add_counter(st, "macs", t->macs.stats.entries);
+		status_add_counter(st, "macs_learned", t->macs.stats.learned);
+		status_add_counter(st, "mac_moves", t->macs.stats.moves);
+		status_add_counter(st, "macs_refused",
+				   t->macs.stats.refused_peer + t->macs.stats.refused_table +
+				       t->macs.stats.refused_probe);
+	}
 	if (t->cfg.transport == TUNNEL_TCP && t->cfg.listen) {
 		status_add_counter(st, "accepted", s->accepted);
 		status_add_counter(st, "pending_timeouts", s->pending_timeouts);
@@ -508,13 +873,19 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		status_add_counter(st, "offload_segmented", s->tx_segmented);
 		status_add_counter(st, "offload_received", s->rx_offload);
 	}
-	if (p->sess) {
+	if (t->cfg.sealed) {
+		struct session_responder_stats rs = {0};
+
+		if (t->responder)
+			session_responder_get_stats(t->responder, &rs);
 		status_add_counter(st, "handshakes", ss.handshakes_completed);
 		status_add_counter(st, "rekeys", ss.rekeys);
-		status_add_counter(st, "bad_mac1", ss.rx_bad_mac1 + s->hs_bad_mac1);
-		status_add_counter(st, "bad_handshake", ss.rx_bad_handshake);
-		status_add_counter(st, "unknown_key", ss.rx_unknown_peer);
-		status_add_counter(st, "replayed_initiation", ss.rx_replayed_initiation);
+		status_add_counter(st, "bad_mac1",
+				   ss.rx_bad_mac1 + s->hs_bad_mac1 + rs.rx_bad_mac1);
+		status_add_counter(st, "bad_handshake", ss.rx_bad_handshake + rs.rx_bad_handshake);
+		status_add_counter(st, "unknown_key", ss.rx_unknown_peer + s->hs_unknown_key);
+		status_add_counter(st, "replayed_initiation",
+				   ss.rx_replayed_initiation + rs.rx_replayed_initiation);
 		status_add_counter(st, "rate_limited", s->hs_rate_limited);
 		status_add_counter(st, "cookies_sent", s->cookies_sent);
 		status_add_counter(st, "cookies_received", ss.cookies_received);
@@ -524,67 +895,25 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		status_add_counter(st, "stale", ss.rx_stale);
 		status_add_counter(st, "out_of_order", ss.rx_out_of_order);
 		status_add_counter(st, "expired", ss.rx_expired);
-		status_add_counter(st, "unknown_index", ss.rx_unknown_index);
-		status_add_counter(st, "malformed", ss.rx_malformed);
+		status_add_counter(st, "unknown_index", ss.rx_unknown_index + s->rx_unknown_index);
+		status_add_counter(st, "malformed",
+				   ss.rx_malformed + s->rx_malformed + rs.rx_malformed);
 	}
 
 	/*
-	 * The one peer (doc/design.md section 8): known by its key when
-	 * sealed, by its endpoint when it is configured (a client) or heard
-	 * from; a plain listener nobody has reached has none.  Everything the
-	 * tunnel carries is this peer's, so its traffic is the totals; the
-	 * drops and counters are those that belong to a peer (no_peer,
-	 * unknown_peer, not_allowed and the handshake rejections before a
-	 * peer is known stay the interface's).  Out of memory: no peer.
+	 * The peers (doc/design.md section 8).  A hub lists every one.  The
+	 * one peer is known by its key when sealed, by its endpoint when it
+	 * is configured (a client) or heard from; a plain listener nobody
+	 * has reached has none.  Out of memory: fewer peers.
 	 */
+	if (t->routed) {
+		for (unsigned i = 0; i < t->n_peers; i++)
+			tunnel_status_peer(t->peers[i], st, now);
+		return;
+	}
 	if (!p->sess && t->cfg.listen && !(up && p->addr_len))
 		return;
-	if (status_add_peer(st, &sp) < 0)
-		return;
-	if (p->sess)
-		key_to_base64(sp->public_key, session_peer_public_key(p->sess));
-	if ((up || t->cfg.transport == TUNNEL_UDP) && p->addr_len)
-		snprintf(sp->endpoint, sizeof(sp->endpoint), "%s", p->str);
-	memcpy(sp->transport, st->transport, sizeof(sp->transport));
-	memcpy(sp->state, st->state, sizeof(sp->state));
-	/* TUN: every packet from the device goes to this peer, and any
-	 * source is taken from it; TAP: no MAC is learned yet. */
-	if (t->cfg.mode != TUN_MODE_TAP) {
-		status_peer_add_address(sp, "0.0.0.0/0");
-		status_peer_add_address(sp, "::/0");
-	}
-	sp->latest_handshake = st->latest_handshake;
-	if (p->sess || t->cfg.plain_keepalive)
-		sp->keepalive = t->cfg.keepalive_ms / 1000 > UINT32_MAX
-				    ? UINT32_MAX
-				    : (uint32_t)(t->cfg.keepalive_ms / 1000);
-	sp->rx_bytes = s->rx_bytes;
-	sp->rx_packets = s->rx_packets;
-	sp->tx_bytes = s->tx_bytes;
-	sp->tx_packets = s->tx_packets;
-	status_peer_add_drop(sp, "bad_frame", s->drop_bad_frame);
-	status_peer_add_drop(sp, "dev_write", s->drop_dev_write);
-	status_peer_add_drop(sp, "backpressure", s->drop_backpressure);
-	status_peer_add_drop(sp, "oversize", s->drop_oversize);
-	status_peer_add_drop(sp, "send_error", s->drop_send_error);
-	status_peer_add_drop(sp, "no_session", s->drop_no_session);
-	status_peer_add_drop(sp, "bad_offload", s->drop_bad_offload);
-	status_peer_add_drop(sp, "too_big", s->drop_too_big);
-	status_peer_add_counter(sp, "connections", s->connections);
-	status_peer_add_counter(sp, "reconnects", s->reconnects);
-	status_peer_add_counter(sp, "keepalives_sent", s->keepalives_sent);
-	status_peer_add_counter(sp, "keepalives_received", s->keepalives_received);
-	status_peer_add_counter(sp, "dead_peer", s->dead_peer);
-	if (p->sess) {
-		status_peer_add_counter(sp, "handshakes", ss.handshakes_completed);
-		status_peer_add_counter(sp, "rekeys", ss.rekeys);
-		status_peer_add_counter(sp, "cookies_received", ss.cookies_received);
-		status_peer_add_counter(sp, "bad_tag", ss.rx_bad_tag);
-		status_peer_add_counter(sp, "replayed", ss.rx_replayed);
-		status_peer_add_counter(sp, "stale", ss.rx_stale);
-		status_peer_add_counter(sp, "out_of_order", ss.rx_out_of_order);
-		status_peer_add_counter(sp, "expired", ss.rx_expired);
-	}
+	tunnel_status_peer(p, st, now);
 }
 
 void tunnel_underlay_changed(struct tunnel *t)
@@ -592,6 +921,9 @@ void tunnel_underlay_changed(struct tunnel *t)
 	struct peer *p = t->peer;
 	uint64_t now = tunnel_now_ms();
 
+	/* A hub: an address of the device may have come or gone. */
+	if (t->routed)
+		tunnel_local_addrs(t);
 	if (t->cfg.listen || t->cfg.transport != TUNNEL_TCP)
 		return;
 	if (p->fd >= 0 && !p->connecting)
@@ -618,7 +950,8 @@ void tunnel_set_lost_cb(struct tunnel *t, void (*cb)(void *arg), void *arg)
 	t->lost_arg = arg;
 }
 
-struct peer *tunnel_peer_new(struct tunnel *t, char *err, size_t errlen, bool *usage)
+struct peer *tunnel_peer_new(struct tunnel *t, const struct tunnel_peer_config *pc, char *err,
+			     size_t errlen, bool *usage)
 {
 	const struct tunnel_config *cfg = &t->cfg;
 	struct peer *p = calloc(1, sizeof(*p));
@@ -632,18 +965,26 @@ struct peer *tunnel_peer_new(struct tunnel *t, char *err, size_t errlen, bool *u
 	p->fd = -1;
 	p->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
 	p->offload = t->dev.vnet && cfg->plain_offload && !cfg->sealed;
+	if (pc) {
+		snprintf(p->name, sizeof(p->name), "%s", pc->name ? pc->name : "");
+		p->keepalive_ms = pc->keepalive_ms;
+		p->dead_peer_ms = pc->dead_peer_ms;
+	}
 	if (cfg->sealed) {
 		struct session_config sc = {
 		    .local_private = cfg->private_key,
-		    .peer_public = cfg->peer_public_key,
-		    .psk = cfg->psk,
+		    .peer_public = pc ? pc->public_key : cfg->peer_public_key,
+		    .psk = pc ? pc->psk : cfg->psk,
 		    .stream = cfg->transport == TUNNEL_TCP,
 		    .rekey_after_ms = cfg->rekey_after_ms,
+		    .indices = t->routed ? &t->indices : NULL,
+		    .index_owner = t->routed ? p : NULL,
 		};
 
 		rc = session_new(&p->sess, &sc);
 		if (rc < 0) {
-			snprintf(err, errlen, "sealed session: %s",
+			snprintf(err, errlen, "sealed session%s%s: %s", p->name[0] ? " with " : "",
+				 p->name,
 				 rc == -EINVAL ? "bad keys (the peer's public key is ours, or weak)"
 					       : strerror(-rc));
 			*usage = rc == -EINVAL;
@@ -653,11 +994,17 @@ struct peer *tunnel_peer_new(struct tunnel *t, char *err, size_t errlen, bool *u
 		if (!p->sess_ev)
 			goto fail;
 	}
-	p->out = evbuffer_new();
 	p->retry_ev = evtimer_new(t->base, tunnel_retry_cb, p);
-	if (!p->out || !p->retry_ev || frame_reader_init(&p->reader, tunnel_frame_max(t)) < 0)
+	if (!p->retry_ev)
 		goto fail;
-	p->reader.allow_empty = tunnel_plain_keepalive(t);
+	/* The framed stream's output buffer and reader (64 KiB and more):
+	 * TCP only, so that a UDP hub's idle peer costs little. */
+	if (cfg->transport == TUNNEL_TCP) {
+		p->out = evbuffer_new();
+		if (!p->out || frame_reader_init(&p->reader, tunnel_frame_max(t)) < 0)
+			goto fail;
+		p->reader.allow_empty = tunnel_plain_keepalive(t);
+	}
 	p->last_rx_ms = p->last_tx_ms = tunnel_now_ms();
 	return p;
 fail:

@@ -4,9 +4,11 @@
  * (recvmmsg, UDP GRO) and send (sendmmsg, UDP GSO), roaming of a plain
  * peer, and path MTU discovery (the route's MTU, IP_RECVERR).
  */
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <linux/errqueue.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include "interface.h"
@@ -132,7 +134,7 @@ static bool tunnel_udp_send_frames(struct peer *p, unsigned n)
 			return false;
 		}
 		if (r < 0 && t->tx_count[sent] > 1 && errno == EINVAL &&
-		    (tunnel_pmtu_poll(p), t->fit_len < t->max_len)) {
+		    (tunnel_pmtu_poll_all(t), t->fit_len < t->max_len)) {
 			/* The path MTU fell below these segments before we
 			 * knew (the kernel refuses GSO segments above it):
 			 * this batch one by one, the underlay fragments. */
@@ -169,6 +171,8 @@ static bool tunnel_udp_send_frames(struct peer *p, unsigned n)
 			     i++) {
 				t->stats.tx_packets++;
 				t->stats.tx_bytes += t->tx_pktlen[i];
+				p->tx_packets++;
+				p->tx_bytes += t->tx_pktlen[i];
 			}
 		p->last_tx_ms = tunnel_now_ms();
 	}
@@ -212,6 +216,8 @@ static void tunnel_udp_send_frag(struct peer *p, unsigned i)
 	t->stats.pmtu_fragmented++;
 	t->stats.tx_packets++;
 	t->stats.tx_bytes += t->tx_pktlen[i];
+	p->tx_packets++;
+	p->tx_bytes += t->tx_pktlen[i];
 }
 
 /*
@@ -243,6 +249,69 @@ void tunnel_udp_write_cb(evutil_socket_t fd, short what, void *arg)
 	tunnel_dev_resume(t);
 }
 
+/*
+ * A hub (doc/design.md section 8): whose is the sealed datagram @msg (@n
+ * bytes) from @ss?  A response, a cookie reply and a transport message name
+ * one of our receiver indices (lib/index_table.h); an initiation names
+ * none: it passes handshake admission (mac1, cookie, rate limit), then
+ * session_identify() authenticates the initiator's static key, which must
+ * be a [Peer]'s.  Returns the peer, or NULL with the reason counted.
+ */
+static struct peer *tunnel_udp_whose(struct tunnel *t, const uint8_t *msg, size_t n,
+				     const struct sockaddr_storage *ss, socklen_t sslen)
+{
+	char from[ENDPOINT_STRLEN];
+	uint8_t pub[KEY_LEN];
+	uint32_t index;
+	uint64_t now;
+	struct peer *p = NULL;
+	int rc = session_message_receiver(msg, n, &index);
+
+	if (rc < 0) {
+		t->stats.rx_malformed++;
+		log_trace("malformed %zu-byte sealed datagram dropped", n);
+		return NULL;
+	}
+	if (rc == 1) {
+		p = index_table_lookup(&t->indices, index);
+		if (!p) {
+			t->stats.rx_unknown_index++;
+			log_trace("sealed datagram for no session of ours (index %08x) dropped",
+				  index);
+		}
+		return p;
+	}
+	now = tunnel_now_ms();
+	endpoint_format((const struct sockaddr *)ss, from, sizeof(from));
+	if (!tunnel_admit(t, msg, n, ss, sslen, false, from, now))
+		return NULL;
+	rc = session_identify(t->responder, msg, n, pub);
+	if (rc < 0) {
+		if (rc == -EBADMSG && tunnel_warn_due(t, TUNNEL_WARN_AUTH, now))
+			log_warnx("handshake initiation from %s failed authentication (does the "
+				  "peer have our public key?)",
+				  from);
+		else if (rc == -ETIME && tunnel_warn_due(t, TUNNEL_WARN_REPLAY, now))
+			log_warnx("handshake from %s rejected: replayed initiation", from);
+		else
+			log_debug("handshake initiation from %s dropped: %s", from, strerror(-rc));
+		return NULL;
+	}
+	for (unsigned i = 0; i < t->n_peers && !p; i++)
+		if (sodium_memcmp(session_peer_public_key(t->peers[i]->sess), pub, KEY_LEN) == 0)
+			p = t->peers[i];
+	if (!p) {
+		char b64[KEY_BASE64_SIZE];
+
+		t->stats.hs_unknown_key++;
+		key_to_base64(b64, pub);
+		if (tunnel_warn_due(t, TUNNEL_WARN_KEY, now))
+			log_warnx("handshake from %s rejected: its static key %s is no [Peer]'s",
+				  from, b64);
+	}
+	return p;
+}
+
 /* Handles one received datagram of @n bytes at @dgram from @ss. */
 static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 			      const struct sockaddr_storage *ss, socklen_t sslen)
@@ -255,6 +324,12 @@ static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 	if (!tunnel_allowed(t, ss)) {
 		t->stats.drop_not_allowed++;
 		log_trace("datagram from outside AllowFrom dropped");
+		return;
+	}
+	if (t->routed) {
+		p = tunnel_udp_whose(t, dgram, n, ss, sslen);
+		if (p)
+			tunnel_open_admitted(p, dgram, n, ss, sslen);
 		return;
 	}
 	if (t->cfg.sealed) {
@@ -493,12 +568,46 @@ static void tunnel_pmtu_errqueue(struct tunnel *t)
 		}
 	}
 	if (too_big)
+		tunnel_pmtu_poll_all(t);
+}
+
+void tunnel_pmtu_poll_all(struct tunnel *t)
+{
+	struct peer *low = NULL;
+	unsigned low_mtu = 0, low_inner = UINT_MAX;
+	bool tap = t->dev.mode == TUN_MODE_TAP;
+
+	if (!t->routed) {
 		tunnel_pmtu_poll(t->peer);
+		return;
+	}
+	if (!t->nl.sock)
+		return;
+	for (unsigned i = 0; i < t->n_peers; i++) {
+		struct peer *p = t->peers[i];
+		uint8_t addr[16];
+		unsigned mtu = 0, ov;
+		int family, oif;
+
+		if (p->addr_len == 0)
+			continue;
+		family = tunnel_underlay_family(&p->addr, addr);
+		if (nl_route_get_mtu(&t->nl, family, addr, &mtu, &oif) < 0 || mtu == 0)
+			continue;
+		ov = mtu_overhead(family, true, t->cfg.sealed, tap) - (tap ? MTU_ETH_HDR : 0);
+		if (mtu > ov && mtu - ov < low_inner) {
+			low_inner = mtu - ov;
+			low_mtu = mtu;
+			low = p;
+		}
+	}
+	if (low && low_mtu != t->pmtu)
+		tunnel_pmtu_set(low, low_mtu);
 }
 
 void tunnel_pmtu_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tunnel *t = arg;
 
-	tunnel_pmtu_poll(t->peer);
+	tunnel_pmtu_poll_all(t);
 }

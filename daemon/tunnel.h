@@ -15,6 +15,37 @@
 struct event_base;
 struct endpoint_prefix;
 
+/*
+ * One peer of a hub (doc/design.md section 8): sealed, over UDP.  The
+ * tunnel copies what it keeps (keys into its session, prefixes into its
+ * allowed-IPs table); the pointers need to live only through tunnel_new().
+ */
+struct tunnel_peer_config {
+	const char *name;          /* for the log and the status; NULL or "": none */
+	const uint8_t *public_key; /* 32 bytes */
+	const uint8_t *psk;        /* 32 bytes, or NULL */
+	/* Where to send before the peer is heard from (0 length: wait). */
+	struct sockaddr_storage endpoint;
+	socklen_t endpoint_len;
+	/* TUN: its allowed IPs: inner destinations routed to it, and the
+	 * only sources taken from it; host bits may be set (they are
+	 * cleared).  TAP: none (its MAC addresses are learned). */
+	const struct endpoint_prefix *allowed_ips;
+	unsigned n_allowed_ips;
+	/* Liveness, ms, 0 = off: as tunnel_config's, for this peer. */
+	uint64_t keepalive_ms;
+	uint64_t dead_peer_ms;
+	/* tunnel_hub_update() only: the peer's preshared key is the one it
+	 * has (psk is not looked at), so its session goes on. */
+	bool same_psk;
+};
+
+/* Peers of one hub, at most: every one costs a session (a few pages of
+ * sodium_malloc'd memory) and SESSION_MAX_INDICES receiver indices. */
+#define TUNNEL_PEERS_MAX 4096
+/* Prefixes of a hub's allowed-IPs table, at most, all peers together. */
+#define TUNNEL_ALLOWED_IPS_MAX 65536
+
 /* Prefixes a listener takes in allow_from, at most. */
 #define TUNNEL_ALLOW_FROM_MAX 32
 
@@ -61,6 +92,16 @@ struct tunnel_config {
 	/* ClampMSS: lower the MSS option of TCP SYNs both ways to fit the
 	 * inner MTU (lib/mtu.h). */
 	bool clamp_mss;
+	/* A hub (doc/design.md section 8): @n_peers peers (1 ..
+	 * TUNNEL_PEERS_MAX) in place of peer_public_key, psk, peer_addr and
+	 * the liveness above, each packet routed by allowed IPs (TUN) or
+	 * learned MAC addresses (TAP).  Sealed mode over UDP only; 0: the
+	 * one peer above, which
+	 * every packet goes to.  peer_to_peer false (PeerToPeer = no) drops
+	 * what one peer sends to another instead of forwarding it. */
+	const struct tunnel_peer_config *peers;
+	unsigned n_peers;
+	bool peer_to_peer;
 };
 
 /* Default TCP output buffer high-water mark: above it the device is no
@@ -124,6 +165,29 @@ struct tunnel_stats {
 	uint64_t icmp_sent;
 	uint64_t mss_clamped;
 	uint64_t pmtu_fragmented;
+	/* A hub (doc/design.md section 8): device packets whose destination
+	 * no peer's allowed IPs hold; packets from a peer whose source is
+	 * outside its allowed IPs; packets between peers forwarded inside
+	 * culvertd, and those dropped for PeerToPeer = no; initiations whose
+	 * static key no [Peer] has; sealed messages naming no receiver index
+	 * we hold, or too malformed to name one; IPv6 link-scope packets
+	 * (router and neighbour discovery, MLD: link-local or unspecified
+	 * source, link-local destination), which a routed hop never carries.
+	 */
+	uint64_t drop_no_route;
+	uint64_t drop_spoofed;
+	uint64_t forwarded;
+	uint64_t drop_peer_to_peer;
+	uint64_t hs_unknown_key;
+	uint64_t rx_unknown_index;
+	uint64_t rx_malformed;
+	uint64_t drop_link_local;
+	/* A TAP hub, a learning switch (lib/mactable.h): frames with a group
+	 * or all-zero source MAC (never learned, as the Linux bridge drops
+	 * them); broadcast, multicast and unknown unicast frames flooded to
+	 * the peers (each counted once, however many peers it reached). */
+	uint64_t drop_bad_src_mac;
+	uint64_t flooded;
 };
 
 struct tunnel;
@@ -158,6 +222,25 @@ void tunnel_set_liveness(struct tunnel *t, uint64_t keepalive_ms, uint64_t dead_
  * true when the endpoint changed.
  */
 bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, socklen_t len);
+
+/*
+ * A hub's reload (SIGHUP; doc/design.md section 8): makes its peers those
+ * of @peers (@n, 1 .. TUNNEL_PEERS_MAX; same_psk as the caller knows it),
+ * matched by public key.  A peer in both keeps its session, endpoint,
+ * timers' state and counters, and takes the new name, keepalive, dead-peer
+ * timeout and allowed IPs, and the Endpoint when the file moved it (then a
+ * handshake begins there).  A peer only in @peers is added and, with an
+ * Endpoint, called at once; a peer whose preshared key changed gets a new
+ * session.  A peer not in @peers is removed: its session erased, its
+ * allowed IPs and MACs forgotten.  @peer_to_peer replaces PeerToPeer.  The
+ * other peers' sessions and packets are not touched.  Returns 0 with what
+ * changed in @kept/@added/@removed (may be NULL), or -1 with a reason in
+ * @err (@errlen bytes) and the peers as they were (out of memory, too
+ * many peers or prefixes, a bad key).
+ */
+int tunnel_hub_update(struct tunnel *t, const struct tunnel_peer_config *peers, unsigned n,
+		      bool peer_to_peer, unsigned *kept, unsigned *added, unsigned *removed,
+		      char *err, size_t errlen);
 
 struct status;
 

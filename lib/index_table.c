@@ -66,6 +66,28 @@ int index_table_add(struct index_table *t, uint32_t index, void *owner)
 	return 0;
 }
 
+int index_table_grow(struct index_table *t, size_t max_entries)
+{
+	struct index_table next;
+	int rc;
+
+	if (max_entries <= t->max)
+		return 0;
+	rc = index_table_init(&next, max_entries);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i <= t->mask && t->slots; i++)
+		if (t->slots[i].owner) {
+			size_t j = index_table_find(&next, t->slots[i].index);
+
+			next.slots[j] = t->slots[i];
+			next.entries++;
+		}
+	index_table_free(t);
+	*t = next;
+	return 0;
+}
+
 int index_table_remove(struct index_table *t, uint32_t index)
 {
 	size_t i = index_table_find(t, index), j, home;

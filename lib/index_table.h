@@ -14,7 +14,8 @@
  * slot within a few steps.  The keys are chosen by us at random
  * (randombytes_random), so a multiplicative hash of the index spreads
  * them; a stranger chooses only what is looked up, never what is stored.
- * Memory is allocated once, at index_table_init().  Pure library code, not
+ * Memory is allocated at index_table_init(), and again only when
+ * index_table_grow() raises the bound.  Pure library code, not
  * thread-safe.
  */
 #pragma once
@@ -45,6 +46,15 @@ struct index_table {
  * -EINVAL for a bound of 0 or above the maximum, or -ENOMEM.
  */
 int index_table_init(struct index_table *t, size_t max_entries);
+
+/*
+ * Raises the bound to @max_entries (a hub given more peers on SIGHUP):
+ * allocates slots for it, as index_table_init(), moves every entry over
+ * and frees the old slots.  A bound no larger than the present one changes
+ * nothing.  Returns 0, -EINVAL above INDEX_TABLE_MAX, or -ENOMEM (the table
+ * as it was).  Lookups, owners and indices are the same afterwards.
+ */
+int index_table_grow(struct index_table *t, size_t max_entries);
 
 /* Frees the slots; safe on a zeroed or freed table. */
 void index_table_free(struct index_table *t);

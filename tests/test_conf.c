@@ -1214,14 +1214,14 @@ START_TEST(test_examples)
 	ck_assert_str_eq(c.peers[0].public_key, "");
 	ck_assert_int_eq(c.peers[0].transport, CONF_TRANSPORT_UDP);
 	ck_assert(c.peers[0].plain_keepalive);
-	/* The hub: valid, though today's culvertd refuses to serve it. */
+	/* The hub: three sealed peers on one UDP port. */
 	conf_cleanup(&c);
 	snprintf(path, sizeof(path), "%s/hub.conf", CONF_EXAMPLES_DIR);
 	ck_assert_msg(conf_load_file(&c, path, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_msg(conf_validate(&c, path, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(c.n_peers, 3);
-	ck_assert_uint_eq(c.transports, CONF_TRANSPORTS_UDP | CONF_TRANSPORTS_TCP);
-	ck_assert_uint_eq(c.peers[1].section_line, 45);
+	ck_assert_uint_eq(c.transports, CONF_TRANSPORTS_UDP);
+	ck_assert_uint_eq(c.peers[1].section_line, 48);
 	ck_assert_str_eq(c.peers[2].name, "laptop");
 	ck_assert_uint_eq(
 	    c.peers[0].n_allowed_ips + c.peers[1].n_allowed_ips + c.peers[2].n_allowed_ips, 6);

@@ -143,6 +143,36 @@ START_TEST(test_fill_and_drain)
 }
 END_TEST
 
+/* Growing keeps every entry and its owner, and makes room for more. */
+START_TEST(test_grow)
+{
+	struct index_table t;
+	size_t max = 64;
+
+	ck_assert_int_eq(index_table_init(&t, max), 0);
+	for (size_t i = 0; i < max; i++)
+		ck_assert_int_eq(index_table_add(&t, (uint32_t)(i * 2654435761u), &owners[i % 8]),
+				 0);
+	ck_assert_int_eq(index_table_add(&t, 7, &owners[0]), -ENOSPC);
+	ck_assert_int_eq(index_table_grow(&t, max / 2), 0); /* no smaller */
+	ck_assert_uint_eq(t.max, max);
+	ck_assert_int_eq(index_table_grow(&t, INDEX_TABLE_MAX + 1), -EINVAL);
+	ck_assert_uint_eq(t.max, max);
+	ck_assert_int_eq(index_table_grow(&t, 4 * max), 0);
+	ck_assert_uint_eq(t.max, 4 * max);
+	ck_assert_uint_eq(t.entries, max);
+	for (size_t i = 0; i < max; i++)
+		ck_assert_ptr_eq(index_table_lookup(&t, (uint32_t)(i * 2654435761u)),
+				 &owners[i % 8]);
+	ck_assert_int_eq(index_table_add(&t, (uint32_t)(5 * 2654435761u), &owners[1]), -EEXIST);
+	for (size_t i = max; i < 4 * max; i++)
+		ck_assert_int_eq(index_table_add(&t, (uint32_t)(i * 2654435761u), &owners[i % 8]),
+				 0);
+	ck_assert_int_eq(index_table_add(&t, 7, &owners[0]), -ENOSPC);
+	index_table_free(&t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("index_table");
@@ -152,6 +182,7 @@ int main(void)
 	tcase_add_test(tc, test_basics);
 	tcase_add_loop_test(tc, test_random_against_model, 0, 3);
 	tcase_add_test(tc, test_fill_and_drain);
+	tcase_add_test(tc, test_grow);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

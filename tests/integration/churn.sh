@@ -29,7 +29,7 @@ wait_log srv "listening"
 culvertd_start b cli --dev tun0 --mtu 1400 --connect 198.18.0.1:55555
 ping_ok b 198.19.0.1
 culvertd_stop "$PID_cli"
-wait_for 10 grep -q "closed by the peer" "$WORK/srv.log" || die "server did not see the client go"
+wait_for 10 grep -q "closed by the peer\\|recv: Connection reset by peer" "$WORK/srv.log" || die "server did not see the client go"
 fd0=$(fd_count "$PID_srv")
 rss0=$(vm_kib "$PID_srv" VmRSS)
 log "before: $fd0 fds, RSS $rss0 KiB"

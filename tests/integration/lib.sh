@@ -336,3 +336,43 @@ wait_counter_above() {
 		sleep 0.2
 	done
 }
+
+# transfer_ok FROM TO_ROLE TO_ADDR FILE: sends FILE over TCP from FROM's
+# namespace to a receiver in TO_ROLE listening on TO_ADDR port 5001; the
+# receiver's byte count and sha256 must equal FILE's.
+transfer_ok() {
+	local from=$1 to=$2 dst=$3 file=$4 got want rpid
+	want="$(stat -c %s "$file") $(sha256sum <"$file" | cut -d' ' -f1)"
+	rm -f "$WORK/recv.out" "$WORK/recv.out.ready"
+	n "$to" timeout 90 python3 -c '
+import hashlib, socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 5001))
+s.listen(1)
+open(sys.argv[2] + ".ready", "w").close()
+c, _ = s.accept()
+h, n = hashlib.sha256(), 0
+while True:
+	d = c.recv(65536)
+	if not d:
+		break
+	h.update(d)
+	n += len(d)
+open(sys.argv[2], "w").write("%d %s\n" % (n, h.hexdigest()))' "$dst" "$WORK/recv.out" &
+	rpid=$!
+	wait_for 10 test -e "$WORK/recv.out.ready" || die "receiver in $to did not start"
+	n "$from" timeout 60 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 5001), timeout=30)
+s.sendall(open(sys.argv[2], "rb").read())
+s.shutdown(socket.SHUT_WR)
+s.recv(1)' "$dst" "$file" || {
+		kill "$rpid" 2>/dev/null
+		die "$from -> $to ($dst): the transfer stalled or failed"
+	}
+	wait "$rpid" || die "$from -> $to: the receiver failed"
+	got=$(cat "$WORK/recv.out")
+	[ "$got" = "$want" ] || die "$from -> $to: received '$got', not '$want'"
+	log "$from -> $to ($dst): $(stat -c %s "$file") bytes arrived intact"
+}

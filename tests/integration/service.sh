@@ -45,20 +45,21 @@ grep -q "bad.conf:3: MTU: '9x' is not a number" "$WORK/bad.out" ||
 	die "no FILE:LINE: KEY in: $(cat "$WORK/bad.out")"
 has_link a tun1 && die "--check-config touched the system"
 
-# A hub file (issue 13) checks as a format, but this culvertd serves one
-# peer: it names the line of what it cannot do, with status 2.
+# A hub file (issue 13) checks as a format, but this culvertd serves many
+# peers only sealed over UDP with TUN (tests/integration/hub.sh): of a plain
+# TCP file it names the line of what it cannot do, with status 2.
 refused() {
 	local file=$1 want=$2 rc=0
 	"$CULVERTD" --check-config -c "$WORK/$file" 2>"$WORK/refused.out" || rc=$?
 	[ "$rc" = 2 ] || die "--check-config of $file exited $rc, not 2"
 	grep -qF "$file:$want" "$WORK/refused.out" || die "not '$file:$want' in: $(cat "$WORK/refused.out")"
 }
-log "--check-config refuses the hub's keys"
+log "--check-config refuses the hub's keys in plain TCP"
 cp "$WORK/b.conf" "$WORK/hub.conf"
 printf '\n[Peer]\nName = second\nEndpoint = 198.18.0.9:55555\n' >>"$WORK/hub.conf"
-refused hub.conf "$(grep -c '' "$WORK/b.conf" | awk '{print $1 + 2}'): a second [Peer]: this culvertd serves one peer"
+refused hub.conf "$(grep -c '' "$WORK/b.conf" | awk '{print $1 + 2}'): a second [Peer]: this culvertd serves many peers only sealed"
 sed 's/^Keepalive = 0/AllowedIPs = 198.19.0.2/' "$WORK/a.conf" >"$WORK/allowed.conf"
-refused allowed.conf "12: AllowedIPs: this culvertd serves one peer"
+refused allowed.conf "12: AllowedIPs: this culvertd routes by address only sealed"
 sed 's/^Listen = .*/&\nTransports = udp, tcp/' "$WORK/a.conf" >"$WORK/both.conf"
 refused both.conf "6: Transports = udp,tcp: this culvertd serves one transport at a time"
 sed 's/^Listen = .*/&\nPeerToPeer = no/' "$WORK/a.conf" >"$WORK/p2p.conf"
@@ -113,7 +114,7 @@ log "SIGHUP with a second [Peer] changes nothing"
 sed -i '/^Bogus = 1$/d' "$WORK/b.conf"
 printf '[Peer]\nEndpoint = 198.18.0.9:55555\n' >>"$WORK/b.conf"
 kill -HUP "$PID_cli"
-wait_log cli "a second \[Peer\]: this culvertd serves one peer; keeping the running configuration"
+wait_log cli "a second \[Peer\]: this culvertd serves many peers only sealed (PrivateKeyFile), over UDP; keeping the running configuration"
 ping_ok b 198.19.0.1
 
 culvertd_stop "$PID_cli"
