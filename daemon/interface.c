@@ -859,6 +859,18 @@ static int tunnel_hub_new(struct tunnel *t, char *err, size_t errlen, bool *usag
 	return 0;
 }
 
+/* Points hub peer @p at its configured Endpoint (@pc) and starts a
+ * handshake there. */
+static void tunnel_hub_call(struct peer *p, const struct tunnel_peer_config *pc, uint64_t now)
+{
+	memcpy(&p->addr, &pc->endpoint, pc->endpoint_len);
+	p->addr_len = pc->endpoint_len;
+	endpoint_format((struct sockaddr *)&p->addr, p->str, sizeof(p->str));
+	log_info("%s: peer %s at udp %s", p->t->dev.name, p->name[0] ? p->name : "(unnamed)",
+		 p->str);
+	tunnel_sess_initiate(p, now);
+}
+
 /* Points each hub peer that has an Endpoint there and starts its
  * handshake; the others wait to be heard from. */
 static void tunnel_hub_start(struct tunnel *t)
@@ -870,14 +882,8 @@ static void tunnel_hub_start(struct tunnel *t)
 		struct peer *p = t->peers[i];
 		const struct tunnel_peer_config *pc = &cfg->peers[i];
 
-		if (!pc->endpoint_len)
-			continue;
-		memcpy(&p->addr, &pc->endpoint, pc->endpoint_len);
-		p->addr_len = pc->endpoint_len;
-		endpoint_format((struct sockaddr *)&p->addr, p->str, sizeof(p->str));
-		log_info("%s: peer %s at udp %s", t->dev.name, p->name[0] ? p->name : "(unnamed)",
-			 p->str);
-		tunnel_sess_initiate(p, now);
+		if (pc->endpoint_len)
+			tunnel_hub_call(p, pc, now);
 	}
 	/* Only tunnel_new()'s copy of cfg, not the caller's peers, lives on. */
 	t->cfg.peers = NULL;
@@ -1005,14 +1011,8 @@ int tunnel_hub_update(struct tunnel *t, const struct tunnel_peer_config *peers, 
 		if (fresh[i] && !pc->endpoint_len)
 			log_info("%s: peer %s added", t->dev.name,
 				 p->name[0] ? p->name : "(unnamed)");
-		if (!moved)
-			continue;
-		memcpy(&p->addr, &pc->endpoint, pc->endpoint_len);
-		p->addr_len = pc->endpoint_len;
-		endpoint_format((struct sockaddr *)&p->addr, p->str, sizeof(p->str));
-		log_info("%s: peer %s at udp %s", t->dev.name, p->name[0] ? p->name : "(unnamed)",
-			 p->str);
-		tunnel_sess_initiate(p, now);
+		if (moved)
+			tunnel_hub_call(p, pc, now);
 	}
 	free(fresh);
 	if (kept)

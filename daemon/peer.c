@@ -238,6 +238,21 @@ static bool tunnel_for_us(const struct tunnel *t, const uint8_t *pkt, size_t len
 	return false;
 }
 
+/* A hub: what peer @p sent for another peer @q goes to it, sealed again,
+ * unless PeerToPeer = no (then dropped and counted against @p). */
+static void tunnel_peer_to_peer(struct peer *p, struct peer *q, const uint8_t *pkt, size_t len)
+{
+	struct tunnel *t = p->t;
+
+	if (!t->cfg.peer_to_peer) {
+		t->stats.drop_peer_to_peer++;
+		p->drop_peer_to_peer++;
+		return;
+	}
+	if (tunnel_send_one(t, q, pkt, len))
+		t->stats.forwarded++;
+}
+
 /*
  * A packet a TUN hub's peer @p sent (doc/design.md section 8): its source
  * must lie in @p's allowed IPs (cryptokey routing: a key speaks only for
@@ -264,17 +279,10 @@ static void tunnel_route_in(struct peer *p, const uint8_t *pkt, size_t len)
 	p->rx_packets++;
 	p->rx_bytes += len;
 	q = allowedips_lookup_dst(&t->aips, pkt, len);
-	if (q && q != p && !tunnel_for_us(t, pkt, len)) {
-		if (!t->cfg.peer_to_peer) {
-			t->stats.drop_peer_to_peer++;
-			p->drop_peer_to_peer++;
-			return;
-		}
-		if (tunnel_send_one(t, q, pkt, len))
-			t->stats.forwarded++;
-		return;
-	}
-	tunnel_dev_write(t, pkt, len);
+	if (q && q != p && !tunnel_for_us(t, pkt, len))
+		tunnel_peer_to_peer(p, q, pkt, len);
+	else
+		tunnel_dev_write(t, pkt, len);
 }
 
 /*
@@ -303,15 +311,8 @@ static void tunnel_switch_in(struct peer *p, const uint8_t *frame, size_t len)
 	p->rx_bytes += len;
 	owner = mactable_lookup(&t->macs, frame, now);
 	if (owner && owner != &t->dev_macs && owner != &p->macs) {
-		struct peer *q = (struct peer *)((char *)owner - offsetof(struct peer, macs));
-
-		if (!t->cfg.peer_to_peer) {
-			t->stats.drop_peer_to_peer++;
-			p->drop_peer_to_peer++;
-			return;
-		}
-		if (tunnel_send_one(t, q, frame, len))
-			t->stats.forwarded++;
+		tunnel_peer_to_peer(p, (struct peer *)((char *)owner - offsetof(struct peer, macs)),
+				    frame, len);
 		return;
 	}
 	tunnel_dev_write(t, frame, len);
