@@ -786,6 +786,41 @@ void tunnel_local_addrs(struct tunnel *t)
 }
 
 /*
+ * Builds in @aips (made here) the allowed IPs of @peers (@n), each owned by
+ * the struct peer at the same place in @next.  A prefix given twice
+ * belongs to the later peer, as in WireGuard, with a warning.  Returns 0,
+ * or a negative errno with the reason in @err and @aips freed.
+ */
+static int tunnel_hub_aips(struct allowedips *aips, const struct tunnel_peer_config *peers,
+			   struct peer **next, unsigned n, char *err, size_t errlen)
+{
+	int rc = allowedips_init(aips, TUNNEL_ALLOWED_IPS_MAX);
+
+	for (unsigned i = 0; i < n && rc >= 0; i++)
+		for (unsigned k = 0; k < peers[i].n_allowed_ips && rc >= 0; k++) {
+			const struct endpoint_prefix *a = &peers[i].allowed_ips[k];
+			char buf[ENDPOINT_PREFIX_STRLEN];
+			void *prev = allowedips_lookup(aips, a->family, a->addr);
+
+			endpoint_prefix_format(a, buf, sizeof(buf));
+			if (allowedips_remove(aips, a->family, a->addr, a->len) == 0 &&
+			    prev != next[i])
+				log_warnx("AllowedIPs %s is given to more than one peer: the last "
+					  "(%s) has it",
+					  buf, next[i]->name[0] ? next[i]->name : "unnamed");
+			/* 1: host bits were cleared, as tunnel_peer_config allows. */
+			rc = allowedips_insert(aips, a->family, a->addr, a->len, next[i]);
+			if (rc < 0)
+				snprintf(err, errlen, "AllowedIPs %s: %s", buf,
+					 rc == -ENOSPC ? "too many prefixes" : strerror(-rc));
+		}
+	if (rc >= 0)
+		return 0;
+	allowedips_free(aips);
+	return rc;
+}
+
+/*
  * Makes a hub's peers from cfg.peers (doc/design.md section 8): the table of
  * allowed IPs, the receiver indices of their sessions, the responder that
  * identifies initiators, and one struct peer each.  Two peers may not share
@@ -807,7 +842,6 @@ static int tunnel_hub_new(struct tunnel *t, char *err, size_t errlen, bool *usag
 	}
 	if (!t->peers || !t->fwd_buf || !t->private_key ||
 	    index_table_init(&t->indices, (size_t)cfg->n_peers * SESSION_MAX_INDICES) < 0 ||
-	    allowedips_init(&t->aips, TUNNEL_ALLOWED_IPS_MAX) < 0 ||
 	    session_responder_new(&t->responder, cfg->private_key) < 0 ||
 	    (cfg->mode == TUN_MODE_TAP && mactable_init(&t->macs, NULL) < 0)) {
 		t->n_peers = 0;
@@ -833,26 +867,11 @@ static int tunnel_hub_new(struct tunnel *t, char *err, size_t errlen, bool *usag
 		snprintf(p->str, sizeof(p->str), "(none)");
 		memcpy(&p->cfg_addr, &pc->endpoint, pc->endpoint_len);
 		p->cfg_addr_len = pc->endpoint_len;
-		for (unsigned k = 0; k < pc->n_allowed_ips; k++) {
-			const struct endpoint_prefix *a = &pc->allowed_ips[k];
-			char buf[ENDPOINT_PREFIX_STRLEN];
-
-			endpoint_prefix_format(a, buf, sizeof(buf));
-			void *prev = allowedips_lookup(&t->aips, a->family, a->addr);
-
-			if (allowedips_remove(&t->aips, a->family, a->addr, a->len) == 0 &&
-			    prev != p)
-				log_warnx("AllowedIPs %s is given to more than one peer: the last "
-					  "(%s) has it",
-					  buf, p->name[0] ? p->name : "unnamed");
-			rc = allowedips_insert(&t->aips, a->family, a->addr, a->len, p);
-			if (rc < 0) {
-				snprintf(err, errlen, "AllowedIPs %s: %s", buf,
-					 rc == -ENOSPC ? "too many prefixes" : strerror(-rc));
-				*usage = rc != -ENOMEM;
-				return -1;
-			}
-		}
+	}
+	rc = tunnel_hub_aips(&t->aips, cfg->peers, t->peers, t->n_peers, err, errlen);
+	if (rc < 0) {
+		*usage = rc != -ENOMEM;
+		return -1;
 	}
 	t->peer = t->peers[0];
 	tunnel_local_addrs(t);
@@ -896,31 +915,6 @@ static struct peer *tunnel_peer_by_key(const struct tunnel *t, const uint8_t *ke
 		if (sodium_memcmp(session_peer_public_key(t->peers[i]->sess), key, KEY_LEN) == 0)
 			return t->peers[i];
 	return NULL;
-}
-
-/* Builds in @aips (made here) the allowed IPs of @peers as @next's. */
-static int tunnel_hub_aips(struct allowedips *aips, const struct tunnel_peer_config *peers,
-			   struct peer **next, unsigned n, char *err, size_t errlen)
-{
-	int rc = allowedips_init(aips, TUNNEL_ALLOWED_IPS_MAX);
-
-	for (unsigned i = 0; i < n && rc == 0; i++)
-		for (unsigned k = 0; k < peers[i].n_allowed_ips && rc == 0; k++) {
-			const struct endpoint_prefix *a = &peers[i].allowed_ips[k];
-			char buf[ENDPOINT_PREFIX_STRLEN];
-
-			rc = allowedips_insert(aips, a->family, a->addr, a->len, next[i]);
-			if (rc < 0) {
-				endpoint_prefix_format(a, buf, sizeof(buf));
-				snprintf(err, errlen, "AllowedIPs %s: %s", buf,
-					 rc == -ENOSPC ? "too many prefixes" : strerror(-rc));
-			}
-		}
-	if (rc < 0 && rc != -ENOSPC && !err[0])
-		snprintf(err, errlen, "AllowedIPs: %s", strerror(-rc));
-	if (rc < 0)
-		allowedips_free(aips);
-	return rc;
 }
 
 int tunnel_hub_update(struct tunnel *t, const struct tunnel_peer_config *peers, unsigned n,
