@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -950,6 +951,12 @@ int main(int argc, char **argv)
 	int status = 0;
 	size_t i;
 
+	/* A fixed threshold (which also fixes the trim threshold, mallopt(3)):
+	 * the large and short-lived blocks of a status document or a scrape
+	 * (6 KiB per peer of a hub) are mapped and given back when freed.
+	 * glibc's default raises the threshold after the first such free and
+	 * then keeps the next ones in the heap for good, 10 KiB per peer. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	parse_cmdline(argc, argv, &cl);
 	d.cmdline = &cl;
 	if (sodium_init() < 0) {

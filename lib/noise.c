@@ -123,12 +123,6 @@ struct noise_handshake {
 	struct noise_hs_core scratch;
 };
 
-/* A transport CipherState; sodium_malloc'd. */
-struct noise_cipher {
-	uint8_t k[NOISE_KEY_LEN];
-	uint64_t n;
-};
-
 /* HASH(a || b) with BLAKE2b-512 (spec section 14.4); @b may be empty. */
 static void noise_hash2(uint8_t *out, const uint8_t *a, size_t a_len, const uint8_t *b,
 			size_t b_len)
@@ -777,45 +771,25 @@ int noise_handshake_hash(const struct noise_handshake *hs, uint8_t *out)
 	return 0;
 }
 
-/* A transport cipher holding the first NOISE_KEY_LEN bytes of @temp_k. */
-static struct noise_cipher *noise_cipher_new(const uint8_t *temp_k)
+/* Makes @c a transport cipher holding the first NOISE_KEY_LEN bytes of
+ * @temp_k, counter 0 (spec section 5.2, InitializeKey). */
+static void noise_cipher_init(struct noise_cipher *c, const uint8_t *temp_k)
 {
-	struct noise_cipher *c = sodium_malloc(sizeof(*c));
-
-	if (!c)
-		return NULL;
 	memcpy(c->k, temp_k, NOISE_KEY_LEN);
 	c->n = 0;
-	return c;
 }
 
-int noise_handshake_split(struct noise_handshake *hs, struct noise_cipher **send,
-			  struct noise_cipher **recv)
+int noise_handshake_split(struct noise_handshake *hs, struct noise_cipher *send,
+			  struct noise_cipher *recv)
 {
 	uint8_t k1[NOISE_HASH_LEN], k2[NOISE_HASH_LEN];
-	struct noise_cipher *c1, *c2;
-	int r = 0;
 
-	*send = *recv = NULL;
 	if (!noise_handshake_is_complete(hs) || hs->split_done)
 		return -EINVAL;
 	noise_hkdf(k1, k2, NULL, hs->cur.ss.ck, NULL, 0);
-	c1 = noise_cipher_new(k1);
-	c2 = noise_cipher_new(k2);
-	if (!c1 || !c2) {
-		noise_cipher_free(c1);
-		noise_cipher_free(c2);
-		r = -ENOMEM;
-		goto out;
-	}
 	/* The initiator sends with the first, the responder with the second. */
-	if (hs->role == NOISE_INITIATOR) {
-		*send = c1;
-		*recv = c2;
-	} else {
-		*send = c2;
-		*recv = c1;
-	}
+	noise_cipher_init(send, hs->role == NOISE_INITIATOR ? k1 : k2);
+	noise_cipher_init(recv, hs->role == NOISE_INITIATOR ? k2 : k1);
 	/* Nothing secret is needed any more (spec section 5.3: "the
 	 * HandshakeState should be deleted except for the hash value"). */
 	hs->split_done = true;
@@ -825,16 +799,15 @@ int noise_handshake_split(struct noise_handshake *hs, struct noise_cipher **send
 	sodium_memzero(&hs->cur.ss.cs, sizeof(hs->cur.ss.cs));
 	sodium_memzero(hs->cur.e_priv, sizeof(hs->cur.e_priv));
 	sodium_memzero(hs->cur.psk, sizeof(hs->cur.psk));
-out:
 	sodium_memzero(k1, sizeof(k1));
 	sodium_memzero(k2, sizeof(k2));
-	return r;
+	return 0;
 }
 
-void noise_cipher_free(struct noise_cipher *c)
+void noise_cipher_wipe(struct noise_cipher *c)
 {
 	if (c)
-		sodium_free(c);
+		sodium_memzero(c, sizeof(*c));
 }
 
 uint64_t noise_cipher_counter(const struct noise_cipher *c)

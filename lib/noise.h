@@ -11,9 +11,11 @@
  *   struct noise_handshake  a HandshakeState (spec section 5.3) running one
  *                           pattern, message by message;
  *   struct noise_cipher     a transport CipherState (spec section 5.1)
- *                           returned by noise_handshake_split().
- * Both live entirely in sodium_malloc'd memory (guard pages, mlock'd where
- * the system allows it) and are wiped when freed.  Neither is thread-safe.
+ *                           that noise_handshake_split() fills in.
+ * A handshake lives entirely in sodium_malloc'd memory (guard pages,
+ * mlock'd where the system allows it) and is wiped when freed; a cipher
+ * lives in its owner's memory, which must be as guarded, and is wiped with
+ * noise_cipher_wipe().  Neither is thread-safe.
  * The caller must have called sodium_init() first.
  *
  * All functions return 0 or -errno.  Common errors:
@@ -69,7 +71,19 @@ enum noise_role {
 };
 
 struct noise_handshake;
-struct noise_cipher;
+
+/*
+ * A transport CipherState (spec section 5.1): the key k and the counter n
+ * of the next message.  It lives where its owner puts it, so that many
+ * (three keypairs of each of a hub's peers) share one guarded allocation
+ * rather than costing pages each: keep it in memory that holds keys
+ * (sodium_malloc'd, as lib/session.c does) and erase it with
+ * noise_cipher_wipe().  Read and change it only through noise_cipher_*().
+ */
+struct noise_cipher {
+	uint8_t k[NOISE_KEY_LEN];
+	uint64_t n;
+};
 
 /*
  * Parameters for noise_handshake_new().  Every key is copied; the caller
@@ -218,19 +232,19 @@ int noise_handshake_hash(const struct noise_handshake *hs, uint8_t *out);
 
 /*
  * Split() (spec section 5.2): derives the two transport ciphers from the
- * chaining key, assigned by role: the initiator sends with the first and
- * receives with the second, the responder the other way round.  On success
- * *@send and *@recv own sodium_malloc'd memory (free with
- * noise_cipher_free()) and @hs erases its chaining key, symmetric key and
- * private keys; only the handshake hash and public keys stay readable.
- * Returns 0, -EINVAL before the handshake is complete or after a previous
- * split, -ENOMEM.
+ * chaining key into the caller's @send and @recv, assigned by role: the
+ * initiator sends with the first and receives with the second, the
+ * responder the other way round; both counters start at 0.  Then @hs
+ * erases its chaining key, symmetric key and private keys; only the
+ * handshake hash and public keys stay readable.  Returns 0, or -EINVAL
+ * before the handshake is complete or after a previous split (@send and
+ * @recv untouched).
  */
-int noise_handshake_split(struct noise_handshake *hs, struct noise_cipher **send,
-			  struct noise_cipher **recv);
+int noise_handshake_split(struct noise_handshake *hs, struct noise_cipher *send,
+			  struct noise_cipher *recv);
 
-/* Wipes and frees @c (sodium_free zeroes it).  NULL is a no-op. */
-void noise_cipher_free(struct noise_cipher *c);
+/* Erases @c (key and counter, sodium_memzero()).  NULL is a no-op. */
+void noise_cipher_wipe(struct noise_cipher *c);
 
 /* The counter (nonce) the next noise_cipher_encrypt() or in-order
  * noise_cipher_decrypt() will use: the number of messages processed so far. */

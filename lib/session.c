@@ -33,11 +33,13 @@ _Static_assert(SESSION_REKEY_AFTER_MESSAGES < NOISE_REJECT_AFTER_MESSAGES,
 /*
  * One keypair: the two transport ciphers of one completed handshake (Noise
  * Split(), spec section 5.2), the indices that name it on the wire and the
- * receive state.  Valid iff send != NULL.
+ * receive state.  Valid iff valid: a zeroed slot is empty.  The ciphers
+ * live here, inside the session's one sodium_malloc'd block (lib/noise.h).
  */
 struct session_keypair {
-	struct noise_cipher *send;
-	struct noise_cipher *recv;
+	struct noise_cipher send;
+	struct noise_cipher recv;
+	bool valid;
 	struct replay_window replay; /* datagram mode only */
 	uint64_t created_ms;
 	uint32_t local_index;  /* peers put it in messages to us */
@@ -106,6 +108,11 @@ struct session {
 	struct session_stats stats;
 };
 
+/* sodium_malloc() gives the block its own pages, a canary (16 bytes)
+ * before it and a header page: within one page a session costs a hub two
+ * resident pages per peer, not three. */
+_Static_assert(sizeof(struct session) + 16 <= 4096, "a session fits one page");
+
 static void put_be32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -136,7 +143,7 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 
 static bool keypair_valid(const struct session_keypair *kp)
 {
-	return kp->send != NULL;
+	return kp->valid;
 }
 
 /* A keypair is usable while younger than reject_after_ms (paper section 6.2). */
@@ -146,14 +153,12 @@ static bool keypair_usable(const struct session *s, const struct session_keypair
 	return keypair_valid(kp) && now_ms < sat_add(kp->created_ms, s->reject_after_ms);
 }
 
-/* Erases a keypair slot: both ciphers wiped and freed, its index released,
- * the slot zeroed. */
+/* Erases a keypair slot: its index released, the slot (both ciphers with
+ * it) zeroed. */
 static void keypair_clear(struct session *s, struct session_keypair *kp)
 {
 	if (keypair_valid(kp) && s->indices)
 		index_table_remove(s->indices, kp->local_index);
-	noise_cipher_free(kp->send);
-	noise_cipher_free(kp->recv);
 	sodium_memzero(kp, sizeof(*kp));
 }
 
@@ -572,11 +577,10 @@ static int session_receive_initiation(struct session *s, uint64_t now_ms, const 
 		ret = noise_handshake_split(hs, &kp.send, &kp.recv);
 	if (ret < 0) {
 		session_release_index(s, kp.local_index);
-		noise_cipher_free(kp.send);
-		noise_cipher_free(kp.recv);
 		sodium_memzero(out, SESSION_RESPONSE_LEN);
 		goto out;
 	}
+	kp.valid = true;
 	cookie_maker_add_macs(&s->mac_tx, out, SESSION_RESPONSE_LEN, now_ms);
 	kp.created_ms = now_ms;
 	kp.initiator = false;
@@ -594,6 +598,7 @@ static int session_receive_initiation(struct session *s, uint64_t now_ms, const 
 out:
 	noise_handshake_free(hs);
 	sodium_memzero(ts, sizeof(ts));
+	sodium_memzero(&kp, sizeof(kp)); /* the installed copy lives on */
 	return ret;
 }
 
@@ -641,6 +646,7 @@ static int session_receive_response(struct session *s, uint64_t now_ms, const ui
 	ret = noise_handshake_split(s->hs, &kp.send, &kp.recv);
 	if (ret < 0)
 		return ret;
+	kp.valid = true;
 	kp.local_index = s->hs_index;
 	kp.remote_index = get_be32(in + 4);
 	kp.created_ms = now_ms;
@@ -650,6 +656,7 @@ static int session_receive_response(struct session *s, uint64_t now_ms, const ui
 	session_forget_handshake(s);
 	s->attempting = false;
 	session_install(s, &kp, now_ms);
+	sodium_memzero(&kp, sizeof(kp)); /* the installed copy lives on */
 	s->unanswered = false;
 	*action = SESSION_ESTABLISHED;
 	return 0;
@@ -723,11 +730,11 @@ static int session_receive_transport(struct session *s, uint64_t now_ms, const u
 	counter = get_be64(in + 8);
 	if (s->stream) {
 		/* TCP delivers in order and loses nothing: any gap is corruption. */
-		if (counter != noise_cipher_counter(kp->recv)) {
+		if (counter != noise_cipher_counter(&kp->recv)) {
 			s->stats.rx_out_of_order++;
 			return -EPROTO;
 		}
-		ret = noise_cipher_decrypt(kp->recv, in, SESSION_TRANSPORT_HEADER_LEN, ct, ct_len,
+		ret = noise_cipher_decrypt(&kp->recv, in, SESSION_TRANSPORT_HEADER_LEN, ct, ct_len,
 					   out, out_size, &n);
 	} else {
 		/* The window first, so replays cost no decryption (RFC 6479). */
@@ -745,7 +752,7 @@ static int session_receive_transport(struct session *s, uint64_t now_ms, const u
 			s->stats.rx_bad_tag++;
 			return -EBADMSG;
 		}
-		ret = noise_cipher_decrypt_at(kp->recv, counter, in, SESSION_TRANSPORT_HEADER_LEN,
+		ret = noise_cipher_decrypt_at(&kp->recv, counter, in, SESSION_TRANSPORT_HEADER_LEN,
 					      ct, ct_len, out, out_size, &n);
 		/* Only an authenticated counter moves the window; its result
 		 * decides (lib/replay.h). */
@@ -825,16 +832,16 @@ static int session_seal_type(struct session *s, uint64_t now_ms, uint8_t type, c
 		return -EMSGSIZE;
 	session_expire(s, now_ms);
 	if (!keypair_usable(s, kp, now_ms) ||
-	    noise_cipher_counter(kp->send) >= NOISE_REJECT_AFTER_MESSAGES)
+	    noise_cipher_counter(&kp->send) >= NOISE_REJECT_AFTER_MESSAGES)
 		goto nokey;
 	/* The header is the associated data, so it is written first, with the
 	 * counter the cipher is about to use. */
-	counter = noise_cipher_counter(kp->send);
+	counter = noise_cipher_counter(&kp->send);
 	out[0] = type;
 	memset(out + 1, 0, 3);
 	put_be32(out + 4, kp->remote_index);
 	put_be64(out + 8, counter);
-	ret = noise_cipher_encrypt(kp->send, &used, out, SESSION_TRANSPORT_HEADER_LEN, in, in_len,
+	ret = noise_cipher_encrypt(&kp->send, &used, out, SESSION_TRANSPORT_HEADER_LEN, in, in_len,
 				   out + SESSION_TRANSPORT_HEADER_LEN,
 				   out_size - SESSION_TRANSPORT_HEADER_LEN, &n);
 	if (ret == -EKEYEXPIRED)
@@ -885,7 +892,7 @@ static uint64_t session_rekey_time(const struct session *s, uint64_t now_ms)
 	/* The peer already started a newer handshake: nothing to do. */
 	if (keypair_usable(s, &s->next, now_ms))
 		return UINT64_MAX;
-	if (noise_cipher_counter(kp->send) >= SESSION_REKEY_AFTER_MESSAGES)
+	if (noise_cipher_counter(&kp->send) >= SESSION_REKEY_AFTER_MESSAGES)
 		return now_ms;
 	t = sat_add(kp->created_ms, s->rekey_after_ms);
 	if (!kp->initiator)

@@ -111,8 +111,11 @@
 
 /* Ephemeral keys of initiations already processed that are remembered, so a
  * copy of one is refused before any Diffie-Hellman work (doc/design.md
- * section 3 "DoS"). */
-#define SESSION_SEEN_EPHEMERALS 64
+ * section 3 "DoS").  A peer's whole series of retries (REKEY-ATTEMPT-TIME
+ * 90 s / REKEY-TIMEOUT 5 s: 18 initiations) fits, and the session stays
+ * within one page (4 KiB, checked in lib/session.c), which a hub pays per
+ * peer. */
+#define SESSION_SEEN_EPHEMERALS 32
 
 struct session;
 struct index_table;
@@ -372,7 +375,7 @@ bool session_wants_keepalive(const struct session *s, uint64_t now_ms);
 uint64_t session_next_deadline(const struct session *s, uint64_t now_ms);
 
 /*
- * Erases keypairs reject_after_ms old or older (noise_cipher_free wipes
+ * Erases keypairs reject_after_ms old or older (sodium_memzero() wipes
  * them) and abandons an initiation series older than rekey_attempt_ms
  * (counted in handshake_giveups).  session_seal() and session_receive()
  * also do this themselves; calling it at the deadline keeps keys from

@@ -45,7 +45,7 @@ struct bytes {
 struct side {
 	const char *name;
 	struct noise_handshake *hs;
-	struct noise_cipher *send, *recv;
+	struct noise_cipher send, recv;
 };
 
 /* Decodes the JSON hex string @v into @out; false if it is not one. */
@@ -139,8 +139,8 @@ static int side_new(struct side *s, json_object *v, enum noise_pattern pat, enum
 static void side_free(struct side *s)
 {
 	noise_handshake_free(s->hs);
-	noise_cipher_free(s->send);
-	noise_cipher_free(s->recv);
+	noise_cipher_wipe(&s->send);
+	noise_cipher_wipe(&s->recv);
 }
 
 /* Checks one vector; returns true if every message and the hash match. */
@@ -216,7 +216,7 @@ static bool check_vector(json_object *v, enum noise_pattern pat, const char *vna
 		} else {
 			uint64_t ctr;
 
-			r = noise_cipher_encrypt(w->send, &ctr, NULL, 0, payload.b, payload.len,
+			r = noise_cipher_encrypt(&w->send, &ctr, NULL, 0, payload.b, payload.len,
 						 out.b, sizeof(out.b), &out.len);
 			if (r < 0) {
 				fail(vname, idx, "message %zu: %s encrypt: %s", i, w->name,
@@ -229,7 +229,7 @@ static bool check_vector(json_object *v, enum noise_pattern pat, const char *vna
 				     w->name);
 				goto out;
 			}
-			r = noise_cipher_decrypt(rd->recv, NULL, 0, ct.b, ct.len, out.b,
+			r = noise_cipher_decrypt(&rd->recv, NULL, 0, ct.b, ct.len, out.b,
 						 sizeof(out.b), &out.len);
 			if (r < 0) {
 				fail(vname, idx, "message %zu: %s decrypt: %s", i, rd->name,

@@ -188,14 +188,14 @@ START_TEST(test_wrong_turn)
 {
 	struct noise_handshake *i = new_initiator(NOISE_PATTERN_IKPSK2, bob.pub, psk);
 	struct noise_handshake *r = new_responder(NOISE_PATTERN_IKPSK2, psk);
-	struct noise_cipher *s, *rc;
+	struct noise_cipher c[2], *s = &c[0], *rc = &c[1];
 	uint8_t m1[256], m2[256], buf[256], h[NOISE_HASH_LEN];
 	size_t m1_len, m2_len, len;
 
 	ck_assert_int_eq(noise_handshake_write_message(r, NULL, 0, buf, sizeof(buf), &len),
 			 -EINVAL);
 	ck_assert_int_eq(noise_handshake_read_message(i, buf, 64, buf, sizeof(buf), &len), -EINVAL);
-	ck_assert_int_eq(noise_handshake_split(i, &s, &rc), -EINVAL);
+	ck_assert_int_eq(noise_handshake_split(i, s, rc), -EINVAL);
 	ck_assert_int_eq(noise_handshake_hash(i, h), -EINVAL);
 	handshake(i, r, m1, &m1_len, m2, &m2_len);
 	ck_assert_int_eq(noise_handshake_write_message(i, NULL, 0, buf, sizeof(buf), &len),
@@ -203,10 +203,10 @@ START_TEST(test_wrong_turn)
 	ck_assert_int_eq(noise_handshake_read_message(r, m2, m2_len, buf, sizeof(buf), &len),
 			 -EINVAL);
 	ck_assert_int_eq(noise_handshake_message_len(i, 0, &len), -EINVAL);
-	ck_assert_int_eq(noise_handshake_split(i, &s, &rc), 0);
-	noise_cipher_free(s);
-	noise_cipher_free(rc);
-	ck_assert_int_eq(noise_handshake_split(i, &s, &rc), -EINVAL);
+	ck_assert_int_eq(noise_handshake_split(i, s, rc), 0);
+	noise_cipher_wipe(s);
+	noise_cipher_wipe(rc);
+	ck_assert_int_eq(noise_handshake_split(i, s, rc), -EINVAL);
 	/* The hash stays readable after the split. */
 	ck_assert_int_eq(noise_handshake_hash(i, h), 0);
 	noise_handshake_free(i);
@@ -393,8 +393,8 @@ START_TEST(test_fresh_ephemerals)
 END_TEST
 
 /* Runs a handshake and splits both sides. */
-static void transport_pair(struct noise_cipher **i_send, struct noise_cipher **i_recv,
-			   struct noise_cipher **r_send, struct noise_cipher **r_recv)
+static void transport_pair(struct noise_cipher *i_send, struct noise_cipher *i_recv,
+			   struct noise_cipher *r_send, struct noise_cipher *r_recv)
 {
 	struct noise_handshake *i = new_initiator(NOISE_PATTERN_IKPSK2, bob.pub, psk);
 	struct noise_handshake *r = new_responder(NOISE_PATTERN_IKPSK2, psk);
@@ -410,13 +410,13 @@ static void transport_pair(struct noise_cipher **i_send, struct noise_cipher **i
 
 START_TEST(test_transport_explicit_counter)
 {
-	struct noise_cipher *is, *ir, *rs, *rr;
+	struct noise_cipher c[4], *is = &c[0], *ir = &c[1], *rs = &c[2], *rr = &c[3];
 	uint8_t ct[4][64], pt[64];
 	size_t ct_len[4], len;
 	uint64_t ctr;
 	char msg[] = "packet 0";
 
-	transport_pair(&is, &ir, &rs, &rr);
+	transport_pair(is, ir, rs, rr);
 	for (int k = 0; k < 4; k++) {
 		msg[7] = (char)('0' + k);
 		ck_assert_int_eq(noise_cipher_encrypt(is, &ctr, NULL, 0, (uint8_t *)msg,
@@ -482,22 +482,22 @@ START_TEST(test_transport_explicit_counter)
 		    noise_cipher_decrypt(rr, NULL, 0, ct[k], ct_len[k], pt, sizeof(pt), &len), 0);
 	ck_assert_uint_eq(noise_cipher_counter(rr), 4);
 
-	noise_cipher_free(is);
-	noise_cipher_free(ir);
-	noise_cipher_free(rs);
-	noise_cipher_free(rr);
+	noise_cipher_wipe(is);
+	noise_cipher_wipe(ir);
+	noise_cipher_wipe(rs);
+	noise_cipher_wipe(rr);
 }
 END_TEST
 
 START_TEST(test_transport_in_place_and_ad)
 {
-	struct noise_cipher *is, *ir, *rs, *rr;
+	struct noise_cipher c[4], *is = &c[0], *ir = &c[1], *rs = &c[2], *rr = &c[3];
 	uint8_t buf[64] = "reply in place";
 	const uint8_t ad[] = "header";
 	size_t len;
 	uint64_t ctr;
 
-	transport_pair(&is, &ir, &rs, &rr);
+	transport_pair(is, ir, rs, rr);
 	ck_assert_int_eq(
 	    noise_cipher_encrypt(rs, &ctr, ad, sizeof(ad), buf, 15, buf, sizeof(buf), &len), 0);
 	ck_assert_uint_eq(len, 15 + NOISE_TAG_LEN);
@@ -519,10 +519,10 @@ START_TEST(test_transport_in_place_and_ad)
 					      SIZE_MAX, &len),
 			 -EMSGSIZE);
 	ck_assert_uint_eq(noise_cipher_counter(rs), 2);
-	noise_cipher_free(is);
-	noise_cipher_free(ir);
-	noise_cipher_free(rs);
-	noise_cipher_free(rr);
+	noise_cipher_wipe(is);
+	noise_cipher_wipe(ir);
+	noise_cipher_wipe(rs);
+	noise_cipher_wipe(rr);
 }
 END_TEST
 

@@ -112,23 +112,23 @@ static void read_genuine(struct noise_handshake *rd, const uint8_t *msg, size_t 
 /* Both sides complete: split, and one message each way must get through. */
 static void check_transport(struct noise_handshake *i, struct noise_handshake *r)
 {
-	struct noise_cipher *is, *ir, *rs, *rr;
+	struct noise_cipher c[4], *is = &c[0], *ir = &c[1], *rs = &c[2], *rr = &c[3];
 	uint8_t ct[64], pt[64];
 	size_t n;
 
 	FUZZ_ASSERT(noise_handshake_is_complete(i) && noise_handshake_is_complete(r));
-	FUZZ_ASSERT(noise_handshake_split(i, &is, &ir) == 0);
-	FUZZ_ASSERT(noise_handshake_split(r, &rs, &rr) == 0);
+	FUZZ_ASSERT(noise_handshake_split(i, is, ir) == 0);
+	FUZZ_ASSERT(noise_handshake_split(r, rs, rr) == 0);
 	FUZZ_ASSERT(noise_cipher_encrypt(is, NULL, NULL, 0, prologue, 5, ct, sizeof(ct), &n) == 0);
 	FUZZ_ASSERT(noise_cipher_decrypt(rr, NULL, 0, ct, n, pt, sizeof(pt), &n) == 0);
 	FUZZ_ASSERT(n == 5 && memcmp(pt, prologue, 5) == 0);
 	FUZZ_ASSERT(noise_cipher_encrypt(rs, NULL, NULL, 0, prologue, 7, ct, sizeof(ct), &n) == 0);
 	FUZZ_ASSERT(noise_cipher_decrypt(ir, NULL, 0, ct, n, pt, sizeof(pt), &n) == 0);
 	FUZZ_ASSERT(n == 7 && memcmp(pt, prologue, 7) == 0);
-	noise_cipher_free(is);
-	noise_cipher_free(ir);
-	noise_cipher_free(rs);
-	noise_cipher_free(rr);
+	noise_cipher_wipe(is);
+	noise_cipher_wipe(ir);
+	noise_cipher_wipe(rs);
+	noise_cipher_wipe(rr);
 }
 
 static uint8_t genuine[NOISE_MAX_MESSAGE_LEN], other[NOISE_MAX_MESSAGE_LEN];
