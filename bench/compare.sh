@@ -21,7 +21,9 @@
 #   RSS    the largest VmHWM of the daemons at the end
 # then everything in both namespaces is stopped (SIGTERM, SIGKILL after 5 s)
 # and the namespaces are deleted.  A system that does not carry traffic in
-# time is reported "failed" and the others still run.
+# time is reported "failed" and the others still run.  Last come culvert's
+# hub rows (hub-1, hub-2, hub-4): bench/hub.sh's throughput part, 1, 2 and 4
+# sites sending at once into one sealed UDP hub, the receivers' sum.
 #
 # Writes bench/results/compare-DATE.tsv and .png and prints a table.
 #
@@ -606,6 +608,29 @@ for row in "${ROWS[@]}"; do
 		cp -r "$RUN" "$logs/"
 	fi
 done
+# The hub rows: bench/hub.sh's throughput part, N sites (one-peer culvertd
+# each, in namespaces of their own) sending at once into one sealed UDP
+# TUN hub, one iperf3 stream per site; gbps_1 is the receivers' sum.
+if [ $quick = 0 ] && { [ -z "$only" ] || [ "$only" = culvert ]; }; then
+	hub_out=$WORK/hub.out
+	if timeout $((8 * secs + 120)) bash "$BENCH/hub.sh" --throughput-only --seconds "$secs" >"$hub_out" 2>&1; then
+		for k in 1 2 4; do
+			g=$(sed -n "s/^  $k site(s): \([0-9.]*\) Gbit\/s$/\1/p" "$hub_out")
+			printf 'culvert	hub-%d	udp	noise-ikpsk2+chacha20poly1305	%s	-	-	-	-	-
+' \
+				"$k" "${g:-failed}" >>"$WORK/rows.tsv"
+		done
+		log "culvert hub: $(grep -E 'site\(s\)|site to site' "$hub_out" | tr -s ' ' | tr '\n' ';')"
+	else
+		echo "FAILED: culvert hub: $(tail -n 3 "$hub_out")"
+		for k in 1 2 4; do
+			printf 'culvert	hub-%d	udp	noise-ikpsk2+chacha20poly1305	failed	failed	failed	failed	failed	failed
+' \
+				"$k" >>"$WORK/rows.tsv"
+		done
+		echo "culvert hub: $(tail -n 1 "$hub_out")" >>"$WORK/failed.txt"
+	fi
+fi
 elapsed=$((SECONDS - started))
 
 # ---------------------------------------------------------------------------
@@ -618,6 +643,7 @@ while IFS=$'\t' read -r s m t _ g1 g4 r ar c k; do
 	printf '%-13s %-15s %-4s %9s %9s %8s %9s %9s %9s\n' "$s" "$m" "$t" "$g1" "$g4" "$r" "$ar" "$c" "$k"
 done <"$WORK/rows.tsv"
 echo "(iperf3 ${secs} s b->a, receiver rate; RTT: avg of $PINGS pings; +RTT: over the bare veth; CPU: both daemons, single-stream run, per 10^9 bytes; RSS: largest VmHWM)"
+[ $quick = 1 ] || echo "(hub-N: N sites at once into one sealed UDP hub, one stream each, the receivers' sum; bench/hub.sh)"
 echo "Took ${elapsed} s."
 
 if [ $quick = 1 ]; then
@@ -641,6 +667,7 @@ png=$BENCH/results/compare-$stamp.png
 	echo "# overlay MTU $MTU for every tunnel, underlay veth MTU 1500; iperf3 -t $secs (1 and 4 streams), b->a, receiver rate"
 	echo "# rtt: avg of $PINGS pings -i 0.01; added_rtt: minus the bare veth RTT in the same topology"
 	echo "# cpu_s_per_gb: utime+stime of both daemons over the single-stream run per 10^9 bytes received; rss_kib_max: largest VmHWM"
+	echo "# culvert hub-N: bench/hub.sh --throughput-only, N sites at once into one sealed UDP TUN hub, one iperf3 stream each; gbps_1 is the receivers' sum"
 	echo "# packages: $(dpkg-query -W -f='${Package} ${Version}, ' iperf3 "${PEER_PACKAGES[@]}" 2>/dev/null | sed 's/, $//')"
 	sed 's/^/# failed: /' "$WORK/failed.txt"
 	echo "$COLUMNS_TSV"

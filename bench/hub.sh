@@ -19,19 +19,23 @@
 #               peers configured, after culvertctl show, and with every peer
 #               established and idle, each per peer against a hub with one
 #               peer; the ping RTT site to hub and site to site through it
-# Figures, not a test: nothing here fails on a time.
+# Figures, not a test: nothing here fails on a time.  --throughput-only
+# stops after the throughput (bench/compare.sh's hub rows).
 #
-# Usage: bench/hub.sh [--peers N] [--seconds N]   (root; N <= 250)
+# Usage: bench/hub.sh [--peers N] [--seconds N] [--throughput-only]
+#        (root; 4 <= N <= 250)
 set -euo pipefail
 
 peers=100
 seconds=5
+scale=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--peers) peers=$2; shift ;;
 	--seconds) seconds=$2; shift ;;
+	--throughput-only) scale=0 ;;
 	*)
-		echo "usage: bench/hub.sh [--peers N] [--seconds N]" >&2
+		echo "usage: bench/hub.sh [--peers N] [--seconds N] [--throughput-only]" >&2
 		exit 2
 		;;
 	esac
@@ -138,6 +142,7 @@ stop_all() {
 
 echo "# hub benchmark: $("$CULVERTD" --version | head -n 1), $(nproc) CPUs, MTU $MTU," \
 	"$seconds s per iperf3 run"
+[ $scale = 1 ] || peers=4
 sites "$peers"
 
 echo "## throughput to the hub (iperf3, one stream per site, receivers' sum)"
@@ -178,6 +183,7 @@ print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_se
 stop_all
 n h pkill iperf3 2>/dev/null || true
 n s2 pkill iperf3 2>/dev/null || true
+[ $scale = 1 ] || exit 0
 
 echo "## scale: one hub, $peers sites"
 hub_up 1
