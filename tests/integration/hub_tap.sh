@@ -5,8 +5,9 @@
 # and multicast flooded to every site), a broadcast ping reaches every
 # station, unicast goes only where the MAC is, 4 MB arrive byte-identical
 # from a host behind site a's bridge to site c, iperf3 runs between two
-# sites, the hub lists each peer's learned MACs, and PeerToPeer = no keeps
-# the sites apart.
+# sites, the hub lists each peer's learned MACs, a frame from a group or
+# all-zero source MAC never reaches the hub's device, and PeerToPeer = no
+# keeps the sites apart.
 #
 #                     namespace h: the hub, hub.conf, tap0 198.19.0.1/24
 #                 va 198.18.1.1   vb 198.18.2.1   vc 198.18.3.1
@@ -132,6 +133,28 @@ transfer_ok c ha 2001:db8:19::12 "$WORK/data"
 [ "$(counter hub forwarded)" -gt 1000 ] || die "hub forwarded too few frames"
 counters_zero hub bad_src_mac macs_refused unknown_key bad_tag replayed bad_mac1
 log "hub forwarded $(counter_last hub forwarded) frames, flooded $(counter_last hub flooded), holds $(counter_last hub macs) MACs"
+
+log "a frame with a group or all-zero source MAC is dropped at the hub"
+# Site b's kernel sends three frames of a local experimental EtherType
+# (0x88b5) to the hub's tap0: one from b's own MAC, one from a multicast
+# and one from the all-zero MAC.  Only the first may reach the hub's
+# device; the others are counted as bad_src_mac and taught the switch
+# nothing (no station can own a group address).
+capture_start h tap0 "$WORK/src.pcap" ether proto 0x88b5
+n b python3 - "$(mac h tap0)" "$(mac b tap0)" <<'PY'
+import socket, sys
+dst = bytes.fromhex(sys.argv[1].replace(":", ""))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("tap0", 0))
+for src in (sys.argv[2].replace(":", ""), "01005e000001", "000000000000"):
+    s.send(dst + bytes.fromhex(src) + b"\x88\xb5" + b"culvert source MAC test".ljust(46, b"\0"))
+PY
+wait_counter hub bad_src_mac 2
+wait_for 5 capture_has "$WORK/src.pcap" || die "the frame from b's own MAC never reached the hub's tap0"
+sleep 0.5
+capture_stop
+srcs=$(n h tcpdump -r "$WORK/src.pcap" -n -e 2>/dev/null | awk '/ethertype/ { print $2 }' | sort | tr '\n' ' ')
+[ "$srcs" = "$(mac b tap0) " ] || die "the hub's tap0 saw frames from: $srcs (only $(mac b tap0) may pass)"
 
 log "culvertctl show: each peer's learned MACs and traffic"
 ctl show "tap0@$(ns h)" --json >"$WORK/hub.json"
