@@ -517,8 +517,10 @@ static void tunnel_dev_read_routed(struct tunnel *t)
 
 		if (tunnel_dev_drain(t, t->peer, &d) < 0)
 			return;
-		if (d.frames && d.peer)
+		if (d.frames && d.peer && t->cfg.transport == TUNNEL_UDP)
 			tunnel_udp_send_batch(d.peer, d.frames, d.frag_last);
+		else if (d.frames && d.peer)
+			tunnel_tcp_send_peer(d.peer, t->dev_buf, d.len, d.packets, d.payload);
 		if (!t->carry_len)
 			break;
 		/* The carried packet sits in the slot after the last frame:
@@ -647,6 +649,44 @@ bool tunnel_admit(struct tunnel *t, const uint8_t *msg, size_t len,
 		return false;
 	}
 	return true;
+}
+
+struct peer *tunnel_initiator(struct tunnel *t, const uint8_t *msg, size_t len,
+			      const struct sockaddr_storage *src, socklen_t srclen, bool stream,
+			      const char *from, uint64_t now)
+{
+	uint8_t pub[KEY_LEN];
+	struct peer *p = NULL;
+	int rc;
+
+	if (!tunnel_admit(t, msg, len, src, srclen, stream, from, now))
+		return NULL;
+	rc = session_identify(t->responder, msg, len, pub);
+	if (rc < 0) {
+		if (rc == -EBADMSG && tunnel_warn_due(t, TUNNEL_WARN_AUTH, now))
+			log_warnx("handshake initiation from %s failed authentication (does the "
+				  "peer have our public key?)",
+				  from);
+		else if (rc == -ETIME && tunnel_warn_due(t, TUNNEL_WARN_REPLAY, now))
+			log_warnx("handshake from %s rejected: replayed initiation", from);
+		else
+			log_debug("handshake initiation from %s dropped: %s", from, strerror(-rc));
+		return NULL;
+	}
+	for (unsigned i = 0; i < t->n_peers && !p; i++)
+		if (sodium_memcmp(session_peer_public_key(t->peers[i]->sess), pub, KEY_LEN) == 0)
+			p = t->peers[i];
+	if (!p) {
+		char b64[KEY_BASE64_SIZE];
+
+		t->stats.hs_unknown_key++;
+		key_to_base64(b64, pub);
+		if (tunnel_warn_due(t, TUNNEL_WARN_KEY, now))
+			log_warnx("handshake from %s rejected: its static key %s is no [Peer]'s",
+				  from, b64);
+	}
+	sodium_memzero(pub, sizeof(pub));
+	return p;
 }
 
 /* True when a listener may hear from @sa: no AllowFrom, or inside one. */
@@ -834,7 +874,7 @@ static int tunnel_hub_new(struct tunnel *t, char *err, size_t errlen, bool *usag
 	int rc;
 
 	t->peers = calloc(cfg->n_peers, sizeof(*t->peers));
-	t->fwd_buf = malloc(SESSION_MAX_MESSAGE_LEN);
+	t->fwd_buf = malloc(TUNNEL_FWD_BUF_LEN);
 	t->private_key = sodium_malloc(KEY_LEN);
 	if (t->private_key) {
 		memcpy(t->private_key, cfg->private_key, KEY_LEN);
@@ -1053,13 +1093,14 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	t->routed = cfg->n_peers > 0;
 	t->peers = &t->peer;
 	t->n_peers = 1;
-	if (t->routed &&
-	    (!cfg->sealed || cfg->transport != TUNNEL_UDP || cfg->n_peers > TUNNEL_PEERS_MAX)) {
-		snprintf(err, errlen,
-			 cfg->n_peers > TUNNEL_PEERS_MAX
-			     ? "%u peers: at most " TUNNEL_STR(TUNNEL_PEERS_MAX) " on one interface"
-			     : "a hub (%u peers, AllowedIPs) needs sealed mode over UDP",
-			 cfg->n_peers);
+	if (t->routed && (!cfg->sealed || (cfg->transport == TUNNEL_TCP && !cfg->listen) ||
+			  cfg->n_peers > TUNNEL_PEERS_MAX)) {
+		snprintf(
+		    err, errlen,
+		    cfg->n_peers > TUNNEL_PEERS_MAX
+			? "%u peers: at most " TUNNEL_STR(TUNNEL_PEERS_MAX) " on one interface"
+			: "a hub (%u peers, AllowedIPs) needs sealed mode, and over TCP a listener",
+		    cfg->n_peers);
 		*usage = true;
 		goto fail;
 	}
@@ -1304,7 +1345,7 @@ void tunnel_free(struct tunnel *t)
 		index_table_free(&t->indices);
 		session_responder_free(t->responder);
 		if (t->fwd_buf)
-			sodium_memzero(t->fwd_buf, SESSION_MAX_MESSAGE_LEN);
+			sodium_memzero(t->fwd_buf, TUNNEL_FWD_BUF_LEN);
 		free(t->fwd_buf);
 		sodium_free(t->private_key);
 	} else {

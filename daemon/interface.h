@@ -145,6 +145,9 @@ struct peer {
 	uint64_t drop_peer_to_peer;
 	uint64_t drop_no_session;
 	uint64_t drop_bad_src_mac;
+	/* A TCP hub: frames for it dropped because its output buffer held
+	 * cfg.out_high bytes already (it reads too slowly). */
+	uint64_t drop_backpressure;
 	/* A TAP hub: this peer's share of the MAC table (lib/mactable.h). */
 	struct mactable_peer macs;
 	/* A hub peer's Endpoint as configured (0 length: none), so that a
@@ -152,6 +155,10 @@ struct peer {
 	struct sockaddr_storage cfg_addr;
 	socklen_t cfg_addr_len;
 };
+
+/* A hub's buffer for one packet sealed for another peer: the frame
+ * header (TCP) and the largest sealed message, bytes. */
+#define TUNNEL_FWD_BUF_LEN (FRAME_HDR_LEN + SESSION_MAX_MESSAGE_LEN)
 
 /* Addresses of the device a hub remembers, at most (tunnel_local_addrs()):
  * a packet to one of them is for this host, never forwarded to a peer. */
@@ -188,7 +195,7 @@ struct tunnel {
 	/* A device packet read for a peer other than the batch's: it waits
 	 * at dev_buf + pkt_off (@carry_len bytes, 0: none) for the next batch. */
 	size_t carry_len;
-	uint8_t *fwd_buf; /* a packet sealed for another peer: SESSION_MAX_MESSAGE_LEN */
+	uint8_t *fwd_buf; /* a packet sealed for another peer: TUNNEL_FWD_BUF_LEN */
 	struct endpoint_prefix local_addrs[TUNNEL_LOCAL_ADDRS_MAX];
 	unsigned n_local_addrs;
 	/* A TAP hub: the learning switch's MAC table; the device is a port
@@ -331,6 +338,19 @@ bool tunnel_admit(struct tunnel *t, const uint8_t *msg, size_t len,
 		  const struct sockaddr_storage *src, socklen_t srclen, bool stream,
 		  const char *from, uint64_t now);
 
+/*
+ * A hub (doc/design.md section 8): whose is the initiation @msg (@len
+ * bytes, its first byte SESSION_TYPE_INITIATION) from @src?  It passes
+ * handshake admission first (tunnel_admit(), @stream as there), then
+ * session_identify() authenticates the initiator's static key (Noise IK's
+ * first message, WireGuard paper section 5.4.2), which must be a [Peer]'s.
+ * @from is @src as text for the log.  Returns the peer, or NULL with the
+ * reason counted (hs_bad_mac1, hs_rate_limited, hs_unknown_key, ...).
+ */
+struct peer *tunnel_initiator(struct tunnel *t, const uint8_t *msg, size_t len,
+			      const struct sockaddr_storage *src, socklen_t srclen, bool stream,
+			      const char *from, uint64_t now);
+
 /* A hub: re-reads the device's own addresses (getifaddrs(3)), at most
  * TUNNEL_LOCAL_ADDRS_MAX, into local_addrs: a packet from a peer to one of
  * them goes to the device even when a peer's allowed IPs hold it. */
@@ -420,6 +440,25 @@ int tunnel_tcp_flush(struct peer *p);
 /* Sends a batch of frames (@len bytes at @buf): straight to the socket when
  * nothing is queued, keeping what the socket did not take. */
 void tunnel_tcp_send(struct peer *p, const uint8_t *buf, size_t len);
+
+/*
+ * A TCP hub (doc/design.md section 8, "Backpressure is per peer"): queues
+ * @len bytes of whole frames at @buf, carrying @packets packets of @payload
+ * bytes, for hub peer @p.  A peer with no connection gets nothing
+ * (drop_no_peer); one whose output buffer already holds cfg.out_high bytes
+ * loses them (drop_backpressure, its own and the interface's): a slow peer
+ * never pauses the device for the others, and what waits for it is
+ * bounded (out_high plus one batch).  Returns true when queued.
+ */
+bool tunnel_tcp_send_peer(struct peer *p, const uint8_t *buf, size_t len, uint64_t packets,
+			  uint64_t payload);
+
+/* True when @p can be sent to now: over TCP it has a connection (not
+ * connecting), over UDP a known endpoint. */
+static inline bool tunnel_peer_reachable(const struct peer *p)
+{
+	return p->t->cfg.transport == TUNNEL_TCP ? p->fd >= 0 && !p->connecting : p->addr_len != 0;
+}
 
 /* Closes a connection on probation; its slot and buffer stay. */
 void tunnel_pending_close(struct tunnel_pending *p);

@@ -194,16 +194,20 @@ static const struct conf_peer *conf_peer0(const struct conf *c)
 	return c->n_peers ? &c->peers[0] : &none;
 }
 
-/* The one transport this culvertd uses: the listener's (Transports) unless
- * the peer names its own, else the peer's (tcp by default). */
-static enum conf_transport conf_transport(const struct conf *c)
+/* The transport of @peer: its own, else the listener's (Transports; tcp
+ * when it serves both), else tcp. */
+static enum conf_transport conf_peer_transport(const struct conf *c, const struct conf_peer *peer)
 {
-	const struct conf_peer *peer = conf_peer0(c);
-
 	if (c->transports && !(peer->set & CONF_SET_TRANSPORT))
 		return c->transports & CONF_TRANSPORTS_TCP ? CONF_TRANSPORT_TCP
 							   : CONF_TRANSPORT_UDP;
 	return peer->transport;
+}
+
+/* The one transport this culvertd uses: its first peer's. */
+static enum conf_transport conf_transport(const struct conf *c)
+{
+	return conf_peer_transport(c, conf_peer0(c));
 }
 
 /* True when the configuration makes a hub (doc/design.md section 8): more
@@ -220,14 +224,15 @@ static bool conf_is_hub(const struct conf *c)
 
 /*
  * Refuses what the file may say but this culvertd cannot do yet
- * (doc/design.md section 8): a hub other than sealed UDP (plain and TCP
- * hubs), Transport = auto, a listener serving two
- * transports, PeerToPeer = no without a hub.  Returns 0, or -EINVAL with
- * "FILE:LINE: ..." in @err.
+ * (doc/design.md section 8): a plain hub, a TCP hub that does not listen,
+ * a hub whose peers use different transports, Transport = auto, a listener
+ * serving two transports, PeerToPeer = no without a hub.  Returns 0, or
+ * -EINVAL with "FILE:LINE: ..." in @err.
  */
 static int conf_check_support(const struct conf *c, const char *name, char *err, size_t errlen)
 {
 	const struct conf_peer *peer = conf_peer0(c);
+	enum conf_transport transport = conf_transport(c);
 	bool hub = conf_is_hub(c);
 	unsigned line = 0;
 	const char *what = NULL;
@@ -239,12 +244,19 @@ static int conf_check_support(const struct conf *c, const char *name, char *err,
 		}
 	if (what) {
 		/* reported below */
-	} else if (hub && (!c->private_key_file || conf_transport(c) != CONF_TRANSPORT_UDP)) {
+	} else if (hub && !c->private_key_file) {
 		line = c->n_peers > 1 ? c->peers[1].section_line : peer->line[CONF_KEY_ALLOWED_IPS];
 		what = c->n_peers > 1 ? "a second [Peer]: this culvertd serves many peers only "
-					"sealed (PrivateKeyFile), over UDP"
+					"sealed (PrivateKeyFile)"
 				      : "AllowedIPs: this culvertd routes by address only sealed "
-					"(PrivateKeyFile), over UDP";
+					"(PrivateKeyFile)";
+	} else if (hub && transport == CONF_TRANSPORT_TCP && !c->listen) {
+		line = c->n_peers > 1 ? c->peers[1].section_line : peer->line[CONF_KEY_ALLOWED_IPS];
+		what = c->n_peers > 1
+			   ? "a second [Peer]: a hub over TCP needs Listen (its peers "
+			     "connect to it)"
+			   : "AllowedIPs: a hub over TCP needs Listen (its peers connect "
+			     "to it; a site of a TCP hub needs no AllowedIPs)";
 	} else if (c->transports == (CONF_TRANSPORTS_TCP | CONF_TRANSPORTS_UDP)) {
 		line = c->line[CONF_KEY_TRANSPORTS];
 		what = "Transports = udp,tcp: this culvertd serves one transport at a time";
@@ -258,10 +270,15 @@ static int conf_check_support(const struct conf *c, const char *name, char *err,
 		what = "PeerToPeer = no: this culvertd serves one peer";
 	}
 	for (size_t i = 1; i < c->n_peers && !what; i++)
-		if ((c->peers[i].set & CONF_SET_TRANSPORT) &&
-		    c->peers[i].transport != CONF_TRANSPORT_UDP) {
-			line = c->peers[i].line[CONF_KEY_TRANSPORT];
-			what = "Transport: a hub's peers all use udp in this culvertd";
+		if (conf_peer_transport(c, &c->peers[i]) != transport) {
+			line = c->peers[i].line[CONF_KEY_TRANSPORT]
+				   ? c->peers[i].line[CONF_KEY_TRANSPORT]
+				   : c->peers[i].section_line;
+			what = transport == CONF_TRANSPORT_UDP
+				   ? "Transport: a hub's peers all use one transport (udp here) in "
+				     "this culvertd"
+				   : "Transport: a hub's peers all use one transport (tcp here) in "
+				     "this culvertd";
 		}
 	if (!what)
 		return 0;

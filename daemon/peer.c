@@ -84,7 +84,7 @@ void tunnel_sess_initiate(struct peer *p, uint64_t now)
 	struct tunnel *t = p->t;
 	size_t len;
 
-	if (t->cfg.transport == TUNNEL_TCP ? p->fd < 0 || p->connecting : p->addr_len == 0)
+	if (!tunnel_peer_reachable(p))
 		return;
 	if (session_initiate(p->sess, now, t->msg, TUNNEL_DGRAM_MAX, &len) == 0) {
 		log_debug("handshake initiation to %s", p->str);
@@ -171,16 +171,22 @@ bool tunnel_send_one(struct tunnel *t, struct peer *q, const uint8_t *pkt, size_
 	uint64_t now = tunnel_now_ms();
 	size_t mlen;
 
-	if (q->addr_len == 0) {
+	if (!tunnel_peer_reachable(q)) {
 		t->stats.drop_no_peer++;
 		return false;
 	}
-	if (session_seal(q->sess, now, pkt, len, t->fwd_buf, SESSION_MAX_MESSAGE_LEN, &mlen) < 0) {
+	if (session_seal(q->sess, now, pkt, len, t->fwd_buf + t->frame_hdr, SESSION_MAX_MESSAGE_LEN,
+			 &mlen) < 0) {
 		t->stats.drop_no_session++;
 		q->drop_no_session++;
 		if (session_wants_handshake(q->sess, now))
 			tunnel_sess_initiate(q, now);
 		return false;
+	}
+	if (t->cfg.transport == TUNNEL_TCP) {
+		/* mlen <= SESSION_MAX_MESSAGE_LEN: the prefix always fits. */
+		frame_put_header(t->fwd_buf, mlen);
+		return tunnel_tcp_send_peer(q, t->fwd_buf, FRAME_HDR_LEN + mlen, 1, len);
 	}
 	if (sendto(t->udp_fd, t->fwd_buf, mlen, MSG_DONTWAIT, (struct sockaddr *)&q->addr,
 		   q->addr_len) < 0) {
@@ -206,7 +212,7 @@ void tunnel_flood(struct tunnel *t, const struct peer *from, const uint8_t *fram
 	for (unsigned i = 0; i < t->n_peers; i++) {
 		struct peer *q = t->peers[i];
 
-		if (q != from && q->addr_len && session_is_up(q->sess, now))
+		if (q != from && tunnel_peer_reachable(q) && session_is_up(q->sess, now))
 			sent |= tunnel_send_one(t, q, frame, len);
 	}
 	t->stats.flooded++;
@@ -435,6 +441,12 @@ void tunnel_send_msg(struct peer *p, const uint8_t *msg, size_t len)
 	}
 	if (p->fd < 0 || p->connecting)
 		return;
+	if (t->routed && evbuffer_get_length(p->out) >= t->cfg.out_high) {
+		/* A hub's slow peer: bounded like its data (tunnel_tcp_send_peer()). */
+		t->stats.drop_backpressure++;
+		p->drop_backpressure++;
+		return;
+	}
 	frame_put_header(hdr, len);
 	/* Both pieces leave in one writev() from the output buffer. */
 	if (evbuffer_add(p->out, hdr, sizeof(hdr)) < 0 || evbuffer_add(p->out, msg, len) < 0) {
@@ -511,9 +523,7 @@ void tunnel_peer_tick(struct peer *p, uint64_t now)
 		else if (session_wants_keepalive(p->sess, now))
 			tunnel_keepalive(p, now);
 	}
-	bool up = t->cfg.transport == TUNNEL_TCP ? p->fd >= 0 && !p->connecting : p->addr_len != 0;
-
-	if (!up)
+	if (!tunnel_peer_reachable(p))
 		return;
 	if (p->dead_peer_ms && now - p->last_rx_ms >= p->dead_peer_ms) {
 		tunnel_dead_peer(p, now);
@@ -710,6 +720,8 @@ static void tunnel_status_peer(const struct peer *p, struct status *st, uint64_t
 		status_peer_add_drop(sp, "no_session", p->drop_no_session);
 		status_peer_add_drop(sp, "spoofed", p->drop_spoofed);
 		status_peer_add_drop(sp, "peer_to_peer", p->drop_peer_to_peer);
+		if (t->cfg.transport == TUNNEL_TCP)
+			status_peer_add_drop(sp, "backpressure", p->drop_backpressure);
 		if (t->dev.mode == TUN_MODE_TAP) {
 			status_peer_add_drop(sp, "bad_src_mac", p->drop_bad_src_mac);
 			status_peer_add_counter(sp, "macs_refused", p->macs.refused);

@@ -4,6 +4,7 @@
  * listen and accept, connections on probation, the framed stream reader,
  * output buffering and device backpressure.
  */
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sodium.h>
@@ -18,6 +19,31 @@
 #define TUNNEL_PENDING_TIMEOUT_MS 5000
 
 static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg);
+bool tunnel_tcp_send_peer(struct peer *p, const uint8_t *buf, size_t len, uint64_t packets,
+			  uint64_t payload)
+{
+	struct tunnel *t = p->t;
+
+	if (!tunnel_peer_reachable(p)) {
+		t->stats.drop_no_peer += packets;
+		return false;
+	}
+	if (evbuffer_get_length(p->out) >= t->cfg.out_high) {
+		t->stats.drop_backpressure += packets;
+		p->drop_backpressure += packets;
+		log_trace("%s: %" PRIu64 " packets dropped: its output buffer is full", p->str,
+			  packets);
+		return false;
+	}
+	t->stats.tx_packets += packets;
+	t->stats.tx_bytes += payload;
+	p->tx_packets += packets;
+	p->tx_bytes += payload;
+	p->last_tx_ms = tunnel_now_ms();
+	tunnel_tcp_send(p, buf, len);
+	return true;
+}
+
 static void tunnel_tcp_write_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Frees the socket's events (either may be NULL). */
@@ -142,6 +168,8 @@ int tunnel_tcp_flush(struct peer *p)
 		event_add(p->wr_ev, NULL);
 	else
 		event_del(p->wr_ev);
+	if (t->routed)
+		return 0; /* a hub bounds each peer (tunnel_tcp_send_peer()) */
 	if (left >= t->cfg.out_high)
 		tunnel_dev_pause(t);
 	else if (left <= t->cfg.out_high / 4)
@@ -274,17 +302,18 @@ static void tunnel_pending_wait(struct tunnel_pending *pend, uint64_t now)
 /* The pending connection @pend has proven itself: it replaces the established
  * one (if any) and is served from now on.  Returns its fd, or -1 if it
  * could not be attached (closed). */
-static int tunnel_pending_promote(struct tunnel *t, struct tunnel_pending *pend, const char *who)
+static int tunnel_pending_promote(struct tunnel *t, struct peer *p, struct tunnel_pending *pend,
+				  const char *who)
 {
-	struct peer *p = t->peer;
 	int fd = pend->fd;
 
 	if (p->fd >= 0) {
-		log_info("connection from %s %s: it replaces the one from %s", who,
+		log_info("connection from %s%s%s %s: it replaces the one from %s", who,
+			 p->name[0] ? ", peer " : "", p->name,
 			 t->cfg.sealed ? "completed a handshake" : "sent a valid frame", p->str);
 		tunnel_tcp_close(p);
 	} else {
-		log_info("connection from %s", who);
+		log_info("connection from %s%s%s", who, p->name[0] ? ", peer " : "", p->name);
 	}
 	event_free(pend->ev);
 	pend->ev = NULL;
@@ -297,8 +326,10 @@ static int tunnel_pending_promote(struct tunnel *t, struct tunnel_pending *pend,
 }
 
 /* Sealed: the first frame (@len bytes at @msg) must be an initiation that
- * completes a handshake with the peer's key; then the connection takes
- * over and gets the response. */
+ * completes a handshake with the peer's key (a hub's: with the key of one
+ * of its peers, tunnel_initiator()); then the connection takes over that
+ * peer's, the last authenticated one winning as a roaming UDP endpoint
+ * does, and gets the response. */
 static void tunnel_pending_sealed(struct tunnel *t, struct tunnel_pending *pend, const uint8_t *msg,
 				  size_t len, const char *who, uint64_t now)
 {
@@ -307,7 +338,13 @@ static void tunnel_pending_sealed(struct tunnel *t, struct tunnel_pending *pend,
 	size_t out_len = 0;
 	int rc = -EAGAIN;
 
-	if (tunnel_admit(t, msg, len, &pend->addr, pend->addr_len, true, who, now))
+	if (t->routed)
+		p = msg[0] == SESSION_TYPE_INITIATION
+			? tunnel_initiator(t, msg, len, &pend->addr, pend->addr_len, true, who, now)
+			: NULL;
+	else if (!tunnel_admit(t, msg, len, &pend->addr, pend->addr_len, true, who, now))
+		p = NULL;
+	if (p)
 		rc = session_receive(p->sess, now, msg, len, t->msg, TUNNEL_DGRAM_MAX, &out_len,
 				     &action);
 	if (rc < 0 || action != SESSION_REPLY) {
@@ -317,7 +354,7 @@ static void tunnel_pending_sealed(struct tunnel *t, struct tunnel_pending *pend,
 		tunnel_pending_close(pend);
 		return;
 	}
-	if (tunnel_pending_promote(t, pend, who) < 0)
+	if (tunnel_pending_promote(t, p, pend, who) < 0)
 		return;
 	tunnel_send_msg(p, t->msg, out_len);
 	tunnel_sess_schedule(p, now);
@@ -355,7 +392,7 @@ static void tunnel_pending_plain(struct tunnel *t, struct tunnel_pending *pend, 
 		tunnel_pending_close(pend);
 		return;
 	}
-	if (tunnel_pending_promote(t, pend, who) < 0)
+	if (tunnel_pending_promote(t, p, pend, who) < 0)
 		return;
 	p->last_rx_ms = tunnel_now_ms();
 	if (len == 0)

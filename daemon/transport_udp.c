@@ -253,18 +253,15 @@ void tunnel_udp_write_cb(evutil_socket_t fd, short what, void *arg)
  * A hub (doc/design.md section 8): whose is the sealed datagram @msg (@n
  * bytes) from @ss?  A response, a cookie reply and a transport message name
  * one of our receiver indices (lib/index_table.h); an initiation names
- * none: it passes handshake admission (mac1, cookie, rate limit), then
- * session_identify() authenticates the initiator's static key, which must
- * be a [Peer]'s.  Returns the peer, or NULL with the reason counted.
+ * none: tunnel_initiator() tells whose it is.  Returns the peer, or NULL
+ * with the reason counted.
  */
 static struct peer *tunnel_udp_whose(struct tunnel *t, const uint8_t *msg, size_t n,
 				     const struct sockaddr_storage *ss, socklen_t sslen)
 {
 	char from[ENDPOINT_STRLEN];
-	uint8_t pub[KEY_LEN];
 	uint32_t index;
-	uint64_t now;
-	struct peer *p = NULL;
+	struct peer *p;
 	int rc = session_message_receiver(msg, n, &index);
 
 	if (rc < 0) {
@@ -281,35 +278,8 @@ static struct peer *tunnel_udp_whose(struct tunnel *t, const uint8_t *msg, size_
 		}
 		return p;
 	}
-	now = tunnel_now_ms();
 	endpoint_format((const struct sockaddr *)ss, from, sizeof(from));
-	if (!tunnel_admit(t, msg, n, ss, sslen, false, from, now))
-		return NULL;
-	rc = session_identify(t->responder, msg, n, pub);
-	if (rc < 0) {
-		if (rc == -EBADMSG && tunnel_warn_due(t, TUNNEL_WARN_AUTH, now))
-			log_warnx("handshake initiation from %s failed authentication (does the "
-				  "peer have our public key?)",
-				  from);
-		else if (rc == -ETIME && tunnel_warn_due(t, TUNNEL_WARN_REPLAY, now))
-			log_warnx("handshake from %s rejected: replayed initiation", from);
-		else
-			log_debug("handshake initiation from %s dropped: %s", from, strerror(-rc));
-		return NULL;
-	}
-	for (unsigned i = 0; i < t->n_peers && !p; i++)
-		if (sodium_memcmp(session_peer_public_key(t->peers[i]->sess), pub, KEY_LEN) == 0)
-			p = t->peers[i];
-	if (!p) {
-		char b64[KEY_BASE64_SIZE];
-
-		t->stats.hs_unknown_key++;
-		key_to_base64(b64, pub);
-		if (tunnel_warn_due(t, TUNNEL_WARN_KEY, now))
-			log_warnx("handshake from %s rejected: its static key %s is no [Peer]'s",
-				  from, b64);
-	}
-	return p;
+	return tunnel_initiator(t, msg, n, ss, sslen, false, from, tunnel_now_ms());
 }
 
 /* Handles one received datagram of @n bytes at @dgram from @ss. */

@@ -46,7 +46,7 @@ grep -q "bad.conf:3: MTU: '9x' is not a number" "$WORK/bad.out" ||
 has_link a tun1 && die "--check-config touched the system"
 
 # A hub file (issue 13) checks as a format, but this culvertd serves many
-# peers only sealed over UDP with TUN (tests/integration/hub.sh): of a plain
+# peers only sealed (tests/integration/hub.sh, hub_tcp.sh): of a plain
 # TCP file it names the line of what it cannot do, with status 2.
 refused() {
 	local file=$1 want=$2 rc=0
@@ -114,7 +114,7 @@ log "SIGHUP with a second [Peer] changes nothing"
 sed -i '/^Bogus = 1$/d' "$WORK/b.conf"
 printf '[Peer]\nEndpoint = 198.18.0.9:55555\n' >>"$WORK/b.conf"
 kill -HUP "$PID_cli"
-wait_log cli "a second \[Peer\]: this culvertd serves many peers only sealed (PrivateKeyFile), over UDP; keeping the running configuration"
+wait_log cli "a second \[Peer\]: this culvertd serves many peers only sealed (PrivateKeyFile); keeping the running configuration"
 ping_ok b 198.19.0.1
 
 culvertd_stop "$PID_cli"
