@@ -711,11 +711,20 @@ void tunnel_set_allow_from(struct tunnel *t, const struct endpoint_prefix *allow
 	if (n)
 		memcpy(t->allow_from, allow, n * sizeof(*allow));
 	t->n_allow_from = n;
-	if (t->cfg.transport == TUNNEL_TCP && p && p->fd >= 0 && t->cfg.listen &&
-	    !tunnel_allowed(t, &p->addr)) {
-		log_info("connection from %s is outside AllowFrom now: closing it", p->str);
-		tunnel_tcp_close(p);
+	if (t->cfg.transport != TUNNEL_TCP || !t->cfg.listen || !p)
+		return;
+	for (unsigned i = 0; i < t->n_peers; i++) {
+		p = t->peers[i];
+		if (p->fd >= 0 && !tunnel_allowed(t, &p->addr)) {
+			log_info("connection from %s is outside AllowFrom now: closing it", p->str);
+			tunnel_tcp_close(p);
+		}
 	}
+}
+
+void tunnel_set_peer_to_peer(struct tunnel *t, bool on)
+{
+	t->cfg.peer_to_peer = on;
 }
 
 /* Makes the listening TCP socket or the UDP socket, bound to cfg.addr when
@@ -918,6 +927,35 @@ static int tunnel_hub_new(struct tunnel *t, char *err, size_t errlen, bool *usag
 	return 0;
 }
 
+/*
+ * Makes a plain hub (cfg.plain_hub; doc/design.md section 8): room for
+ * TUNNEL_PLAIN_PEERS_MAX peers, none yet (each connection makes its own,
+ * tunnel_plain_peer_new()), the table of the addresses they teach (TUN) or
+ * the MAC table (TAP), and t->peer: the listener's, which no packet goes
+ * to.  Returns 0, or -1 with a reason in @err.
+ */
+static int tunnel_plain_hub_new(struct tunnel *t, char *err, size_t errlen)
+{
+	bool usage = false;
+
+	t->peers = calloc(TUNNEL_PLAIN_PEERS_MAX, sizeof(*t->peers));
+	t->n_peers = 0;
+	t->fwd_buf = malloc(TUNNEL_FWD_BUF_LEN);
+	t->reap_ev = event_new(t->base, -1, 0, tunnel_reap_cb, t);
+	if (!t->peers || !t->fwd_buf || !t->reap_ev ||
+	    allowedips_init(&t->aips, (size_t)TUNNEL_PLAIN_PEERS_MAX * TUNNEL_LEARNED_ADDRS_MAX) <
+		0 ||
+	    (t->cfg.mode == TUN_MODE_TAP && mactable_init(&t->macs, NULL) < 0)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	t->peer = tunnel_peer_new(t, NULL, err, errlen, &usage);
+	if (!t->peer)
+		return -1;
+	tunnel_local_addrs(t);
+	return 0;
+}
+
 /* Points hub peer @p at its configured Endpoint (@pc) and starts a
  * handshake there. */
 static void tunnel_hub_call(struct peer *p, const struct tunnel_peer_config *pc, uint64_t now)
@@ -1090,11 +1128,17 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	if (t->cfg.out_high == 0)
 		t->cfg.out_high = TUNNEL_OUT_HIGH_DEFAULT;
 
-	t->routed = cfg->n_peers > 0;
+	t->routed = cfg->n_peers > 0 || cfg->plain_hub;
 	t->peers = &t->peer;
 	t->n_peers = 1;
-	if (t->routed && (!cfg->sealed || (cfg->transport == TUNNEL_TCP && !cfg->listen) ||
-			  cfg->n_peers > TUNNEL_PEERS_MAX)) {
+	if (cfg->plain_hub && (cfg->sealed || cfg->n_peers || cfg->transport != TUNNEL_TCP ||
+			       !cfg->listen || cfg->plain_offload)) {
+		snprintf(err, errlen, "a plain hub is plain TCP with a listener, and no peers");
+		*usage = true;
+		goto fail;
+	}
+	if (cfg->n_peers && (!cfg->sealed || (cfg->transport == TUNNEL_TCP && !cfg->listen) ||
+			     cfg->n_peers > TUNNEL_PEERS_MAX)) {
 		snprintf(
 		    err, errlen,
 		    cfg->n_peers > TUNNEL_PEERS_MAX
@@ -1223,7 +1267,11 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 			goto fail;
 		}
 	}
-	if (t->routed) {
+	if (cfg->plain_hub) {
+		if (tunnel_plain_hub_new(t, err, errlen) < 0)
+			goto fail;
+		p = t->peer;
+	} else if (t->routed) {
 		if (tunnel_hub_new(t, err, errlen, usage) < 0)
 			goto fail;
 		p = t->peer;
@@ -1348,6 +1396,10 @@ void tunnel_free(struct tunnel *t)
 			sodium_memzero(t->fwd_buf, TUNNEL_FWD_BUF_LEN);
 		free(t->fwd_buf);
 		sodium_free(t->private_key);
+		if (t->cfg.plain_hub)
+			tunnel_peer_free(t->peer); /* the listener's, in no slot */
+		if (t->reap_ev)
+			event_free(t->reap_ev);
 	} else {
 		tunnel_peer_free(t->peer);
 	}

@@ -148,6 +148,15 @@ struct peer {
 	/* A TCP hub: frames for it dropped because its output buffer held
 	 * cfg.out_high bytes already (it reads too slowly). */
 	uint64_t drop_backpressure;
+	/* A plain hub's peer (cfg.plain_hub): made for one connection and
+	 * gone with it (@gone: closed, freed by tunnel_reap_cb() once the
+	 * callbacks that may still hold it have returned); @n_learned host
+	 * addresses in the allowed-IPs table are its (TUN); packets from an
+	 * address past TUNNEL_LEARNED_ADDRS_MAX dropped. */
+	bool learned;
+	bool gone;
+	unsigned n_learned;
+	uint64_t drop_learn_full;
 	/* A TAP hub: this peer's share of the MAC table (lib/mactable.h). */
 	struct mactable_peer macs;
 	/* A hub peer's Endpoint as configured (0 length: none), so that a
@@ -166,6 +175,18 @@ struct peer {
 /* Slots of the MAC table a timer tick looks at for aged entries: the
  * default table (16384 slots) is swept in 16 ticks. */
 #define TUNNEL_MAC_EXPIRE_BUDGET 1024
+
+/* Warnings a stranger can cause, each logged at most once per 10 s
+ * (tunnel_warn_due()). */
+enum tunnel_warning {
+	TUNNEL_WARN_MAC1,
+	TUNNEL_WARN_AUTH,
+	TUNNEL_WARN_KEY,
+	TUNNEL_WARN_REPLAY,
+	TUNNEL_WARN_LOAD,
+	TUNNEL_WARN_PEERS, /* a plain hub is full */
+	TUNNEL_WARN_COUNT,
+};
 
 /*
  * The interface (doc/design.md section 8): the device, the listening TCP
@@ -269,11 +290,11 @@ struct tunnel {
 	struct vnet_gro gro;
 
 	/* Sealed mode (doc/design.md section 3). */
-	uint8_t *msg;          /* a decrypted packet or a handshake message */
-	size_t frame_hdr;      /* FRAME_HDR_LEN; 0 for sealed UDP (datagrams) */
-	size_t pkt_off;        /* where a device packet is read in a slot */
-	size_t slot_len;       /* room for one frame in dev_buf */
-	uint64_t warned_at[5]; /* ms of the last warning, by enum tunnel_warning */
+	uint8_t *msg;                          /* a decrypted packet or a handshake message */
+	size_t frame_hdr;                      /* FRAME_HDR_LEN; 0 for sealed UDP (datagrams) */
+	size_t pkt_off;                        /* where a device packet is read in a slot */
+	size_t slot_len;                       /* room for one frame in dev_buf */
+	uint64_t warned_at[TUNNEL_WARN_COUNT]; /* ms of the last warning, by kind */
 	/* Handshake admission (doc/design.md section 3 "DoS"): mac1 and mac2
 	 * of initiations, cookie replies, a rate limit per source address,
 	 * the load meter; pending TCP connections. */
@@ -288,6 +309,7 @@ struct tunnel {
 	unsigned n_allow_from;
 
 	struct event *tick_ev; /* the one-second liveness tick */
+	struct event *reap_ev; /* a plain hub: frees the peers that are gone */
 
 	bool failed;
 	struct tunnel_stats stats;
@@ -298,14 +320,6 @@ struct tunnel {
 	 * dead peer over UDP. */
 	void (*lost_cb)(void *arg);
 	void *lost_arg;
-};
-
-enum tunnel_warning {
-	TUNNEL_WARN_MAC1,
-	TUNNEL_WARN_AUTH,
-	TUNNEL_WARN_KEY,
-	TUNNEL_WARN_REPLAY,
-	TUNNEL_WARN_LOAD,
 };
 
 /* ---- daemon/interface.c: the device, handshake admission, set-up ---- */
@@ -393,16 +407,38 @@ int tunnel_open_admitted(struct peer *p, const uint8_t *msg, size_t len,
 
 /*
  * A hub: seals the packet or frame @pkt (@len bytes) for its peer @q into
- * fwd_buf and sends it as one datagram (a packet forwarded between peers,
- * or a frame flooded).  Counts @q's tx and, failing, the reason.  Returns
- * true when sent; false with no endpoint, no session (a handshake is
- * begun when due) or a failed send.
+ * fwd_buf (a plain hub: frames it as it is) and sends it, as one datagram
+ * or one frame into @q's TCP output (a packet forwarded between peers, or
+ * a frame flooded).  Counts @q's tx and, failing, the reason.  Returns
+ * true when sent; false with no way to @q, no session (a handshake is
+ * begun when due), a full output buffer or a failed send.
  */
 bool tunnel_send_one(struct tunnel *t, struct peer *q, const uint8_t *pkt, size_t len);
 
-/* A TAP hub floods @frame (@len bytes) to every peer with a session but
- * @from (NULL: the frame came from the device); counted in stats.flooded. */
+/* A TAP hub floods @frame (@len bytes) to every peer with a session (a
+ * plain hub: a connection) but @from (NULL: the frame came from the
+ * device); counted in stats.flooded. */
 void tunnel_flood(struct tunnel *t, const struct peer *from, const uint8_t *frame, size_t len);
+
+/* What peer @p sent, opened (@len bytes at @pkt, a packet or frame): to
+ * the device, or in a hub routed (TUN, allowed IPs) or switched (TAP, MAC
+ * table) to the device or another peer (doc/design.md section 8). */
+void tunnel_deliver(struct peer *p, const uint8_t *pkt, size_t len);
+
+/* A plain hub: a new peer for the connection from @addr (@addr_len bytes)
+ * (cfg.plain_hub; doc/design.md section 8), added to t->peers, or NULL
+ * when TUNNEL_PLAIN_PEERS_MAX are connected (peers_refused) or memory ran
+ * out.  It is freed when its connection closes (tunnel_peer_forget()). */
+struct peer *tunnel_plain_peer_new(struct tunnel *t);
+
+/* A plain hub's peer @p whose connection closed: what it taught (host
+ * routes, MACs) is forgotten at once, and it is freed from the event loop
+ * (t->reap_ev) once no callback can hold it any more. */
+void tunnel_peer_forget(struct peer *p);
+
+/* t->reap_ev's callback: frees a plain hub's peers that are gone and
+ * closes the gaps in t->peers. */
+void tunnel_reap_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Sends one message that did not come from the device (a handshake message
  * or a keepalive, @len bytes): framed into the TCP output, or as one

@@ -56,8 +56,9 @@ static void usage(FILE *out)
 	fprintf(
 	    out,
 	    "Usage: culvertd [-c FILE] [--check-config] [--dev NAME] [--mode tun|tap]\n"
-	    "                [--transport tcp|udp] [--listen [ADDR]:PORT] [--connect HOST:PORT]\n"
-	    "                [--mtu N] [--private-key FILE --peer-public-key KEY\n"
+	    "                [--transport tcp|udp] [--listen [ADDR]:PORT [--hub]]\n"
+	    "                [--connect HOST:PORT] [--mtu N]\n"
+	    "                [--private-key FILE --peer-public-key KEY\n"
 	    "                [--preshared-key FILE]] [--user USER [--group GROUP] | --no-drop]\n"
 	    "                [--no-seccomp] [--metrics-listen ADDR:PORT] [-v]...\n"
 	    "\n"
@@ -82,6 +83,10 @@ static void usage(FILE *out)
 	    "  -A, --allow-from PREFIX with --listen: only sources in PREFIX (198.18.0.0/15,\n"
 	    "                          2001:db8::/32, or one address) may connect or send;\n"
 	    "                          repeatable (plain mode has no other authentication)\n"
+	    "      --hub               plain TCP with --listen: every connection is a peer\n"
+	    "                          of its own (simpletun clients meet and reach each\n"
+	    "                          other); TUN learns their source addresses, TAP\n"
+	    "                          their MACs\n"
 	    "  -M, --mtu N             set the device MTU to N bytes (default: the underlay\n"
 	    "                          route's MTU toward the peer less the exact overhead,\n"
 	    "                          logged; frames from the peer up to the larger of\n"
@@ -211,9 +216,12 @@ static enum conf_transport conf_transport(const struct conf *c)
 }
 
 /* True when the configuration makes a hub (doc/design.md section 8): more
- * than one [Peer], or AllowedIPs routing packets by address. */
+ * than one [Peer], AllowedIPs routing packets by address, or Hub = yes (a
+ * plain hub). */
 static bool conf_is_hub(const struct conf *c)
 {
+	if (c->hub)
+		return true;
 	if (c->n_peers > 1)
 		return true;
 	for (size_t i = 0; i < c->n_peers; i++)
@@ -244,7 +252,19 @@ static int conf_check_support(const struct conf *c, const char *name, char *err,
 		}
 	if (what) {
 		/* reported below */
-	} else if (hub && !c->private_key_file) {
+	} else if (c->hub && transport != CONF_TRANSPORT_TCP) {
+		line = c->line[CONF_KEY_HUB];
+		what = "Hub = yes: this culvertd serves a plain hub over TCP only";
+	} else if (c->hub && (c->n_peers > 1 || peer->n_allowed_ips || peer->endpoint)) {
+		line = c->n_peers > 1        ? c->peers[1].section_line
+		       : peer->n_allowed_ips ? peer->line[CONF_KEY_ALLOWED_IPS]
+					     : peer->line[CONF_KEY_ENDPOINT];
+		what = "Hub = yes: a plain hub's peers are its connections (this culvertd pins no "
+		       "AllowedIPs or Endpoint for them)";
+	} else if (c->hub && peer->plain_offload) {
+		line = peer->line[CONF_KEY_PLAIN_OFFLOAD];
+		what = "PlainOffload: not in a hub (a hub routes every packet on its own)";
+	} else if (hub && !c->private_key_file && !c->hub) {
 		line = c->n_peers > 1 ? c->peers[1].section_line : peer->line[CONF_KEY_ALLOWED_IPS];
 		what = c->n_peers > 1 ? "a second [Peer]: this culvertd serves many peers only "
 					"sealed (PrivateKeyFile)"
@@ -524,6 +544,8 @@ static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key 
 		return same_str(a->metrics_listen, b->metrics_listen);
 	case CONF_KEY_CLAMP_MSS:
 		return a->clamp_mss == b->clamp_mss;
+	case CONF_KEY_HUB:
+		return a->hub == b->hub;
 	case CONF_KEY_LISTEN:
 		return same_str(a->listen, b->listen);
 	case CONF_KEY_USER:
@@ -563,6 +585,7 @@ static void daemon_reload(struct daemon *d)
 	    CONF_KEY_SECCOMP,
 	    CONF_KEY_METRICS_LISTEN,
 	    CONF_KEY_CLAMP_MSS,
+	    CONF_KEY_HUB,
 	};
 	struct conf next;
 	char err[512];
@@ -598,7 +621,7 @@ static void daemon_reload(struct daemon *d)
 		conf_cleanup(&next);
 		return;
 	}
-	if (conf_is_hub(&d->conf)) {
+	if (conf_is_hub(&d->conf) && !d->conf.hub) {
 		/* A hub: peers added, removed and changed in place; the others
 		 * go on undisturbed (doc/design.md section 8). */
 		struct hub_peers h;
@@ -631,6 +654,8 @@ static void daemon_reload(struct daemon *d)
 	}
 	log_set_level(conf_log_level(&next, d->cmdline));
 	tunnel_set_allow_from(d->tunnel, next.allow_from, next.n_allow_from);
+	if (next.hub)
+		tunnel_set_peer_to_peer(d->tunnel, next.peer_to_peer);
 	tunnel_set_liveness(d->tunnel, (uint64_t)conf_peer0(&next)->keepalive * 1000,
 			    (uint64_t)conf_peer0(&next)->dead_peer_timeout * 1000);
 	if (conf_peer0(&next)->endpoint) {
@@ -813,6 +838,7 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	    {"no-seccomp", no_argument, NULL, 'Z'},
 	    {"metrics-listen", required_argument, NULL, 'X'},
 	    {"clamp-mss", no_argument, NULL, 'Y'},
+	    {"hub", no_argument, NULL, 'H'},
 	    {"syslog", no_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -921,6 +947,10 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			break;
 		case 'Y':
 			key = CONF_KEY_CLAMP_MSS;
+			value = "yes";
+			break;
+		case 'H':
+			key = CONF_KEY_HUB;
 			value = "yes";
 			break;
 		case 'u':
@@ -1034,12 +1064,13 @@ int main(int argc, char **argv)
 			config_error("%s", err);
 	}
 	hub = conf_is_hub(&d.conf);
-	if (hub) {
+	cfg.plain_hub = d.conf.hub;
+	cfg.peer_to_peer = d.conf.peer_to_peer;
+	if (hub && !d.conf.hub) {
 		if (hub_peers_make(&d.conf, NULL, &hp, err, sizeof(err)) < 0)
 			config_error("%s", err);
 		cfg.peers = hp.peers;
 		cfg.n_peers = (unsigned)d.conf.n_peers;
-		cfg.peer_to_peer = d.conf.peer_to_peer;
 	}
 	if (d.conf.metrics_listen && resolve("MetricsListen", d.conf.metrics_listen, true,
 					     &metrics_addr, &metrics_len, err, sizeof(err)) < 0)

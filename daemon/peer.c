@@ -175,6 +175,12 @@ bool tunnel_send_one(struct tunnel *t, struct peer *q, const uint8_t *pkt, size_
 		t->stats.drop_no_peer++;
 		return false;
 	}
+	if (!q->sess) {
+		/* A plain hub: the frame as it is (len <= the frame maximum). */
+		frame_put_header(t->fwd_buf, len);
+		memcpy(t->fwd_buf + FRAME_HDR_LEN, pkt, len);
+		return tunnel_tcp_send_peer(q, t->fwd_buf, FRAME_HDR_LEN + len, 1, len);
+	}
 	if (session_seal(q->sess, now, pkt, len, t->fwd_buf + t->frame_hdr, SESSION_MAX_MESSAGE_LEN,
 			 &mlen) < 0) {
 		t->stats.drop_no_session++;
@@ -212,7 +218,8 @@ void tunnel_flood(struct tunnel *t, const struct peer *from, const uint8_t *fram
 	for (unsigned i = 0; i < t->n_peers; i++) {
 		struct peer *q = t->peers[i];
 
-		if (q != from && tunnel_peer_reachable(q) && session_is_up(q->sess, now))
+		if (q != from && tunnel_peer_reachable(q) &&
+		    (!q->sess || session_is_up(q->sess, now)))
 			sent |= tunnel_send_one(t, q, frame, len);
 	}
 	t->stats.flooded++;
@@ -222,26 +229,92 @@ void tunnel_flood(struct tunnel *t, const struct peer *from, const uint8_t *fram
 	}
 }
 
-/* True when @pkt (@len bytes, an IP packet) is for one of the device's
- * own addresses (tunnel_local_addrs()). */
-static bool tunnel_for_us(const struct tunnel *t, const uint8_t *pkt, size_t len)
+/* True when @addr (@family's length) is one of the device's own addresses
+ * (tunnel_local_addrs()). */
+static bool tunnel_is_local(const struct tunnel *t, int family, const uint8_t *addr)
 {
-	const uint8_t *dst;
-	int family;
-	size_t alen;
+	size_t alen = family == AF_INET ? 4 : 16;
 
-	if (len >= 20 && pkt[0] >> 4 == 4) {
-		family = AF_INET, dst = pkt + 16, alen = 4;
-	} else if (len >= 40 && pkt[0] >> 4 == 6) {
-		family = AF_INET6, dst = pkt + 24, alen = 16;
-	} else {
-		return false;
-	}
 	for (unsigned i = 0; i < t->n_local_addrs; i++)
 		if (t->local_addrs[i].family == family &&
-		    memcmp(t->local_addrs[i].addr, dst, alen) == 0)
+		    memcmp(t->local_addrs[i].addr, addr, alen) == 0)
 			return true;
 	return false;
+}
+
+/* True when @pkt (@len bytes, an IP packet) is for one of the device's
+ * own addresses. */
+static bool tunnel_for_us(const struct tunnel *t, const uint8_t *pkt, size_t len)
+{
+	if (len >= 20 && pkt[0] >> 4 == 4)
+		return tunnel_is_local(t, AF_INET, pkt + 16);
+	if (len >= 40 && pkt[0] >> 4 == 6)
+		return tunnel_is_local(t, AF_INET6, pkt + 24);
+	return false;
+}
+
+/* True when @addr (IPv4 or IPv6 by @family) may be a host's own unicast
+ * address: not unspecified, loopback, multicast, broadcast or (IPv4)
+ * "this network" (RFC 6890). */
+static bool tunnel_unicast(int family, const uint8_t *addr)
+{
+	static const uint8_t zero[16], loop6[16] = {[15] = 1};
+
+	if (family == AF_INET)
+		return addr[0] != 0 && addr[0] != 127 && addr[0] < 224;
+	return memcmp(addr, zero, 16) != 0 && memcmp(addr, loop6, 16) != 0 && addr[0] != 0xff;
+}
+
+/*
+ * A plain hub (doc/design.md section 8): peer @p sent @pkt (@len bytes)
+ * from a source no peer, or another peer, has: the source becomes a host
+ * route to @p (moving from the other peer: an address goes where it was
+ * last seen, as a station on a switch).  Returns false, with the reason
+ * counted, for a source that cannot be a host's (not unicast, one of this
+ * host's own: spoofed) or one past @p's bound (learn_full).
+ */
+static bool tunnel_learn(struct peer *p, const uint8_t *pkt, size_t len)
+{
+	struct tunnel *t = p->t;
+	char buf[ENDPOINT_PREFIX_STRLEN];
+	struct endpoint_prefix pfx = {0};
+	struct peer *q;
+
+	if (len >= 20 && pkt[0] >> 4 == 4) {
+		pfx.family = AF_INET, pfx.len = 32;
+		memcpy(pfx.addr, pkt + 12, 4);
+	} else if (len >= 40 && pkt[0] >> 4 == 6) {
+		pfx.family = AF_INET6, pfx.len = 128;
+		memcpy(pfx.addr, pkt + 8, 16);
+	} else {
+		t->stats.drop_bad_frame++;
+		return false;
+	}
+	if (!tunnel_unicast(pfx.family, pfx.addr) || tunnel_is_local(t, pfx.family, pfx.addr)) {
+		t->stats.drop_spoofed++;
+		p->drop_spoofed++;
+		return false;
+	}
+	if (p->n_learned >= TUNNEL_LEARNED_ADDRS_MAX) {
+		t->stats.drop_learn_full++;
+		p->drop_learn_full++;
+		return false;
+	}
+	endpoint_prefix_format(&pfx, buf, sizeof(buf));
+	q = allowedips_lookup(&t->aips, pfx.family, pfx.addr);
+	if (q && allowedips_remove(&t->aips, pfx.family, pfx.addr, pfx.len) == 0) {
+		q->n_learned--;
+		t->stats.addr_moves++;
+		log_info("%s moves from %s to %s", buf, q->str, p->str);
+	}
+	if (allowedips_insert(&t->aips, pfx.family, pfx.addr, pfx.len, p) < 0) {
+		t->stats.drop_learn_full++;
+		p->drop_learn_full++;
+		return false;
+	}
+	p->n_learned++;
+	log_debug("%s: %s is behind %s", t->dev.name, buf, p->str);
+	return true;
 }
 
 /* A hub: what peer @p sent for another peer @q goes to it, sealed again,
@@ -262,8 +335,10 @@ static void tunnel_peer_to_peer(struct peer *p, struct peer *q, const uint8_t *p
 /*
  * A packet a TUN hub's peer @p sent (doc/design.md section 8): its source
  * must lie in @p's allowed IPs (cryptokey routing: a key speaks only for
- * its prefixes); then it goes to the peer whose allowed IPs hold its
- * destination (unless that is this host's own address), or to the device.
+ * its prefixes; a plain hub's peer, which has no key, teaches its sources
+ * instead, tunnel_learn()); then it goes to the peer whose allowed IPs
+ * hold its destination (unless that is this host's own address), or to
+ * the device.
  */
 static void tunnel_route_in(struct peer *p, const uint8_t *pkt, size_t len)
 {
@@ -275,12 +350,18 @@ static void tunnel_route_in(struct peer *p, const uint8_t *pkt, size_t len)
 			t->stats.drop_link_local++;
 			return;
 		}
-		t->stats.drop_spoofed++;
-		p->drop_spoofed++;
-		log_trace("%zu-byte packet from %s dropped: its source is outside the peer's "
-			  "allowed IPs",
-			  len, p->str);
-		return;
+		if (p->learned) {
+			/* A plain hub's peer teaches its addresses. */
+			if (!tunnel_learn(p, pkt, len))
+				return;
+		} else {
+			t->stats.drop_spoofed++;
+			p->drop_spoofed++;
+			log_trace("%zu-byte packet from %s dropped: its source is outside the "
+				  "peer's allowed IPs",
+				  len, p->str);
+			return;
+		}
 	}
 	p->rx_packets++;
 	p->rx_bytes += len;
@@ -324,6 +405,18 @@ static void tunnel_switch_in(struct peer *p, const uint8_t *frame, size_t len)
 	tunnel_dev_write(t, frame, len);
 	if (!owner && t->cfg.peer_to_peer)
 		tunnel_flood(t, p, frame, len);
+}
+
+void tunnel_deliver(struct peer *p, const uint8_t *pkt, size_t len)
+{
+	struct tunnel *t = p->t;
+
+	if (t->routed && t->dev.mode == TUN_MODE_TAP)
+		tunnel_switch_in(p, pkt, len);
+	else if (t->routed)
+		tunnel_route_in(p, pkt, len);
+	else
+		tunnel_dev_write(t, pkt, len);
 }
 
 int tunnel_open_admitted(struct peer *p, const uint8_t *msg, size_t len,
@@ -383,12 +476,7 @@ int tunnel_open_admitted(struct peer *p, const uint8_t *msg, size_t len,
 	}
 	switch (action) {
 	case SESSION_DELIVER:
-		if (t->routed && t->dev.mode == TUN_MODE_TAP)
-			tunnel_switch_in(p, t->msg, out_len);
-		else if (t->routed)
-			tunnel_route_in(p, t->msg, out_len);
-		else
-			tunnel_dev_write(t, t->msg, out_len);
+		tunnel_deliver(p, t->msg, out_len);
 		break;
 	case SESSION_DELIVER_OFFLOAD:
 		tunnel_dev_write_offload(t, t->msg, out_len);
@@ -540,10 +628,15 @@ void tunnel_set_liveness(struct tunnel *t, uint64_t keepalive_ms, uint64_t dead_
 
 	t->cfg.keepalive_ms = keepalive_ms;
 	t->cfg.dead_peer_ms = dead_peer_ms;
-	/* A hub's peers keep their own (tunnel_peer_new()). */
+	/* A hub's peers keep their own (tunnel_peer_new()), but a plain
+	 * hub's, which have no [Peer], take the interface's. */
 	if (!t->routed && t->peer) {
 		t->peer->keepalive_ms = keepalive_ms;
 		t->peer->dead_peer_ms = dead_peer_ms;
+	}
+	for (unsigned i = 0; t->cfg.plain_hub && i < t->n_peers; i++) {
+		t->peers[i]->keepalive_ms = keepalive_ms;
+		t->peers[i]->dead_peer_ms = dead_peer_ms;
 	}
 	if (keepalive_ms || dead_peer_ms || t->cfg.sealed)
 		event_add(t->tick_ev, &second);
@@ -722,6 +815,8 @@ static void tunnel_status_peer(const struct peer *p, struct status *st, uint64_t
 		status_peer_add_drop(sp, "peer_to_peer", p->drop_peer_to_peer);
 		if (t->cfg.transport == TUNNEL_TCP)
 			status_peer_add_drop(sp, "backpressure", p->drop_backpressure);
+		if (p->learned && t->dev.mode == TUN_MODE_TUN)
+			status_peer_add_drop(sp, "learn_full", p->drop_learn_full);
 		if (t->dev.mode == TUN_MODE_TAP) {
 			status_peer_add_drop(sp, "bad_src_mac", p->drop_bad_src_mac);
 			status_peer_add_counter(sp, "macs_refused", p->macs.refused);
@@ -853,6 +948,13 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		status_add_drop(st, "link_local", s->drop_link_local);
 		if (t->dev.mode == TUN_MODE_TAP)
 			status_add_drop(st, "bad_src_mac", s->drop_bad_src_mac);
+		if (t->cfg.plain_hub && t->dev.mode == TUN_MODE_TUN)
+			status_add_drop(st, "learn_full", s->drop_learn_full);
+	}
+	if (t->cfg.plain_hub) {
+		status_add_counter(st, "peers_refused", s->peers_refused);
+		if (t->dev.mode == TUN_MODE_TUN)
+			status_add_counter(st, "addr_moves", s->addr_moves);
 	}
 	status_add_counter(st, "connections", s->connections);
 	status_add_counter(st, "reconnects", s->reconnects);
@@ -982,6 +1084,10 @@ struct peer *tunnel_peer_new(struct tunnel *t, const struct tunnel_peer_config *
 		snprintf(p->name, sizeof(p->name), "%s", pc->name ? pc->name : "");
 		p->keepalive_ms = pc->keepalive_ms;
 		p->dead_peer_ms = pc->dead_peer_ms;
+	} else {
+		/* The one peer, or a plain hub's: the interface's liveness. */
+		p->keepalive_ms = cfg->keepalive_ms;
+		p->dead_peer_ms = cfg->dead_peer_ms;
 	}
 	if (cfg->sealed) {
 		struct session_config sc = {
@@ -1025,6 +1131,59 @@ fail:
 		snprintf(err, errlen, "out of memory");
 	tunnel_peer_free(p);
 	return NULL;
+}
+
+struct peer *tunnel_plain_peer_new(struct tunnel *t)
+{
+	char err[128];
+	bool usage = false;
+	struct peer *p;
+
+	if (t->n_peers >= TUNNEL_PLAIN_PEERS_MAX) {
+		t->stats.peers_refused++;
+		if (tunnel_warn_due(t, TUNNEL_WARN_PEERS, tunnel_now_ms()))
+			log_warnx("%s: %d peers are connected: a new connection is refused",
+				  t->dev.name, TUNNEL_PLAIN_PEERS_MAX);
+		return NULL;
+	}
+	p = tunnel_peer_new(t, NULL, err, sizeof(err), &usage);
+	if (!p) {
+		log_warnx("a new peer: %s", err);
+		return NULL;
+	}
+	p->learned = true;
+	t->peers[t->n_peers++] = p;
+	return p;
+}
+
+void tunnel_peer_forget(struct peer *p)
+{
+	struct tunnel *t = p->t;
+
+	if (!p->learned || p->gone)
+		return;
+	allowedips_remove_by_peer(&t->aips, p);
+	p->n_learned = 0;
+	if (t->macs.slots)
+		mactable_remove_peer(&t->macs, &p->macs);
+	p->gone = true;
+	event_active(t->reap_ev, EV_TIMEOUT, 0);
+}
+
+void tunnel_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+	unsigned i, n = 0;
+
+	for (i = 0; i < t->n_peers; i++) {
+		struct peer *p = t->peers[i];
+
+		if (p->gone)
+			tunnel_peer_free(p);
+		else
+			t->peers[n++] = p;
+	}
+	t->n_peers = n;
 }
 
 void tunnel_peer_free(struct peer *p)

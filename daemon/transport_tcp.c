@@ -82,6 +82,10 @@ void tunnel_tcp_close(struct peer *p)
 	evbuffer_drain(p->out, evbuffer_get_length(p->out));
 	frame_reader_reset(&p->reader);
 	tunnel_dev_resume(t);
+	if (p->learned) {
+		log_info("%s: peer %s is gone", t->dev.name, p->str);
+		tunnel_peer_forget(p);
+	}
 	if (!t->cfg.listen) {
 		unsigned delay = p->backoff_ms;
 		struct timeval tv;
@@ -247,7 +251,7 @@ static void tunnel_tcp_read(struct peer *p, int fd)
 			else if (!p->sess && t->cfg.plain_offload)
 				tunnel_dev_write_offload(t, pkt, len);
 			else if (!p->sess)
-				tunnel_dev_write(t, pkt, len);
+				tunnel_deliver(p, pkt, len);
 			else
 				tunnel_open(p, pkt, len, NULL, 0);
 			if (p->fd != fd)
@@ -400,7 +404,7 @@ static void tunnel_pending_plain(struct tunnel *t, struct tunnel_pending *pend, 
 	else if (t->cfg.plain_offload)
 		tunnel_dev_write_offload(t, pkt, len);
 	else
-		tunnel_dev_write(t, pkt, len);
+		tunnel_deliver(p, pkt, len);
 	tunnel_dev_flush(t);
 }
 
@@ -530,7 +534,18 @@ void tunnel_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
-	if (t->cfg.sealed || p->fd >= 0) {
+	if (t->cfg.plain_hub) {
+		/* A plain hub: every connection is a peer of its own at once,
+		 * as many as TUNNEL_PLAIN_PEERS_MAX.  Probation would prove
+		 * nothing (a valid packet is easy to make without a key) and
+		 * would cut off a simpletun client that is quiet for a while;
+		 * AllowFrom fences who may connect. */
+		p = tunnel_plain_peer_new(t);
+		if (!p) {
+			close(fd);
+			return;
+		}
+	} else if (t->cfg.sealed || t->routed || p->fd >= 0) {
 		/* Sealed: a connection counts only once it has completed a
 		 * handshake with the peer's key (doc/design.md section 3).
 		 * Plain mode has no key: a peer that restarted without closing

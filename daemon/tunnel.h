@@ -46,6 +46,13 @@ struct tunnel_peer_config {
 /* Prefixes of a hub's allowed-IPs table, at most, all peers together. */
 #define TUNNEL_ALLOWED_IPS_MAX 65536
 
+/* A plain hub's peers (connections), at most: one more is refused and
+ * counted (peers_refused). */
+#define TUNNEL_PLAIN_PEERS_MAX 256
+/* Host addresses one plain hub peer may teach, at most: a packet from one
+ * more is dropped and counted against it (learn_full). */
+#define TUNNEL_LEARNED_ADDRS_MAX 16
+
 /* Prefixes a listener takes in allow_from, at most. */
 #define TUNNEL_ALLOW_FROM_MAX 32
 
@@ -95,13 +102,19 @@ struct tunnel_config {
 	/* A hub (doc/design.md section 8): @n_peers peers (1 ..
 	 * TUNNEL_PEERS_MAX) in place of peer_public_key, psk, peer_addr and
 	 * the liveness above, each packet routed by allowed IPs (TUN) or
-	 * learned MAC addresses (TAP).  Sealed mode over UDP only; 0: the
-	 * one peer above, which
-	 * every packet goes to.  peer_to_peer false (PeerToPeer = no) drops
-	 * what one peer sends to another instead of forwarding it. */
+	 * learned MAC addresses (TAP).  Sealed mode, over UDP, or over TCP
+	 * with listen; 0: the one peer above, which every packet goes to.
+	 * peer_to_peer false (PeerToPeer = no) drops what one peer sends to
+	 * another instead of forwarding it. */
 	const struct tunnel_peer_config *peers;
 	unsigned n_peers;
 	bool peer_to_peer;
+	/* A plain hub (Hub = yes; plain TCP with listen, n_peers 0): every
+	 * accepted connection that sends a valid frame is a peer of its own,
+	 * at most TUNNEL_PLAIN_PEERS_MAX; TUN learns the source addresses it
+	 * sends from as host routes (TUNNEL_LEARNED_ADDRS_MAX each), TAP its
+	 * MACs; all of it forgotten when the connection closes. */
+	bool plain_hub;
 };
 
 /* Default TCP output buffer high-water mark: above it the device is no
@@ -188,6 +201,13 @@ struct tunnel_stats {
 	 * the peers (each counted once, however many peers it reached). */
 	uint64_t drop_bad_src_mac;
 	uint64_t flooded;
+	/* A plain hub: connections refused because TUNNEL_PLAIN_PEERS_MAX
+	 * peers were connected; packets dropped because their peer had
+	 * taught TUNNEL_LEARNED_ADDRS_MAX addresses already (or the table
+	 * was full); addresses that moved from one peer to another. */
+	uint64_t peers_refused;
+	uint64_t drop_learn_full;
+	uint64_t addr_moves;
 };
 
 struct tunnel;
@@ -210,6 +230,11 @@ void tunnel_free(struct tunnel *t);
  * (copied; at most TUNNEL_ALLOW_FROM_MAX, the rest ignored), 0 for anyone.
  * An established TCP connection from outside them is closed. */
 void tunnel_set_allow_from(struct tunnel *t, const struct endpoint_prefix *allow, unsigned n);
+
+/* A plain hub (SIGHUP): PeerToPeer, @on false drops what one peer sends to
+ * another (doc/design.md section 8).  A sealed hub takes it with its peers
+ * (tunnel_hub_update()). */
+void tunnel_set_peer_to_peer(struct tunnel *t, bool on);
 
 /* Changes the liveness timers (SIGHUP): keepalive and dead-peer timeouts in
  * ms, 0 = off.  Takes effect at the next one-second tick. */

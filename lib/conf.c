@@ -59,6 +59,7 @@ static const struct {
     [CONF_KEY_CLAMP_MSS] = {"ClampMSS", CONF_SECTION_INTERFACE},
     [CONF_KEY_TRANSPORTS] = {"Transports", CONF_SECTION_INTERFACE},
     [CONF_KEY_PEER_TO_PEER] = {"PeerToPeer", CONF_SECTION_INTERFACE},
+    [CONF_KEY_HUB] = {"Hub", CONF_SECTION_INTERFACE},
     [CONF_KEY_NAME] = {"Name", CONF_SECTION_PEER},
     [CONF_KEY_ALLOWED_IPS] = {"AllowedIPs", CONF_SECTION_PEER},
     [CONF_KEY_PUBLIC_KEY] = {"PublicKey", CONF_SECTION_PEER},
@@ -634,6 +635,13 @@ static int conf_parse_value(struct conf *c, struct conf_peer *peer, enum conf_ke
 		}
 		c->peer_to_peer = i % 2;
 		break;
+	case CONF_KEY_HUB:
+		if ((i = conf_word(value, no_yes)) < 0) {
+			conf_errf(msg, size, "%s: '%s' is neither yes nor no", name, q);
+			return -EINVAL;
+		}
+		c->hub = i % 2;
+		break;
 	case CONF_KEY_NAME:
 		if (!conf_valid_name(value)) {
 			conf_errf(msg, size,
@@ -833,6 +841,9 @@ static void conf_move(struct conf *dst, struct conf *src, enum conf_key key)
 		break;
 	case CONF_KEY_PEER_TO_PEER:
 		dst->peer_to_peer = src->peer_to_peer;
+		break;
+	case CONF_KEY_HUB:
+		dst->hub = src->hub;
 		break;
 	default:
 		return;
@@ -1403,6 +1414,14 @@ int conf_validate(const struct conf *c, const char *name, char *err, size_t errl
 		return conf_invalid(c, name, CONF_KEY_TRANSPORTS, err, errlen,
 				    "[Interface] Transports needs Listen (it says what the "
 				    "listener serves)");
+	if (c->hub && !listen)
+		return conf_invalid(c, name, CONF_KEY_HUB, err, errlen,
+				    "[Interface] Hub needs Listen (its peers are the connections "
+				    "it accepts)");
+	if (c->hub && c->private_key_file)
+		return conf_invalid(c, name, CONF_KEY_HUB, err, errlen,
+				    "[Interface] Hub is for plain mode (a sealed hub is made of "
+				    "its [Peer] sections)");
 	/* Names and keys tell peers apart: each at most once.  Quadratic in
 	 * CONF_PEERS_MAX at worst, half a million comparisons. */
 	for (i = 1; i < c->n_peers; i++) {

@@ -22,6 +22,8 @@
  *   Transports = udp, tcp       with Listen: what it serves (one or both);
  *                               default: what its peers' Transport say
  *   PeerToPeer = yes | no       forward between peers (default yes)
+ *   Hub = yes | no              plain, with Listen: every connection is a
+ *                               peer of its own (default no)
  *
  *   [Peer]                      (repeatable: one section per peer)
  *   Name = site-a               optional, [A-Za-z0-9._-]{1,32}, unique
@@ -123,6 +125,7 @@ enum conf_key {
 	CONF_KEY_CLAMP_MSS,
 	CONF_KEY_TRANSPORTS,
 	CONF_KEY_PEER_TO_PEER,
+	CONF_KEY_HUB,
 	CONF_KEY_NAME,
 	CONF_KEY_ALLOWED_IPS,
 	CONF_KEY_COUNT,
@@ -151,6 +154,7 @@ enum conf_key {
 #define CONF_SET_CLAMP_MSS          (1u << CONF_KEY_CLAMP_MSS)
 #define CONF_SET_TRANSPORTS         (1u << CONF_KEY_TRANSPORTS)
 #define CONF_SET_PEER_TO_PEER       (1u << CONF_KEY_PEER_TO_PEER)
+#define CONF_SET_HUB                (1u << CONF_KEY_HUB)
 #define CONF_SET_NAME               (1u << CONF_KEY_NAME)
 #define CONF_SET_ALLOWED_IPS        (1u << CONF_KEY_ALLOWED_IPS)
 
@@ -247,6 +251,10 @@ struct conf {
 	/* Frames from one peer to another are forwarded (the hub), default
 	 * true; false: each peer talks only to this host. */
 	bool peer_to_peer;
+	/* A plain hub (doc/design.md section 8): every accepted connection is
+	 * a peer of its own, its addresses learned from what it sends;
+	 * needs Listen, plain mode only.  Default false. */
+	bool hub;
 	/* [Peer] sections in file order: n_peers of them (at most
 	 * CONF_PEERS_MAX), malloc'd, NULL when there are none. */
 	struct conf_peer *peers;

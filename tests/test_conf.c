@@ -144,6 +144,7 @@ START_TEST(test_every_key)
 				       "ClampMSS = yes\n"
 				       "Transports = udp\n"
 				       "PeerToPeer = no\n"
+				       "Hub = no\n"
 				       "[Peer]\n"
 				       "PublicKey = " PUB_A "\n"
 				       "PresharedKeyFile = /etc/culvert/psk.key\n"
@@ -164,7 +165,9 @@ START_TEST(test_every_key)
 	ck_assert(!c.peer_to_peer);
 	ck_assert_uint_eq(c.line[CONF_KEY_PEER_TO_PEER], 16);
 	ck_assert_str_eq(c.peers[0].name, "site-a.example_1");
-	ck_assert_uint_eq(c.peers[0].line[CONF_KEY_NAME], 26);
+	ck_assert_uint_eq(c.peers[0].line[CONF_KEY_NAME], 27);
+	ck_assert(!c.hub);
+	ck_assert_uint_eq(c.line[CONF_KEY_HUB], 17);
 	ck_assert_str_eq(c.device, "tap7");
 	ck_assert_int_eq(c.mode, TUN_MODE_TAP);
 	ck_assert_int_eq(c.mtu, 65517);
@@ -181,7 +184,7 @@ START_TEST(test_every_key)
 	ck_assert(!c.peers[0].plain_keepalive);
 	ck_assert_uint_eq(c.peers[0].dead_peer_timeout, 86400);
 	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE], 2);
-	ck_assert_uint_eq(c.peers[0].line[CONF_KEY_DEAD_PEER_TIMEOUT], 24);
+	ck_assert_uint_eq(c.peers[0].line[CONF_KEY_DEAD_PEER_TIMEOUT], 25);
 	ck_assert_str_eq(c.metrics_listen, "127.0.0.1:9587");
 	ck_assert_uint_eq(c.line[CONF_KEY_METRICS_LISTEN], 13);
 	ck_assert(!c.offload);
@@ -736,6 +739,7 @@ START_TEST(test_new_values)
 	     "t.conf:2: Transports: 'auto' is not tcp, udp or both (udp, tcp)"},
 	    {"[Interface]\nPeerToPeer = maybe\n",
 	     "t.conf:2: PeerToPeer: 'maybe' is neither yes nor no"},
+	    {"[Interface]\nHub = sometimes\n", "t.conf:2: Hub: 'sometimes' is neither yes nor no"},
 	    {"[Peer]\nTransports = udp\n", "t.conf:2: unknown key 'Transports' in [Peer]"},
 	    {"[Interface]\nAllowedIPs = 198.18.0.0/15\n",
 	     "t.conf:2: unknown key 'AllowedIPs' in [Interface]"},
@@ -853,6 +857,8 @@ START_TEST(test_validate_peers)
 	     "it could be any of them)"},
 	    {"[Interface]\nDevice = tun0\nTransports = udp\n[Peer]\nEndpoint = a:1\n",
 	     "t.conf:3: [Interface] Transports needs Listen (it says what the listener serves)"},
+	    {"[Interface]\nDevice = tun0\nHub = yes\n[Peer]\nEndpoint = a:1\n",
+	     "t.conf:3: [Interface] Hub needs Listen (its peers are the connections it accepts)"},
 	    {"[Interface]\nDevice = tun0\nListen = :1\nTransports = udp\n[Peer]\n"
 	     "Transport = tcp\n",
 	     "t.conf:6: [Peer] Transport = tcp, but [Interface] Transports (line 4) serves only "
@@ -1032,6 +1038,16 @@ START_TEST(test_set_peer_keys)
 	ck_assert_str_eq(c.peers[1].endpoint, "b:1");
 	ck_assert_str_eq(conf_key_name(CONF_KEY_ALLOWED_IPS), "AllowedIPs");
 	ck_assert_str_eq(conf_key_name(CONF_KEY_PEER_TO_PEER), "PeerToPeer");
+	/* Hub: a plain listener's, from the file or --hub. */
+	conf_cleanup(&c);
+	ck_assert_int_eq(load("[Interface]\nDevice = tun0\nListen = :1\n\nHub = on\n"), 0);
+	ck_assert(c.hub);
+	ck_assert_uint_eq(c.line[CONF_KEY_HUB], 5);
+	conf_unset(&c, CONF_KEY_HUB);
+	ck_assert(!c.hub);
+	ck_assert_int_eq(conf_set(&c, CONF_KEY_HUB, "yes", err, sizeof(err)), 0);
+	ck_assert(c.hub && (c.set & CONF_SET_HUB));
+	ck_assert_str_eq(conf_key_name(CONF_KEY_HUB), "Hub");
 }
 END_TEST
 

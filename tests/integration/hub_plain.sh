@@ -1,0 +1,166 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# A plain TCP hub (Hub = yes, issue 13): three clients with no keys, a
+# culvertd and two simpletun.py (tests/integration/simpletun.py, an
+# independent implementation of the plain frame format, as the classic
+# simpletun), meet at one culvertd and reach each other through it.  Each
+# connection is a peer of its own: the hub learns the source addresses it
+# sends from, shows them per peer, moves an address to the peer that sends
+# from it last, bounds how many one peer may teach, and forgets them all
+# when the connection closes.
+#
+#                      namespace h: the hub, culvertd --hub
+#                 tun0 198.19.0.1/24 2001:db8:19::1/64
+#          va 198.18.1.1   vb 198.18.2.1   vc 2001:db8:18:3::1
+#              |               |               |
+#   a: veth0 198.18.1.2  b: veth0 198.18.2.2  c: veth0 2001:db8:18:3::2
+#   tun0 .2, ::2          tun0 .3, ::3          tun0 .4, ::4
+#   culvertd --connect    simpletun.py -c       simpletun.py -c (IPv6)
+source "$(dirname "$0")/lib.sh"
+
+SIMPLETUN="$HERE/simpletun.py"
+
+netns_add h a b c
+veth_pair h va a veth0
+veth_pair h vb b veth0
+veth_pair h vc c veth0
+addr h va 198.18.1.1/24
+addr a veth0 198.18.1.2/24
+addr h vb 198.18.2.1/24
+addr b veth0 198.18.2.2/24
+addr h vc 2001:db8:18:3::1/64
+addr c veth0 2001:db8:18:3::2/64
+i=1
+for role in h a b c; do
+	ctl -n "$(ns $role)" link add tun0 type tun
+	# simpletun.py, like simpletun, leaves the device as it finds it.
+	ctl -n "$(ns $role)" link set tun0 mtu 1400 up
+	addr $role tun0 198.19.0.$i/24 2001:db8:19::$i/64
+	i=$((i + 1))
+done
+head -c 4M /dev/urandom >"$WORK/data"
+
+# simpletun_start ROLE NAME ARGS...: simpletun.py in ROLE's namespace.
+simpletun_start() {
+	local role=$1 name=$2
+	shift 2
+	n "$role" python3 -u "$SIMPLETUN" "$@" >"$WORK/$name.log" 2>&1 &
+	DAEMONS+=("$!")
+	eval "PID_$name=$!"
+}
+
+# peers_json: the hub's status, as JSON, in $WORK/hub.json.
+peers_json() { ctl show "tun0@$(ns h)" --json >"$WORK/hub.json"; }
+
+log "--check-config: Hub = yes is plain TCP with Listen"
+cat >"$WORK/hub.conf" <<CONF
+[Interface]
+Device = tun0
+MTU = 1400
+Listen = :55555
+Hub = yes
+CONF
+"$CULVERTD" --check-config -c "$WORK/hub.conf" >/dev/null || die "hub.conf does not validate"
+# refused FILE PATTERN: --check-config exits 2 naming the line.
+refused() {
+	local rc=0
+	"$CULVERTD" --check-config -c "$WORK/$1" 2>"$WORK/refused.out" >/dev/null || rc=$?
+	[ "$rc" = 2 ] || die "--check-config of $1 exited $rc, not 2"
+	grep -q -- "$2" "$WORK/refused.out" || die "$1 refused without the reason: $(cat "$WORK/refused.out")"
+}
+sed 's/^Listen = .*/&\nTransports = udp/' "$WORK/hub.conf" >"$WORK/udp.conf"
+refused udp.conf "udp.conf:6: Hub = yes: this culvertd serves a plain hub over TCP only"
+sed '/^Listen/d' "$WORK/hub.conf" >"$WORK/nolisten.conf"
+printf '\n[Peer]\nEndpoint = 198.18.1.1:55555\n' >>"$WORK/nolisten.conf"
+refused nolisten.conf "nolisten.conf:4: \[Interface\] Hub needs Listen"
+keypair h
+sed "s|^Listen = .*|&\nPrivateKeyFile = $WORK/h.key|" "$WORK/hub.conf" >"$WORK/sealed.conf"
+printf '\n[Peer]\nPublicKey = %s\n' "$(cat "$WORK/h.pub")" >>"$WORK/sealed.conf"
+refused sealed.conf "sealed.conf:6: \[Interface\] Hub is for plain mode"
+printf '\n[Peer]\nAllowedIPs = 198.19.0.2/32\n' | cat "$WORK/hub.conf" - >"$WORK/pinned.conf"
+refused pinned.conf "pinned.conf:8: Hub = yes: a plain hub's peers are its connections"
+
+log "three plain clients meet at the hub"
+culvertd_start h hub -c "$WORK/hub.conf"
+wait_log hub "listening on tcp"
+culvertd_start a a --dev tun0 --mtu 1400 --connect 198.18.1.1:55555
+simpletun_start b b -i tun0 -c 198.18.2.1:55555
+simpletun_start c c -i tun0 -c "[2001:db8:18:3::1]:55555"
+wait_log a "connected to"
+# Each client speaks first: the hub learns where its addresses are.
+for s in a b c; do
+	ping_ok $s 198.19.0.1
+done
+ping_ok c 2001:db8:19::1
+ping_ok a 2001:db8:19::1
+log "client to client through the hub"
+ping_ok a 198.19.0.3
+ping_ok b 198.19.0.4
+ping_ok c 198.19.0.2
+ping_ok c 2001:db8:19::2
+transfer_ok a b 198.19.0.3 "$WORK/data"
+transfer_ok b c 198.19.0.4 "$WORK/data"
+[ "$(counter hub forwarded)" -gt 1000 ] || die "the hub forwarded too few packets"
+counters_zero hub spoofed no_route learn_full peers_refused backpressure bad_frame
+log "hub forwarded $(counter_last hub forwarded) packets between clients"
+
+log "culvertctl show: each connection a peer with the addresses it sent from"
+peers_json
+python3 - "$WORK/hub.json" <<'PY' || die "hub status: $(cat "$WORK/hub.json")"
+import json, sys
+st = json.load(open(sys.argv[1]))
+peers = {p["endpoint"].rsplit(":", 1)[0]: p for p in st["peers"]}
+want = {"198.18.1.2": ["198.19.0.2/32", "2001:db8:19::2/128"],
+        "198.18.2.2": ["198.19.0.3/32"],
+        "[2001:db8:18:3::2]": ["198.19.0.4/32", "2001:db8:19::4/128"]}
+assert sorted(peers) == sorted(want), sorted(peers)
+for ep, p in peers.items():
+    assert sorted(p["addresses"]) == want[ep], (ep, p["addresses"])
+    assert p["transport"] == "tcp" and p["state"] == "connected", (ep, p["state"])
+    assert p["rx_packets"] > 0 and p["tx_packets"] > 0, (ep, p)
+assert peers["198.18.1.2"]["rx_bytes"] > 4 << 20
+assert peers["198.18.2.2"]["tx_bytes"] > 4 << 20
+PY
+
+log "a peer teaches at most 16 addresses"
+for i in $(seq 100 116); do
+	addr a tun0 198.19.0.$i/32
+	n a ping -c 1 -W 1 -I 198.19.0.$i 198.19.0.1 >/dev/null || true
+done
+wait_counter_above hub learn_full 0
+peers_json
+python3 - "$WORK/hub.json" <<'PY' || die "learn bound: $(cat "$WORK/hub.json")"
+import json, sys
+st = json.load(open(sys.argv[1]))
+a = [p for p in st["peers"] if p["endpoint"].startswith("198.18.1.2:")][0]
+assert len(a["addresses"]) == 16, a["addresses"]
+assert a["drops"]["learn_full"] >= 1, a["drops"]
+PY
+
+log "a closed connection is forgotten; its client comes back"
+# (PID_b is the subshell: the client itself is found by its arguments.)
+pkill -f "simpletun.py -i tun0 -c 198.18.2.1:55555"
+wait_log hub "peer 198.18.2.2:[0-9]* is gone"
+peers_json
+python3 -c '
+import json, sys
+st = json.load(open(sys.argv[1]))
+assert len(st["peers"]) == 2, [p["endpoint"] for p in st["peers"]]' "$WORK/hub.json" ||
+	die "the gone peer is still listed"
+if n h ping -c 2 -i 0.2 -W 1 198.19.0.3 >/dev/null; then
+	die "198.19.0.3 answered with its client gone"
+fi
+wait_counter_above hub no_route 0
+simpletun_start b b -i tun0 -c 198.18.2.1:55555
+ping_ok b 198.19.0.1
+ping_ok a 198.19.0.3
+
+log "an address moves to the peer that sends from it last"
+addr c tun0 198.19.0.3/32
+n c ping -c 1 -W 1 -I 198.19.0.3 198.19.0.1 >/dev/null || true
+wait_counter hub addr_moves 1
+wait_log hub "198.19.0.3/32 moves from 198.18.2.2:[0-9]* to \[2001:db8:18:3::2\]"
+
+culvertd_stop "$PID_a"
+culvertd_stop "$PID_hub"
+log "OK"
