@@ -574,7 +574,8 @@ static void tunnel_tick_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = tunnel_now_ms();
 
 	for (unsigned i = 0; i < t->n_peers; i++)
-		tunnel_peer_tick(t->peers[i], now);
+		if (!t->peers[i]->gone)
+			tunnel_peer_tick(t->peers[i], now);
 	/* A TAP hub: aged MACs go, a bounded sweep per tick. */
 	if (t->macs.slots)
 		mactable_expire(&t->macs, now, TUNNEL_MAC_EXPIRE_BUDGET);
@@ -1131,9 +1132,8 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	t->routed = cfg->n_peers > 0 || cfg->plain_hub;
 	t->peers = &t->peer;
 	t->n_peers = 1;
-	if (cfg->plain_hub && (cfg->sealed || cfg->n_peers || cfg->transport != TUNNEL_TCP ||
-			       !cfg->listen || cfg->plain_offload)) {
-		snprintf(err, errlen, "a plain hub is plain TCP with a listener, and no peers");
+	if (cfg->plain_hub && (cfg->sealed || cfg->n_peers || !cfg->listen || cfg->plain_offload)) {
+		snprintf(err, errlen, "a plain hub is plain, with a listener, and no peers");
 		*usage = true;
 		goto fail;
 	}

@@ -436,6 +436,16 @@ struct peer *tunnel_plain_peer_new(struct tunnel *t);
  * (t->reap_ev) once no callback can hold it any more. */
 void tunnel_peer_forget(struct peer *p);
 
+/* A plain hub's peers' dead-peer timeout, ms: DeadPeerTimeout, and over
+ * UDP, where a peer is only an endpoint, TUNNEL_PLAIN_UDP_SILENCE_MS when
+ * none is given, so that silent endpoints do not hold their slots. */
+static inline uint64_t tunnel_plain_dead_peer_ms(const struct tunnel *t)
+{
+	if (t->cfg.dead_peer_ms || t->cfg.transport != TUNNEL_UDP)
+		return t->cfg.dead_peer_ms;
+	return TUNNEL_PLAIN_UDP_SILENCE_MS;
+}
+
 /* t->reap_ev's callback: frees a plain hub's peers that are gone and
  * closes the gaps in t->peers. */
 void tunnel_reap_cb(evutil_socket_t fd, short what, void *arg);

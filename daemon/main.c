@@ -83,10 +83,10 @@ static void usage(FILE *out)
 	    "  -A, --allow-from PREFIX with --listen: only sources in PREFIX (198.18.0.0/15,\n"
 	    "                          2001:db8::/32, or one address) may connect or send;\n"
 	    "                          repeatable (plain mode has no other authentication)\n"
-	    "      --hub               plain TCP with --listen: every connection is a peer\n"
-	    "                          of its own (simpletun clients meet and reach each\n"
-	    "                          other); TUN learns their source addresses, TAP\n"
-	    "                          their MACs\n"
+	    "      --hub               plain, with --listen: every TCP connection (UDP:\n"
+	    "                          source endpoint) is a peer of its own, so simpletun\n"
+	    "                          clients meet; TUN learns their source addresses,\n"
+	    "                          TAP their MACs\n"
 	    "  -M, --mtu N             set the device MTU to N bytes (default: the underlay\n"
 	    "                          route's MTU toward the peer less the exact overhead,\n"
 	    "                          logged; frames from the peer up to the larger of\n"
@@ -252,9 +252,6 @@ static int conf_check_support(const struct conf *c, const char *name, char *err,
 		}
 	if (what) {
 		/* reported below */
-	} else if (c->hub && transport != CONF_TRANSPORT_TCP) {
-		line = c->line[CONF_KEY_HUB];
-		what = "Hub = yes: this culvertd serves a plain hub over TCP only";
 	} else if (c->hub && (c->n_peers > 1 || peer->n_allowed_ips || peer->endpoint)) {
 		line = c->n_peers > 1        ? c->peers[1].section_line
 		       : peer->n_allowed_ips ? peer->line[CONF_KEY_ALLOWED_IPS]

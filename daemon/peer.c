@@ -177,23 +177,22 @@ bool tunnel_send_one(struct tunnel *t, struct peer *q, const uint8_t *pkt, size_
 	}
 	if (!q->sess) {
 		/* A plain hub: the frame as it is (len <= the frame maximum). */
-		frame_put_header(t->fwd_buf, len);
-		memcpy(t->fwd_buf + FRAME_HDR_LEN, pkt, len);
-		return tunnel_tcp_send_peer(q, t->fwd_buf, FRAME_HDR_LEN + len, 1, len);
-	}
-	if (session_seal(q->sess, now, pkt, len, t->fwd_buf + t->frame_hdr, SESSION_MAX_MESSAGE_LEN,
-			 &mlen) < 0) {
+		memcpy(t->fwd_buf + t->frame_hdr, pkt, len);
+		mlen = len;
+	} else if (session_seal(q->sess, now, pkt, len, t->fwd_buf + t->frame_hdr,
+				SESSION_MAX_MESSAGE_LEN, &mlen) < 0) {
 		t->stats.drop_no_session++;
 		q->drop_no_session++;
 		if (session_wants_handshake(q->sess, now))
 			tunnel_sess_initiate(q, now);
 		return false;
 	}
-	if (t->cfg.transport == TUNNEL_TCP) {
-		/* mlen <= SESSION_MAX_MESSAGE_LEN: the prefix always fits. */
+	/* mlen <= SESSION_MAX_MESSAGE_LEN: the prefix always fits. */
+	if (t->frame_hdr)
 		frame_put_header(t->fwd_buf, mlen);
-		return tunnel_tcp_send_peer(q, t->fwd_buf, FRAME_HDR_LEN + mlen, 1, len);
-	}
+	mlen += t->frame_hdr;
+	if (t->cfg.transport == TUNNEL_TCP)
+		return tunnel_tcp_send_peer(q, t->fwd_buf, mlen, 1, len);
 	if (sendto(t->udp_fd, t->fwd_buf, mlen, MSG_DONTWAIT, (struct sockaddr *)&q->addr,
 		   q->addr_len) < 0) {
 		if (errno == EAGAIN || errno == ENOBUFS)
@@ -586,6 +585,12 @@ static void tunnel_dead_peer(struct peer *p, uint64_t now)
 		 (now - p->last_rx_ms) / 1000);
 	t->stats.dead_peer++;
 	p->last_rx_ms = now; /* the next restart after another full silence */
+	if (p->learned && t->cfg.transport == TUNNEL_UDP) {
+		/* A plain UDP hub's peer is its endpoint: silence ends it. */
+		log_info("%s: peer %s is gone", t->dev.name, p->str);
+		tunnel_peer_forget(p);
+		return;
+	}
 	if (t->cfg.transport == TUNNEL_TCP) {
 		tunnel_tcp_close(p);
 	} else if (p->sess) {
@@ -636,9 +641,9 @@ void tunnel_set_liveness(struct tunnel *t, uint64_t keepalive_ms, uint64_t dead_
 	}
 	for (unsigned i = 0; t->cfg.plain_hub && i < t->n_peers; i++) {
 		t->peers[i]->keepalive_ms = keepalive_ms;
-		t->peers[i]->dead_peer_ms = dead_peer_ms;
+		t->peers[i]->dead_peer_ms = tunnel_plain_dead_peer_ms(t);
 	}
-	if (keepalive_ms || dead_peer_ms || t->cfg.sealed)
+	if (keepalive_ms || dead_peer_ms || t->cfg.sealed || t->routed)
 		event_add(t->tick_ev, &second);
 	else
 		event_del(t->tick_ev);
@@ -1087,7 +1092,7 @@ struct peer *tunnel_peer_new(struct tunnel *t, const struct tunnel_peer_config *
 	} else {
 		/* The one peer, or a plain hub's: the interface's liveness. */
 		p->keepalive_ms = cfg->keepalive_ms;
-		p->dead_peer_ms = cfg->dead_peer_ms;
+		p->dead_peer_ms = cfg->plain_hub ? tunnel_plain_dead_peer_ms(t) : cfg->dead_peer_ms;
 	}
 	if (cfg->sealed) {
 		struct session_config sc = {

@@ -282,6 +282,68 @@ static struct peer *tunnel_udp_whose(struct tunnel *t, const uint8_t *msg, size_
 	return tunnel_initiator(t, msg, n, ss, sslen, false, from, tunnel_now_ms());
 }
 
+/* Plain mode: checks every frame of the datagram @dgram (@n bytes) before
+ * any is written, since the datagram teaches the listener a peer: all of
+ * it is valid or none.  Returns the number of frames, or a negative errno
+ * with the datagram counted as bad_frame. */
+static int tunnel_udp_plain_check(struct tunnel *t, const uint8_t *dgram, size_t n)
+{
+	const uint8_t *pkt;
+	size_t off = 0, len;
+	int frames = frame_datagram_check(dgram, n, tunnel_frame_max(t));
+
+	if (frames > TUNNEL_DGRAM_FRAMES_MAX)
+		frames = -E2BIG;
+	while (frames > 0 && frame_datagram_next(dgram, n, &off, &pkt, &len))
+		if (frame_payload_check(pkt, len, t->dev.mode == TUN_MODE_TAP) < 0)
+			frames = -EBADMSG;
+	if (frames < 0) {
+		t->stats.drop_bad_frame++;
+		log_trace("bad %zu-byte datagram (%d frames) dropped", n, frames);
+	}
+	return frames;
+}
+
+/*
+ * A plain UDP hub (doc/design.md section 8): each source endpoint is a
+ * peer of its own, made by its first valid datagram (tunnel_plain_peer_new(),
+ * bounded) and forgotten after tunnel_plain_dead_peer_ms() of silence.
+ */
+static void tunnel_udp_plain_hub(struct tunnel *t, const uint8_t *dgram, size_t n,
+				 const struct sockaddr_storage *ss, socklen_t sslen)
+{
+	bool keepalive =
+	    n == FRAME_HDR_LEN && t->cfg.plain_keepalive && dgram[0] == 0 && dgram[1] == 0;
+	struct peer *p = NULL;
+	const uint8_t *pkt;
+	size_t off = 0, len;
+
+	if (!keepalive && tunnel_udp_plain_check(t, dgram, n) < 0)
+		return;
+	for (unsigned i = 0; i < t->n_peers && !p; i++)
+		if (!t->peers[i]->gone && endpoint_equal((const struct sockaddr *)ss,
+							 (struct sockaddr *)&t->peers[i]->addr))
+			p = t->peers[i];
+	if (!p && keepalive)
+		return;
+	if (!p) {
+		p = tunnel_plain_peer_new(t);
+		if (!p)
+			return;
+		memcpy(&p->addr, ss, sslen);
+		p->addr_len = sslen;
+		endpoint_format((const struct sockaddr *)ss, p->str, sizeof(p->str));
+		log_info("%s: peer %s (udp)", t->dev.name, p->str);
+	}
+	p->last_rx_ms = tunnel_now_ms();
+	if (keepalive) {
+		t->stats.keepalives_received++;
+		return;
+	}
+	while (frame_datagram_next(dgram, n, &off, &pkt, &len))
+		tunnel_deliver(p, pkt, len);
+}
+
 /* Handles one received datagram of @n bytes at @dgram from @ss. */
 static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 			      const struct sockaddr_storage *ss, socklen_t sslen)
@@ -289,11 +351,14 @@ static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 	struct peer *p = t->peer;
 	const uint8_t *pkt;
 	size_t off = 0, len;
-	int frames;
 
 	if (!tunnel_allowed(t, ss)) {
 		t->stats.drop_not_allowed++;
 		log_trace("datagram from outside AllowFrom dropped");
+		return;
+	}
+	if (t->cfg.plain_hub) {
+		tunnel_udp_plain_hub(t, dgram, n, ss, sslen);
 		return;
 	}
 	if (t->routed) {
@@ -315,20 +380,8 @@ static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 		}
 		return;
 	}
-	frames = frame_datagram_check(dgram, n, tunnel_frame_max(t));
-	if (frames > TUNNEL_DGRAM_FRAMES_MAX)
-		frames = -E2BIG;
-	/* Every packet must be one before any is written, or the datagram
-	 * teaches the listener a peer: all of it is valid or none. */
-	while (frames > 0 && frame_datagram_next(dgram, n, &off, &pkt, &len))
-		if (frame_payload_check(pkt, len, t->dev.mode == TUN_MODE_TAP) < 0)
-			frames = -EBADMSG;
-	off = 0;
-	if (frames < 0) {
-		t->stats.drop_bad_frame++;
-		log_trace("bad %zu-byte datagram (%d frames) dropped", n, frames);
+	if (tunnel_udp_plain_check(t, dgram, n) < 0)
 		return;
-	}
 	if (!t->cfg.listen &&
 	    !endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)&p->addr)) {
 		t->stats.drop_unknown_peer++;

@@ -52,6 +52,9 @@ struct tunnel_peer_config {
 /* Host addresses one plain hub peer may teach, at most: a packet from one
  * more is dropped and counted against it (learn_full). */
 #define TUNNEL_LEARNED_ADDRS_MAX 16
+/* A plain UDP hub forgets a peer (an endpoint) silent this long, ms,
+ * unless DeadPeerTimeout says otherwise. */
+#define TUNNEL_PLAIN_UDP_SILENCE_MS (180 * 1000)
 
 /* Prefixes a listener takes in allow_from, at most. */
 #define TUNNEL_ALLOW_FROM_MAX 32

@@ -1,13 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# A plain TCP hub (Hub = yes, issue 13): three clients with no keys, a
+# A plain hub (Hub = yes, issue 13): over TCP, three clients with no keys, a
 # culvertd and two simpletun.py (tests/integration/simpletun.py, an
 # independent implementation of the plain frame format, as the classic
 # simpletun), meet at one culvertd and reach each other through it.  Each
 # connection is a peer of its own: the hub learns the source addresses it
 # sends from, shows them per peer, moves an address to the peer that sends
 # from it last, bounds how many one peer may teach, and forgets them all
-# when the connection closes.
+# when the connection closes.  Then the same over UDP (each source
+# endpoint a peer, forgotten after its silence) and a TAP hub switching
+# two simpletun.py -a clients.
 #
 #                      namespace h: the hub, culvertd --hub
 #                 tun0 198.19.0.1/24 2001:db8:19::1/64
@@ -52,7 +54,7 @@ simpletun_start() {
 # peers_json: the hub's status, as JSON, in $WORK/hub.json.
 peers_json() { ctl show "tun0@$(ns h)" --json >"$WORK/hub.json"; }
 
-log "--check-config: Hub = yes is plain TCP with Listen"
+log "--check-config: Hub = yes is plain, with Listen"
 cat >"$WORK/hub.conf" <<CONF
 [Interface]
 Device = tun0
@@ -68,8 +70,6 @@ refused() {
 	[ "$rc" = 2 ] || die "--check-config of $1 exited $rc, not 2"
 	grep -q -- "$2" "$WORK/refused.out" || die "$1 refused without the reason: $(cat "$WORK/refused.out")"
 }
-sed 's/^Listen = .*/&\nTransports = udp/' "$WORK/hub.conf" >"$WORK/udp.conf"
-refused udp.conf "udp.conf:6: Hub = yes: this culvertd serves a plain hub over TCP only"
 sed '/^Listen/d' "$WORK/hub.conf" >"$WORK/nolisten.conf"
 printf '\n[Peer]\nEndpoint = 198.18.1.1:55555\n' >>"$WORK/nolisten.conf"
 refused nolisten.conf "nolisten.conf:4: \[Interface\] Hub needs Listen"
@@ -163,4 +163,57 @@ wait_log hub "198.19.0.3/32 moves from 198.18.2.2:[0-9]* to \[2001:db8:18:3::2\]
 
 culvertd_stop "$PID_a"
 culvertd_stop "$PID_hub"
+# The hub closed their connections: the simpletun.py clients exit.
+for pid in "$PID_b" "$PID_c"; do
+	wait "$pid" || die "simpletun.py exited $? when the hub closed its connection"
+done
+
+log "a plain UDP hub: each source endpoint a peer, forgotten after its silence"
+culvertd_start h hubu --dev tun0 --mtu 1400 --transport udp --listen :55555 --hub \
+	--dead-peer-timeout 3
+wait_log hubu "listening on udp"
+culvertd_start a au --dev tun0 --mtu 1400 --transport udp --connect 198.18.1.1:55555
+culvertd_start c cu --dev tun0 --mtu 1400 --transport udp --connect "[2001:db8:18:3::1]:55555"
+ping_ok a 198.19.0.1
+ping_ok a 2001:db8:19::1
+ping_ok c 198.19.0.1
+ping_ok a 198.19.0.4
+ping_ok c 2001:db8:19::2
+transfer_ok c a 198.19.0.2 "$WORK/data"
+counters_zero hubu spoofed learn_full peers_refused bad_frame
+wait_log hubu "peer 198.18.1.2:[0-9]* is gone" 20
+ping_ok a 198.19.0.1
+[ "$(grep -c 'peer 198.18.1.2:[0-9]* (udp)' "$WORK/hubu.log")" = 2 ] ||
+	die "the UDP client was not made a peer again after it was forgotten"
+culvertd_stop "$PID_au"
+culvertd_stop "$PID_cu"
+culvertd_stop "$PID_hubu"
+
+log "a plain TAP hub: two simpletun.py -a clients switched through it"
+for role in h b c; do
+	ctl -n "$(ns $role)" link add tap0 type tap
+	ctl -n "$(ns $role)" link set tap0 mtu 1400 up
+done
+addr h tap0 198.19.1.1/24
+addr b tap0 198.19.1.3/24
+addr c tap0 198.19.1.4/24
+culvertd_start h hubt --dev tap0 --mode tap --mtu 1400 --listen :55556 --hub
+wait_log hubt "listening on tcp"
+simpletun_start b bt -i tap0 -a -c 198.18.2.1:55556
+simpletun_start c ct -i tap0 -a -c "[2001:db8:18:3::1]:55556"
+ping_ok b 198.19.1.1
+ping_ok b 198.19.1.4
+ping_ok c 198.19.1.3
+[ "$(counter hubt forwarded)" -gt 0 ] || die "the TAP hub forwarded nothing between clients"
+[ "$(counter_last hubt flooded)" -gt 0 ] || die "the TAP hub flooded no broadcast (ARP)"
+peers_json() { ctl show "tap0@$(ns h)" --json >"$WORK/hub.json"; }
+peers_json
+python3 - "$WORK/hub.json" "$(n b cat /sys/class/net/tap0/address)" \
+	"$(n c cat /sys/class/net/tap0/address)" <<'PY' || die "TAP hub status: $(cat "$WORK/hub.json")"
+import json, sys
+st = json.load(open(sys.argv[1]))
+macs = sorted(a for p in st["peers"] for a in p["addresses"])
+assert macs == sorted(sys.argv[2:]), (macs, sys.argv[2:])
+PY
+culvertd_stop "$PID_hubt"
 log "OK"
