@@ -122,6 +122,27 @@ assert peers["198.18.1.2"]["rx_bytes"] > 4 << 20
 assert peers["198.18.2.2"]["tx_bytes"] > 4 << 20
 PY
 
+log "a stranger who opens 300 connections fills the hub, but takes no one's place"
+rm -f "$WORK/flood.ready"
+n h timeout 60 python3 -c '
+import socket, sys, time
+socks = [socket.create_connection(("198.18.2.1", 55555), timeout=20) for i in range(300)]
+open(sys.argv[1], "w").close()
+time.sleep(6)' "$WORK/flood.ready" &
+FLOOD=$!
+wait_for 40 test -e "$WORK/flood.ready" || die "the connection flood did not get its connections"
+# 3 clients and 253 of the stranger's: 256 peers; the other 47 refused.
+[ "$(counter hub peers_refused)" = 47 ] || die "peers_refused is $(counter_last hub peers_refused), not 47"
+ping_ok a 198.19.0.3
+ping_ok c 198.19.0.2
+wait "$FLOOD" || die "the connection flood failed"
+peer_count() {
+	peers_json
+	python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["peers"]))' "$WORK/hub.json"
+}
+peers_are() { [ "$(peer_count)" = "$1" ]; }
+wait_for 20 peers_are 3 || die "the stranger's connections are not forgotten: $(peer_count) peers"
+
 log "a peer teaches at most 16 addresses"
 for i in $(seq 100 116); do
 	addr a tun0 198.19.0.$i/32
