@@ -19,23 +19,8 @@
 # site-c .4/::4 (with an Endpoint: the hub initiates).
 source "$(dirname "$0")/lib.sh"
 
-netns_add h a b c
-veth_pair h va a veth0
-veth_pair h vb b veth0
-veth_pair h vc c veth0
-addr h va 198.18.1.1/24
-addr a veth0 198.18.1.2/24
-addr h vb 198.18.2.1/24
-addr b veth0 198.18.2.2/24
-addr h vc 2001:db8:18:3::1/64
-addr c veth0 2001:db8:18:3::2/64
-i=1
-for role in h a b c; do
-	ctl -n "$(ns $role)" link add tun0 type tun
-	addr $role tun0 198.19.0.$i/24 2001:db8:19::$i/64
-	keypair $role
-	i=$((i + 1))
-done
+hub_sites 6
+hub_tun keys
 keypair x # a stranger's
 head -c 4M /dev/urandom >"$WORK/data"
 

@@ -20,36 +20,13 @@
 #   culvertd --connect    simpletun.py -c       simpletun.py -c (IPv6)
 source "$(dirname "$0")/lib.sh"
 
-SIMPLETUN="$HERE/simpletun.py"
-
-netns_add h a b c
-veth_pair h va a veth0
-veth_pair h vb b veth0
-veth_pair h vc c veth0
-addr h va 198.18.1.1/24
-addr a veth0 198.18.1.2/24
-addr h vb 198.18.2.1/24
-addr b veth0 198.18.2.2/24
-addr h vc 2001:db8:18:3::1/64
-addr c veth0 2001:db8:18:3::2/64
-i=1
+hub_sites 6
+hub_tun
+# simpletun.py, like simpletun, leaves the device as it finds it.
 for role in h a b c; do
-	ctl -n "$(ns $role)" link add tun0 type tun
-	# simpletun.py, like simpletun, leaves the device as it finds it.
 	ctl -n "$(ns $role)" link set tun0 mtu 1400 up
-	addr $role tun0 198.19.0.$i/24 2001:db8:19::$i/64
-	i=$((i + 1))
 done
 head -c 4M /dev/urandom >"$WORK/data"
-
-# simpletun_start ROLE NAME ARGS...: simpletun.py in ROLE's namespace.
-simpletun_start() {
-	local role=$1 name=$2
-	shift 2
-	n "$role" python3 -u "$SIMPLETUN" "$@" >"$WORK/$name.log" 2>&1 &
-	DAEMONS+=("$!")
-	eval "PID_$name=$!"
-}
 
 # peers_json: the hub's status, as JSON, in $WORK/hub.json.
 peers_json() { ctl show "tun0@$(ns h)" --json >"$WORK/hub.json"; }

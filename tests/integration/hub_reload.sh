@@ -17,21 +17,8 @@ source "$(dirname "$0")/lib.sh"
 
 # culvertd re-reads its file (and a new peer's key file) on SIGHUP as nobody.
 chmod o+x "$WORK"
-netns_add h a b c
-i=1
-for role in a b c; do
-	veth_pair h v$role $role veth0
-	addr h v$role 198.18.$i.1/24
-	addr $role veth0 198.18.$i.2/24
-	i=$((i + 1))
-done
-i=1
-for role in h a b c; do
-	ctl -n "$(ns $role)" link add tun0 type tun
-	addr $role tun0 198.19.0.$i/24 2001:db8:19::$i/64
-	keypair $role
-	i=$((i + 1))
-done
+hub_sites
+hub_tun keys
 keypair d
 ctl genpsk >"$WORK/c.psk"
 chmod 0600 "$WORK/c.psk"

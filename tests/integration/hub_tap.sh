@@ -18,16 +18,8 @@
 # Every overlay address has an IPv6 twin, 2001:db8:19::N/64.
 source "$(dirname "$0")/lib.sh"
 
-netns_add h a b c ha
-veth_pair h va a veth0
-veth_pair h vb b veth0
-veth_pair h vc c veth0
-addr h va 198.18.1.1/24
-addr a veth0 198.18.1.2/24
-addr h vb 198.18.2.1/24
-addr b veth0 198.18.2.2/24
-addr h vc 198.18.3.1/24
-addr c veth0 198.18.3.2/24
+hub_sites
+netns_add ha
 for role in h a b c; do
 	ctl -n "$(ns $role)" link add tap0 type tap
 	keypair $role

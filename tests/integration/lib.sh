@@ -109,6 +109,52 @@ two_hosts() {
 	addr b tun0 198.19.0.2/24
 }
 
+# hub_sites [6]: a hub's topology: namespaces h (the hub) and its sites a,
+# b and c, each joined to h by a veth pair (h's end va, vb or vc, the
+# site's veth0): a on 198.18.1.0/24, b on 198.18.2.0/24, c on
+# 198.18.3.0/24, or with 6 on 2001:db8:18:3::/64 (h .1 or ::1, the site
+# .2 or ::2).
+hub_sites() {
+	local i=1 role
+	netns_add h a b c
+	for role in a b c; do
+		veth_pair h v$role $role veth0
+		if [ $role = c ] && [ "${1:-}" = 6 ]; then
+			addr h vc 2001:db8:18:3::1/64
+			addr c veth0 2001:db8:18:3::2/64
+		else
+			addr h v$role 198.18.$i.1/24
+			addr $role veth0 198.18.$i.2/24
+		fi
+		i=$((i + 1))
+	done
+}
+
+# hub_tun [keys]: a persistent tun0 in h, a, b and c (hub_sites) with the
+# overlay addresses 198.19.0.1 .. .4/24 and 2001:db8:19::1 .. ::4/64, in
+# that order; with "keys", a key pair each (keypair).
+hub_tun() {
+	local i=1 role
+	for role in h a b c; do
+		ctl -n "$(ns $role)" link add tun0 type tun
+		addr $role tun0 198.19.0.$i/24 2001:db8:19::$i/64
+		[ "${1:-}" != keys ] || keypair $role
+		i=$((i + 1))
+	done
+}
+
+# simpletun_start ROLE NAME ARGS...: tests/integration/simpletun.py (a
+# second, independent implementation of the plain frame format) in ROLE's
+# namespace, logging to $WORK/NAME.log; sets PID_NAME (the subshell: the
+# client exits when its connection closes).
+simpletun_start() {
+	local role=$1 name=$2
+	shift 2
+	n "$role" python3 -u "$HERE/simpletun.py" "$@" >"$WORK/$name.log" 2>&1 &
+	DAEMONS+=("$!")
+	eval "PID_$name=$!"
+}
+
 # addr ROLE DEV ADDR/PLEN...: adds addresses (IPv6 ones are usable at once).
 addr() {
 	local role=$1 dev=$2 a

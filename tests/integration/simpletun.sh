@@ -17,18 +17,6 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/faults_lib.sh"
 
-SIMPLETUN="$HERE/simpletun.py"
-
-# simpletun_start ROLE NAME ARGS...: simpletun.py in ROLE's namespace,
-# logging to $WORK/NAME.log; sets PID_NAME.
-simpletun_start() {
-	local role=$1 name=$2
-	shift 2
-	n "$role" python3 -u "$SIMPLETUN" "$@" >"$WORK/$name.log" 2>&1 &
-	DAEMONS+=("$!")
-	eval "PID_$name=$!"
-}
-
 # round LABEL NAME: pings and 4 MiB each way through tun0; culvertd NAME
 # (the end that is not simpletun.py) counted no bad frame.
 round() {
