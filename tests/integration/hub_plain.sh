@@ -40,22 +40,15 @@ Listen = :55555
 Hub = yes
 CONF
 "$CULVERTD" --check-config -c "$WORK/hub.conf" >/dev/null || die "hub.conf does not validate"
-# refused FILE PATTERN: --check-config exits 2 naming the line.
-refused() {
-	local rc=0
-	"$CULVERTD" --check-config -c "$WORK/$1" 2>"$WORK/refused.out" >/dev/null || rc=$?
-	[ "$rc" = 2 ] || die "--check-config of $1 exited $rc, not 2"
-	grep -q -- "$2" "$WORK/refused.out" || die "$1 refused without the reason: $(cat "$WORK/refused.out")"
-}
 sed '/^Listen/d' "$WORK/hub.conf" >"$WORK/nolisten.conf"
 printf '\n[Peer]\nEndpoint = 198.18.1.1:55555\n' >>"$WORK/nolisten.conf"
-refused nolisten.conf "nolisten.conf:4: \[Interface\] Hub needs Listen"
+config_refused nolisten.conf "nolisten.conf:4: \[Interface\] Hub needs Listen"
 keypair h
 sed "s|^Listen = .*|&\nPrivateKeyFile = $WORK/h.key|" "$WORK/hub.conf" >"$WORK/sealed.conf"
 printf '\n[Peer]\nPublicKey = %s\n' "$(cat "$WORK/h.pub")" >>"$WORK/sealed.conf"
-refused sealed.conf "sealed.conf:6: \[Interface\] Hub is for plain mode"
+config_refused sealed.conf "sealed.conf:6: \[Interface\] Hub is for plain mode"
 printf '\n[Peer]\nAllowedIPs = 198.19.0.2/32\n' | cat "$WORK/hub.conf" - >"$WORK/pinned.conf"
-refused pinned.conf "pinned.conf:8: Hub = yes: a plain hub's peers are its connections"
+config_refused pinned.conf "pinned.conf:8: Hub = yes: a plain hub's peers are its connections"
 
 log "three plain clients meet at the hub"
 culvertd_start h hub -c "$WORK/hub.conf"

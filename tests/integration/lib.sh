@@ -143,6 +143,37 @@ hub_tun() {
 	done
 }
 
+# hub_mesh_ok: sites a, b and c (hub_tun's addresses) reach the hub (the
+# daemon named "hub") and one another through it over IPv4 and IPv6, and
+# $WORK/data arrives intact from a to b and from c to a (over IPv6).
+hub_mesh_ok() {
+	local s
+	for s in a b c; do
+		ping_ok $s 198.19.0.1
+		ping_ok $s 2001:db8:19::1
+	done
+	log "site to site through the hub"
+	ping_ok a 198.19.0.3
+	ping_ok a 198.19.0.4
+	ping_ok b 198.19.0.4
+	ping_ok c 198.19.0.2
+	ping_ok b 2001:db8:19::2
+	ping_ok c 2001:db8:19::3
+	transfer_ok a b 198.19.0.3 "$WORK/data"
+	transfer_ok c a 2001:db8:19::2 "$WORK/data"
+	[ "$(counter hub forwarded)" -gt 1000 ] || die "hub forwarded too few packets"
+	log "hub forwarded $(counter_last hub forwarded) packets between sites"
+}
+
+# config_refused FILE PATTERN: culvertd --check-config of $WORK/FILE exits
+# 2 with PATTERN (grep) in its message.
+config_refused() {
+	local rc=0
+	"$CULVERTD" --check-config -c "$WORK/$1" 2>"$WORK/refused.out" >/dev/null || rc=$?
+	[ "$rc" = 2 ] || die "--check-config of $1 exited $rc, not 2"
+	grep -q -- "$2" "$WORK/refused.out" || die "$1 refused without the reason: $(cat "$WORK/refused.out")"
+}
+
 # simpletun_start ROLE NAME ARGS...: tests/integration/simpletun.py (a
 # second, independent implementation of the plain frame format) in ROLE's
 # namespace, logging to $WORK/NAME.log; sets PID_NAME (the subshell: the
