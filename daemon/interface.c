@@ -928,29 +928,71 @@ static int tunnel_hub_new(struct tunnel *t, char *err, size_t errlen, bool *usag
 	return 0;
 }
 
+/* The host prefix of @ss's address (an IPv4-mapped IPv6 one as IPv4), as
+ * endpoint_prefix_match() compares it. */
+static void tunnel_host_prefix(const struct sockaddr_storage *ss, struct endpoint_prefix *pfx)
+{
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+
+	memset(pfx, 0, sizeof(*pfx));
+	if (ss->ss_family == AF_INET) {
+		pfx->family = AF_INET, pfx->len = 32;
+		memcpy(pfx->addr, &((const struct sockaddr_in *)(const void *)ss)->sin_addr, 4);
+	} else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		pfx->family = AF_INET, pfx->len = 32;
+		memcpy(pfx->addr, s6->sin6_addr.s6_addr + 12, 4);
+	} else {
+		pfx->family = AF_INET6, pfx->len = 128;
+		memcpy(pfx->addr, &s6->sin6_addr, 16);
+	}
+}
+
 /*
  * Makes a plain hub (cfg.plain_hub; doc/design.md section 8): room for
- * TUNNEL_PLAIN_PEERS_MAX peers, none yet (each connection makes its own,
- * tunnel_plain_peer_new()), the table of the addresses they teach (TUN) or
- * the MAC table (TAP), and t->peer: the listener's, which no packet goes
- * to.  Returns 0, or -1 with a reason in @err.
+ * TUNNEL_PLAIN_PEERS_MAX peers, its [Peer]s (each with the address its
+ * connections come from and, pinned, its AllowedIPs) and none else yet
+ * (each other connection makes its own, tunnel_plain_peer_for()), the
+ * table of the addresses (TUN) or the MAC table (TAP), and t->peer: the
+ * listener's, which no packet goes to.  Returns 0, or -1 with a reason in
+ * @err (and *@usage for a configuration error).
  */
-static int tunnel_plain_hub_new(struct tunnel *t, char *err, size_t errlen)
+static int tunnel_plain_hub_new(struct tunnel *t, char *err, size_t errlen, bool *usage)
 {
-	bool usage = false;
+	const struct tunnel_config *cfg = &t->cfg;
 
+	if (cfg->n_peers > TUNNEL_PLAIN_PEERS_MAX) {
+		snprintf(err, errlen, "%u peers: a plain hub holds at most %d", cfg->n_peers,
+			 TUNNEL_PLAIN_PEERS_MAX);
+		*usage = true;
+		return -1;
+	}
 	t->peers = calloc(TUNNEL_PLAIN_PEERS_MAX, sizeof(*t->peers));
 	t->n_peers = 0;
 	t->fwd_buf = malloc(TUNNEL_FWD_BUF_LEN);
 	t->reap_ev = event_new(t->base, -1, 0, tunnel_reap_cb, t);
 	if (!t->peers || !t->fwd_buf || !t->reap_ev ||
-	    allowedips_init(&t->aips, (size_t)TUNNEL_PLAIN_PEERS_MAX * TUNNEL_LEARNED_ADDRS_MAX) <
-		0 ||
-	    (t->cfg.mode == TUN_MODE_TAP && mactable_init(&t->macs, NULL) < 0)) {
+	    (cfg->mode == TUN_MODE_TAP && mactable_init(&t->macs, NULL) < 0)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	t->peer = tunnel_peer_new(t, NULL, err, errlen, &usage);
+	for (unsigned i = 0; i < cfg->n_peers; i++) {
+		const struct tunnel_peer_config *pc = &cfg->peers[i];
+		struct peer *p = tunnel_peer_new(t, pc, err, errlen, usage);
+
+		if (!p)
+			return -1;
+		t->peers[t->n_peers++] = p;
+		p->learns = pc->n_allowed_ips == 0;
+		tunnel_host_prefix(&pc->endpoint, &p->source);
+		memcpy(&p->cfg_addr, &pc->endpoint, pc->endpoint_len);
+		p->cfg_addr_len = pc->endpoint_len;
+		snprintf(p->str, sizeof(p->str), "(none)");
+	}
+	if (tunnel_hub_aips(&t->aips, cfg->peers, t->peers, t->n_peers, err, errlen) < 0) {
+		*usage = true;
+		return -1;
+	}
+	t->peer = tunnel_peer_new(t, NULL, err, errlen, usage);
 	if (!t->peer)
 		return -1;
 	tunnel_local_addrs(t);
@@ -966,7 +1008,8 @@ static void tunnel_hub_call(struct peer *p, const struct tunnel_peer_config *pc,
 	endpoint_format((struct sockaddr *)&p->addr, p->str, sizeof(p->str));
 	log_info("%s: peer %s at udp %s", p->t->dev.name, p->name[0] ? p->name : "(unnamed)",
 		 p->str);
-	tunnel_sess_initiate(p, now);
+	if (p->sess)
+		tunnel_sess_initiate(p, now);
 }
 
 /* Points each hub peer that has an Endpoint there and starts its
@@ -1132,13 +1175,14 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	t->routed = cfg->n_peers > 0 || cfg->plain_hub;
 	t->peers = &t->peer;
 	t->n_peers = 1;
-	if (cfg->plain_hub && (cfg->sealed || cfg->n_peers || !cfg->listen || cfg->plain_offload)) {
-		snprintf(err, errlen, "a plain hub is plain, with a listener, and no peers");
+	if (cfg->plain_hub && (cfg->sealed || !cfg->listen || cfg->plain_offload)) {
+		snprintf(err, errlen, "a plain hub is plain, with a listener");
 		*usage = true;
 		goto fail;
 	}
-	if (cfg->n_peers && (!cfg->sealed || (cfg->transport == TUNNEL_TCP && !cfg->listen) ||
-			     cfg->n_peers > TUNNEL_PEERS_MAX)) {
+	if (cfg->n_peers && !cfg->plain_hub &&
+	    (!cfg->sealed || (cfg->transport == TUNNEL_TCP && !cfg->listen) ||
+	     cfg->n_peers > TUNNEL_PEERS_MAX)) {
 		snprintf(
 		    err, errlen,
 		    cfg->n_peers > TUNNEL_PEERS_MAX
@@ -1268,7 +1312,7 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		}
 	}
 	if (cfg->plain_hub) {
-		if (tunnel_plain_hub_new(t, err, errlen) < 0)
+		if (tunnel_plain_hub_new(t, err, errlen, usage) < 0)
 			goto fail;
 		p = t->peer;
 	} else if (t->routed) {
@@ -1358,6 +1402,7 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 				tunnel_sess_initiate(p, tunnel_now_ms());
 		}
 	}
+	t->cfg.peers = NULL; /* the caller's: only their copies live on */
 	event_add(t->dev_ev, NULL);
 	if (cfg->transport == TUNNEL_UDP)
 		tunnel_pmtu_poll_all(t);

@@ -157,6 +157,14 @@ struct peer {
 	bool gone;
 	unsigned n_learned;
 	uint64_t drop_learn_full;
+	/* A plain hub's peer that teaches its addresses (tunnel_learn()):
+	 * every one made for a connection, and a [Peer] without AllowedIPs;
+	 * one with AllowedIPs holds them strictly, as a sealed peer does. */
+	bool learns;
+	/* A plain hub's [Peer]: the address its connections or datagrams
+	 * come from (its Endpoint's, the port aside), a host prefix; len 0
+	 * for any other peer. */
+	struct endpoint_prefix source;
 	/* A TAP hub: this peer's share of the MAC table (lib/mactable.h). */
 	struct mactable_peer macs;
 	/* A hub peer's Endpoint as configured (0 length: none), so that a
@@ -425,15 +433,18 @@ void tunnel_flood(struct tunnel *t, const struct peer *from, const uint8_t *fram
  * table) to the device or another peer (doc/design.md section 8). */
 void tunnel_deliver(struct peer *p, const uint8_t *pkt, size_t len);
 
-/* A plain hub: a new peer for the connection from @addr (@addr_len bytes)
- * (cfg.plain_hub; doc/design.md section 8), added to t->peers, or NULL
- * when TUNNEL_PLAIN_PEERS_MAX are connected (peers_refused) or memory ran
- * out.  It is freed when its connection closes (tunnel_peer_forget()). */
-struct peer *tunnel_plain_peer_new(struct tunnel *t);
+/* A plain hub (cfg.plain_hub; doc/design.md section 8): the peer for a
+ * connection or datagram from @src: the [Peer] whose Endpoint has @src's
+ * address (the port aside), else a new peer of its own, added to t->peers
+ * and freed when its connection closes or its endpoint falls silent
+ * (tunnel_peer_forget()).  NULL when TUNNEL_PLAIN_PEERS_MAX are there
+ * (peers_refused) or memory ran out. */
+struct peer *tunnel_plain_peer_for(struct tunnel *t, const struct sockaddr_storage *src);
 
-/* A plain hub's peer @p whose connection closed: what it taught (host
- * routes, MACs) is forgotten at once, and it is freed from the event loop
- * (t->reap_ev) once no callback can hold it any more. */
+/* A plain hub's peer @p whose connection closed or whose endpoint fell
+ * silent: what it taught (host routes, MACs) is forgotten at once; one
+ * made for the connection is freed from the event loop (t->reap_ev) once
+ * no callback can hold it any more, a [Peer] stays. */
 void tunnel_peer_forget(struct peer *p);
 
 /* A plain hub's peers' dead-peer timeout, ms: DeadPeerTimeout, and over

@@ -252,12 +252,6 @@ static int conf_check_support(const struct conf *c, const char *name, char *err,
 		}
 	if (what) {
 		/* reported below */
-	} else if (c->hub && (c->n_peers > 1 || peer->n_allowed_ips || peer->endpoint)) {
-		line = c->n_peers > 1        ? c->peers[1].section_line
-		       : peer->n_allowed_ips ? peer->line[CONF_KEY_ALLOWED_IPS]
-					     : peer->line[CONF_KEY_ENDPOINT];
-		what = "Hub = yes: a plain hub's peers are its connections (this culvertd pins no "
-		       "AllowedIPs or Endpoint for them)";
 	} else if (c->hub && peer->plain_offload) {
 		line = peer->line[CONF_KEY_PLAIN_OFFLOAD];
 		what = "PlainOffload: not in a hub (a hub routes every packet on its own)";
@@ -435,12 +429,12 @@ static int hub_peers_make(const struct conf *c, const struct conf *prev, struct 
 		struct tunnel_peer_config *pc = &h->peers[i];
 		uint8_t *pub = h->keys + 2 * i * KEY_LEN, *psk = pub + KEY_LEN;
 
-		if (key_from_base64(pub, pi->public_key) < 0) {
+		if (!c->hub && key_from_base64(pub, pi->public_key) < 0) {
 			snprintf(err, errlen, "PublicKey '%s': not a base64 32-byte key",
 				 pi->public_key);
 			goto fail;
 		}
-		pc->public_key = pub;
+		pc->public_key = c->hub ? NULL : pub; /* a plain hub's peers have none */
 		for (size_t j = 0; prev && j < prev->n_peers && !pc->same_psk; j++)
 			pc->same_psk =
 			    strcmp(prev->peers[j].public_key, pi->public_key) == 0 &&
@@ -559,6 +553,26 @@ static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key 
 	}
 }
 
+/* True when @a and @b give a plain hub the same [Peer]s: names,
+ * endpoints and allowed IPs, in order. */
+static bool conf_same_plain_peers(const struct conf *a, const struct conf *b)
+{
+	if (a->n_peers != b->n_peers)
+		return false;
+	for (size_t i = 0; i < a->n_peers; i++) {
+		const struct conf_peer *x = &a->peers[i], *y = &b->peers[i];
+
+		if (strcmp(x->name, y->name) != 0 || !same_str(x->endpoint, y->endpoint) ||
+		    x->n_allowed_ips != y->n_allowed_ips)
+			return false;
+		for (unsigned k = 0; k < x->n_allowed_ips; k++)
+			if (memcmp(&x->allowed_ips[k].prefix, &y->allowed_ips[k].prefix,
+				   sizeof(x->allowed_ips[k].prefix)) != 0)
+				return false;
+	}
+	return true;
+}
+
 /* SIGHUP: re-reads the file and applies what can change without a restart
  * (peer endpoint, keepalive, dead-peer timeout, log level, AllowFrom; a
  * hub's peers and PeerToPeer); says which other changes wait for a
@@ -653,6 +667,8 @@ static void daemon_reload(struct daemon *d)
 	tunnel_set_allow_from(d->tunnel, next.allow_from, next.n_allow_from);
 	if (next.hub)
 		tunnel_set_peer_to_peer(d->tunnel, next.peer_to_peer);
+	if (next.hub && !conf_same_plain_peers(&d->conf, &next))
+		log_warnx("SIGHUP: the plain hub's [Peer] sections changed; that takes a restart");
 	tunnel_set_liveness(d->tunnel, (uint64_t)conf_peer0(&next)->keepalive * 1000,
 			    (uint64_t)conf_peer0(&next)->dead_peer_timeout * 1000);
 	if (conf_peer0(&next)->endpoint) {
@@ -1063,7 +1079,9 @@ int main(int argc, char **argv)
 	hub = conf_is_hub(&d.conf);
 	cfg.plain_hub = d.conf.hub;
 	cfg.peer_to_peer = d.conf.peer_to_peer;
-	if (hub && !d.conf.hub) {
+	/* A plain hub's [Peer]s all have an Endpoint; a peer the command line
+	 * made (--dead-peer-timeout) only carries the interface's liveness. */
+	if (hub && (!d.conf.hub || conf_peer0(&d.conf)->endpoint)) {
 		if (hub_peers_make(&d.conf, NULL, &hp, err, sizeof(err)) < 0)
 			config_error("%s", err);
 		cfg.peers = hp.peers;

@@ -301,6 +301,12 @@ static bool tunnel_learn(struct peer *p, const uint8_t *pkt, size_t len)
 	}
 	endpoint_prefix_format(&pfx, buf, sizeof(buf));
 	q = allowedips_lookup(&t->aips, pfx.family, pfx.addr);
+	if (q && !q->learns) {
+		/* Inside a [Peer]'s AllowedIPs: that peer's alone. */
+		t->stats.drop_spoofed++;
+		p->drop_spoofed++;
+		return false;
+	}
 	if (q && allowedips_remove(&t->aips, pfx.family, pfx.addr, pfx.len) == 0) {
 		q->n_learned--;
 		t->stats.addr_moves++;
@@ -349,7 +355,7 @@ static void tunnel_route_in(struct peer *p, const uint8_t *pkt, size_t len)
 			t->stats.drop_link_local++;
 			return;
 		}
-		if (p->learned) {
+		if (p->learns) {
 			/* A plain hub's peer teaches its addresses. */
 			if (!tunnel_learn(p, pkt, len))
 				return;
@@ -585,10 +591,11 @@ static void tunnel_dead_peer(struct peer *p, uint64_t now)
 		 (now - p->last_rx_ms) / 1000);
 	t->stats.dead_peer++;
 	p->last_rx_ms = now; /* the next restart after another full silence */
-	if (p->learned && t->cfg.transport == TUNNEL_UDP) {
+	if (t->cfg.plain_hub && t->cfg.transport == TUNNEL_UDP) {
 		/* A plain UDP hub's peer is its endpoint: silence ends it. */
 		log_info("%s: peer %s is gone", t->dev.name, p->str);
 		tunnel_peer_forget(p);
+		p->addr_len = 0;
 		return;
 	}
 	if (t->cfg.transport == TUNNEL_TCP) {
@@ -820,7 +827,7 @@ static void tunnel_status_peer(const struct peer *p, struct status *st, uint64_t
 		status_peer_add_drop(sp, "peer_to_peer", p->drop_peer_to_peer);
 		if (t->cfg.transport == TUNNEL_TCP)
 			status_peer_add_drop(sp, "backpressure", p->drop_backpressure);
-		if (p->learned && t->dev.mode == TUN_MODE_TUN)
+		if (t->cfg.plain_hub && t->dev.mode == TUN_MODE_TUN)
 			status_peer_add_drop(sp, "learn_full", p->drop_learn_full);
 		if (t->dev.mode == TUN_MODE_TAP) {
 			status_peer_add_drop(sp, "bad_src_mac", p->drop_bad_src_mac);
@@ -1138,12 +1145,18 @@ fail:
 	return NULL;
 }
 
-struct peer *tunnel_plain_peer_new(struct tunnel *t)
+struct peer *tunnel_plain_peer_for(struct tunnel *t, const struct sockaddr_storage *src)
 {
-	char err[128];
+	char err[256];
 	bool usage = false;
 	struct peer *p;
 
+	for (unsigned i = 0; i < t->n_peers; i++) {
+		p = t->peers[i];
+		if (p->source.len &&
+		    endpoint_prefix_match(&p->source, (const struct sockaddr *)src))
+			return p;
+	}
 	if (t->n_peers >= TUNNEL_PLAIN_PEERS_MAX) {
 		t->stats.peers_refused++;
 		if (tunnel_warn_due(t, TUNNEL_WARN_PEERS, tunnel_now_ms()))
@@ -1156,7 +1169,7 @@ struct peer *tunnel_plain_peer_new(struct tunnel *t)
 		log_warnx("a new peer: %s", err);
 		return NULL;
 	}
-	p->learned = true;
+	p->learned = p->learns = true;
 	t->peers[t->n_peers++] = p;
 	return p;
 }
@@ -1165,12 +1178,16 @@ void tunnel_peer_forget(struct peer *p)
 {
 	struct tunnel *t = p->t;
 
-	if (!p->learned || p->gone)
+	if (p->gone)
 		return;
-	allowedips_remove_by_peer(&t->aips, p);
-	p->n_learned = 0;
+	if (p->learns) {
+		allowedips_remove_by_peer(&t->aips, p);
+		p->n_learned = 0;
+	}
 	if (t->macs.slots)
 		mactable_remove_peer(&t->macs, &p->macs);
+	if (!p->learned)
+		return;
 	p->gone = true;
 	event_active(t->reap_ev, EV_TIMEOUT, 0);
 }

@@ -82,7 +82,7 @@ void tunnel_tcp_close(struct peer *p)
 	evbuffer_drain(p->out, evbuffer_get_length(p->out));
 	frame_reader_reset(&p->reader);
 	tunnel_dev_resume(t);
-	if (p->learned) {
+	if (t->cfg.plain_hub) {
 		log_info("%s: peer %s is gone", t->dev.name, p->str);
 		tunnel_peer_forget(p);
 	}
@@ -540,10 +540,16 @@ void tunnel_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		 * nothing (a valid packet is easy to make without a key) and
 		 * would cut off a simpletun client that is quiet for a while;
 		 * AllowFrom fences who may connect. */
-		p = tunnel_plain_peer_new(t);
+		p = tunnel_plain_peer_for(t, &ss);
 		if (!p) {
 			close(fd);
 			return;
+		}
+		if (p->fd >= 0) {
+			/* A [Peer]'s: the latest connection from its address. */
+			log_info("connection from %s, peer %s: it replaces the one from %s", who,
+				 p->name, p->str);
+			tunnel_tcp_close(p);
 		}
 	} else if (t->cfg.sealed || t->routed || p->fd >= 0) {
 		/* Sealed: a connection counts only once it has completed a
@@ -556,7 +562,10 @@ void tunnel_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		tunnel_pending_add(t, fd, &ss, len, who);
 		return;
 	}
-	log_info("connection from %s", who);
+	if (p->name[0])
+		log_info("connection from %s, peer %s", who, p->name);
+	else
+		log_info("connection from %s", who);
 	memcpy(&p->addr, &ss, len);
 	p->addr_len = len;
 	memcpy(p->str, who, sizeof(who));

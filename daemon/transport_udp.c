@@ -306,8 +306,9 @@ static int tunnel_udp_plain_check(struct tunnel *t, const uint8_t *dgram, size_t
 
 /*
  * A plain UDP hub (doc/design.md section 8): each source endpoint is a
- * peer of its own, made by its first valid datagram (tunnel_plain_peer_new(),
- * bounded) and forgotten after tunnel_plain_dead_peer_ms() of silence.
+ * peer of its own, made by its first valid datagram (tunnel_plain_peer_for(),
+ * bounded; a [Peer] whose Endpoint has its address takes it) and forgotten after
+ * tunnel_plain_dead_peer_ms() of silence.
  */
 static void tunnel_udp_plain_hub(struct tunnel *t, const uint8_t *dgram, size_t n,
 				 const struct sockaddr_storage *ss, socklen_t sslen)
@@ -327,13 +328,14 @@ static void tunnel_udp_plain_hub(struct tunnel *t, const uint8_t *dgram, size_t 
 	if (!p && keepalive)
 		return;
 	if (!p) {
-		p = tunnel_plain_peer_new(t);
+		p = tunnel_plain_peer_for(t, ss);
 		if (!p)
 			return;
 		memcpy(&p->addr, ss, sslen);
 		p->addr_len = sslen;
 		endpoint_format((const struct sockaddr *)ss, p->str, sizeof(p->str));
-		log_info("%s: peer %s (udp)", t->dev.name, p->str);
+		log_info("%s: peer %s%s%s (udp)", t->dev.name, p->str, p->name[0] ? ", " : "",
+			 p->name);
 	}
 	p->last_rx_ms = tunnel_now_ms();
 	if (keepalive) {

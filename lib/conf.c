@@ -1220,7 +1220,9 @@ static int conf_validate_peer(const struct conf *c, const struct conf_peer *peer
 	bool listen = c->set & CONF_SET_LISTEN, endpoint = peer->set & CONF_SET_ENDPOINT;
 	bool tcp_listener = !c->transports || (c->transports & CONF_TRANSPORTS_TCP);
 
-	if (listen && endpoint && peer->transport == CONF_TRANSPORT_TCP && tcp_listener) {
+	/* A plain hub's Endpoint names where the peer's connections come from. */
+	if (listen && endpoint && peer->transport == CONF_TRANSPORT_TCP && tcp_listener &&
+	    !c->hub) {
 		if (c->line[CONF_KEY_LISTEN])
 			return conf_peer_invalid(peer, name, CONF_KEY_ENDPOINT, err, errlen,
 						 "[Peer] Endpoint and [Interface] Listen (line %u) "
@@ -1284,6 +1286,10 @@ static int conf_validate_peer(const struct conf *c, const struct conf_peer *peer
 		return conf_peer_invalid(peer, name, CONF_KEY_COUNT, err, errlen,
 					 "[Peer] needs Endpoint: without [Interface] Listen "
 					 "nothing reaches it");
+	if (c->hub && !endpoint && !priv && peer->section_line)
+		return conf_peer_invalid(peer, name, CONF_KEY_COUNT, err, errlen,
+					 "[Peer] of a plain hub (Hub = yes) needs Endpoint: the "
+					 "address its connections or datagrams come from");
 	if (peer->n_allowed_ips && c->mode == TUN_MODE_TAP)
 		return conf_peer_invalid(peer, name, CONF_KEY_ALLOWED_IPS, err, errlen,
 					 "[Peer] AllowedIPs needs Mode = tun (over TAP the "

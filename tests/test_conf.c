@@ -859,6 +859,10 @@ START_TEST(test_validate_peers)
 	     "t.conf:3: [Interface] Transports needs Listen (it says what the listener serves)"},
 	    {"[Interface]\nDevice = tun0\nHub = yes\n[Peer]\nEndpoint = a:1\n",
 	     "t.conf:3: [Interface] Hub needs Listen (its peers are the connections it accepts)"},
+	    {"[Interface]\nDevice = tun0\nListen = :1\nHub = yes\n[Peer]\nAllowedIPs = "
+	     "198.18.0.0/24\n",
+	     "t.conf:5: [Peer] of a plain hub (Hub = yes) needs Endpoint: the address its "
+	     "connections or datagrams come from"},
 	    {"[Interface]\nDevice = tun0\nListen = :1\nTransports = udp\n[Peer]\n"
 	     "Transport = tcp\n",
 	     "t.conf:6: [Peer] Transport = tcp, but [Interface] Transports (line 4) serves only "
@@ -1048,6 +1052,13 @@ START_TEST(test_set_peer_keys)
 	ck_assert_int_eq(conf_set(&c, CONF_KEY_HUB, "yes", err, sizeof(err)), 0);
 	ck_assert(c.hub && (c.set & CONF_SET_HUB));
 	ck_assert_str_eq(conf_key_name(CONF_KEY_HUB), "Hub");
+	/* A plain hub's [Peer] Endpoint names a client, beside Listen over TCP. */
+	conf_cleanup(&c);
+	ck_assert_int_eq(
+	    load_validate("[Interface]\nDevice = tun0\nListen = :1\nHub = yes\n"
+			  "[Peer]\nEndpoint = 198.18.1.2:1\nAllowedIPs = 198.19.0.2/32\n"),
+	    0);
+	ck_assert_str_eq(c.peers[0].endpoint, "198.18.1.2:1");
 }
 END_TEST
 

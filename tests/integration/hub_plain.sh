@@ -48,7 +48,7 @@ sed "s|^Listen = .*|&\nPrivateKeyFile = $WORK/h.key|" "$WORK/hub.conf" >"$WORK/s
 printf '\n[Peer]\nPublicKey = %s\n' "$(cat "$WORK/h.pub")" >>"$WORK/sealed.conf"
 config_refused sealed.conf "sealed.conf:6: \[Interface\] Hub is for plain mode"
 printf '\n[Peer]\nAllowedIPs = 198.19.0.2/32\n' | cat "$WORK/hub.conf" - >"$WORK/pinned.conf"
-config_refused pinned.conf "pinned.conf:8: Hub = yes: a plain hub's peers are its connections"
+config_refused pinned.conf "pinned.conf:7: \[Peer\] of a plain hub (Hub = yes) needs Endpoint"
 
 log "three plain clients meet at the hub"
 culvertd_start h hub -c "$WORK/hub.conf"
@@ -179,6 +179,72 @@ ping_ok a 198.19.0.1
 culvertd_stop "$PID_au"
 culvertd_stop "$PID_cu"
 culvertd_stop "$PID_hubu"
+
+log "a [Peer] pins its AllowedIPs to the client that connects from its Endpoint"
+cat >"$WORK/pinned.conf" <<CONF
+[Interface]
+Device = tun0
+MTU = 1400
+Listen = :55555
+Hub = yes
+
+[Peer]
+Name = site-a
+# Over TCP the port is the client's to choose: only the address counts.
+Endpoint = 198.18.1.2:1
+AllowedIPs = 198.19.0.2/32, 2001:db8:19::2/128
+CONF
+culvertd_start h hubp -c "$WORK/pinned.conf"
+wait_log hubp "listening on tcp"
+# Pinned before it connects: the hub knows where 198.19.0.2 is, but there
+# is no way to it yet.
+if n h ping -c 2 -i 0.2 -W 1 198.19.0.2 >/dev/null; then
+	die "198.19.0.2 answered before site-a connected"
+fi
+wait_counter_above hubp no_peer 0
+culvertd_start a ap --dev tun0 --mtu 1400 --connect 198.18.1.1:55555
+simpletun_start b bp -i tun0 -c 198.18.2.1:55555
+wait_log hubp "connection from 198.18.1.2:[0-9]*, peer site-a"
+ping_ok h 198.19.0.2
+ping_ok h 2001:db8:19::2
+ping_ok b 198.19.0.1
+ping_ok b 198.19.0.2
+# site-a's sources outside its AllowedIPs are not learned but dropped.
+if n a ping -c 2 -i 0.2 -W 1 -I 198.19.0.100 198.19.0.1 >/dev/null; then
+	die "site-a's packet from outside its AllowedIPs was answered"
+fi
+wait_counter_above hubp spoofed 1
+# Another client cannot claim site-a's address.
+addr b tun0 198.19.0.2/32
+if n b ping -c 2 -i 0.2 -W 1 -I 198.19.0.2 198.19.0.1 >/dev/null; then
+	die "b's packets from site-a's pinned address were answered"
+fi
+wait_counter_above hubp spoofed 3
+ping_ok a 198.19.0.1
+ctl show "tun0@$(ns h)" --json >"$WORK/hub.json"
+python3 - "$WORK/hub.json" <<'PY' || die "pinned status: $(cat "$WORK/hub.json")"
+import json, sys
+st = json.load(open(sys.argv[1]))
+a = [p for p in st["peers"] if p["name"] == "site-a"][0]
+assert a["addresses"] == ["198.19.0.2/32", "2001:db8:19::2/128"], a["addresses"]
+assert a["endpoint"].startswith("198.18.1.2:") and a["state"] == "connected", a
+assert a["drops"]["spoofed"] >= 2 and a["drops"]["learn_full"] == 0, a["drops"]
+b = [p for p in st["peers"] if p["endpoint"].startswith("198.18.2.2:")][0]
+assert b["addresses"] == ["198.19.0.3/32"], b["addresses"]
+assert b["drops"]["spoofed"] >= 2, b["drops"]
+PY
+culvertd_stop "$PID_ap"
+wait_log hubp "peer 198.18.1.2:[0-9]* is gone"
+# A [Peer] stays when its client goes, with its AllowedIPs.
+ctl show "tun0@$(ns h)" --json >"$WORK/hub.json"
+python3 -c '
+import json, sys
+st = json.load(open(sys.argv[1]))
+a = [p for p in st["peers"] if p["name"] == "site-a"][0]
+assert a["addresses"] == ["198.19.0.2/32", "2001:db8:19::2/128"], a["addresses"]' "$WORK/hub.json" ||
+	die "site-a lost its AllowedIPs with its connection"
+culvertd_stop "$PID_hubp"
+wait "$PID_bp" || die "simpletun.py exited $? when the hub closed its connection"
 
 log "a plain TAP hub: two simpletun.py -a clients switched through it"
 for role in h b c; do
