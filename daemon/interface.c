@@ -519,8 +519,11 @@ static void tunnel_dev_read_routed(struct tunnel *t)
 			return;
 		if (d.frames && d.peer && t->cfg.transport == TUNNEL_UDP)
 			tunnel_udp_send_batch(d.peer, d.frames, d.frag_last);
-		else if (d.frames && d.peer)
-			tunnel_tcp_send_peer(d.peer, t->dev_buf, d.len, d.packets, d.payload);
+		else if (d.frames && d.peer &&
+			 tunnel_tcp_send_peer(d.peer, t->dev_buf, d.len, d.packets, d.payload)) {
+			t->stats.tx_packets += d.packets;
+			t->stats.tx_bytes += d.payload;
+		}
 		if (!t->carry_len)
 			break;
 		/* The carried packet sits in the slot after the last frame:

@@ -505,7 +505,9 @@ void tunnel_tcp_send(struct peer *p, const uint8_t *buf, size_t len);
  * (drop_no_peer); one whose output buffer already holds cfg.out_high bytes
  * loses them (drop_backpressure, its own and the interface's): a slow peer
  * never pauses the device for the others, and what waits for it is
- * bounded (out_high plus one batch).  Returns true when queued.
+ * bounded (out_high plus one batch).  Counts @p's tx; the interface's is
+ * the caller's (a flooded frame is one packet, however many peers get it).
+ * Returns true when queued.
  */
 bool tunnel_tcp_send_peer(struct peer *p, const uint8_t *buf, size_t len, uint64_t packets,
 			  uint64_t payload);

@@ -19,31 +19,6 @@
 #define TUNNEL_PENDING_TIMEOUT_MS 5000
 
 static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg);
-bool tunnel_tcp_send_peer(struct peer *p, const uint8_t *buf, size_t len, uint64_t packets,
-			  uint64_t payload)
-{
-	struct tunnel *t = p->t;
-
-	if (!tunnel_peer_reachable(p)) {
-		t->stats.drop_no_peer += packets;
-		return false;
-	}
-	if (evbuffer_get_length(p->out) >= t->cfg.out_high) {
-		t->stats.drop_backpressure += packets;
-		p->drop_backpressure += packets;
-		log_trace("%s: %" PRIu64 " packets dropped: its output buffer is full", p->str,
-			  packets);
-		return false;
-	}
-	t->stats.tx_packets += packets;
-	t->stats.tx_bytes += payload;
-	p->tx_packets += packets;
-	p->tx_bytes += payload;
-	p->last_tx_ms = tunnel_now_ms();
-	tunnel_tcp_send(p, buf, len);
-	return true;
-}
-
 static void tunnel_tcp_write_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Frees the socket's events (either may be NULL). */
@@ -203,6 +178,29 @@ void tunnel_tcp_send(struct peer *p, const uint8_t *buf, size_t len)
 		return;
 	}
 	tunnel_tcp_flush(p);
+}
+
+bool tunnel_tcp_send_peer(struct peer *p, const uint8_t *buf, size_t len, uint64_t packets,
+			  uint64_t payload)
+{
+	struct tunnel *t = p->t;
+
+	if (!tunnel_peer_reachable(p)) {
+		t->stats.drop_no_peer += packets;
+		return false;
+	}
+	if (evbuffer_get_length(p->out) >= t->cfg.out_high) {
+		t->stats.drop_backpressure += packets;
+		p->drop_backpressure += packets;
+		log_trace("%s: %" PRIu64 " packets dropped: its output buffer is full", p->str,
+			  packets);
+		return false;
+	}
+	p->tx_packets += packets;
+	p->tx_bytes += payload;
+	p->last_tx_ms = tunnel_now_ms();
+	tunnel_tcp_send(p, buf, len);
+	return true;
 }
 
 static void tunnel_tcp_write_cb(evutil_socket_t fd, short what, void *arg)
