@@ -232,10 +232,11 @@ static bool conf_is_hub(const struct conf *c)
 
 /*
  * Refuses what the file may say but this culvertd cannot do yet
- * (doc/design.md section 8): a plain hub, a TCP hub that does not listen,
- * a hub whose peers use different transports, Transport = auto, a listener
- * serving two transports, PeerToPeer = no without a hub.  Returns 0, or
- * -EINVAL with "FILE:LINE: ..." in @err.
+ * (doc/design.md section 8): many plain peers without Hub = yes, a plain
+ * hub's PlainOffload, a TCP hub that does not listen, a hub whose peers use
+ * different transports, Transport = auto, a listener serving two
+ * transports, PeerToPeer = no without a hub.  Returns 0, or -EINVAL with
+ * "FILE:LINE: ..." in @err.
  */
 static int conf_check_support(const struct conf *c, const char *name, char *err, size_t errlen)
 {

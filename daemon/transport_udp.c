@@ -282,6 +282,13 @@ static struct peer *tunnel_udp_whose(struct tunnel *t, const uint8_t *msg, size_
 	return tunnel_initiator(t, msg, n, ss, sslen, false, from, tunnel_now_ms());
 }
 
+/* Plain mode: true when the datagram @dgram (@n bytes) is the plain
+ * keepalive, one empty frame, and keepalives are on (PlainKeepalive). */
+static bool tunnel_udp_plain_keepalive(const struct tunnel *t, const uint8_t *dgram, size_t n)
+{
+	return n == FRAME_HDR_LEN && t->cfg.plain_keepalive && dgram[0] == 0 && dgram[1] == 0;
+}
+
 /* Plain mode: checks every frame of the datagram @dgram (@n bytes) before
  * any is written, since the datagram teaches the listener a peer: all of
  * it is valid or none.  Returns the number of frames, or a negative errno
@@ -313,8 +320,7 @@ static int tunnel_udp_plain_check(struct tunnel *t, const uint8_t *dgram, size_t
 static void tunnel_udp_plain_hub(struct tunnel *t, const uint8_t *dgram, size_t n,
 				 const struct sockaddr_storage *ss, socklen_t sslen)
 {
-	bool keepalive =
-	    n == FRAME_HDR_LEN && t->cfg.plain_keepalive && dgram[0] == 0 && dgram[1] == 0;
+	bool keepalive = tunnel_udp_plain_keepalive(t, dgram, n);
 	struct peer *p = NULL;
 	const uint8_t *pkt;
 	size_t off = 0, len;
@@ -373,8 +379,7 @@ static void tunnel_udp_handle(struct tunnel *t, const uint8_t *dgram, size_t n,
 		tunnel_open(p, dgram, n, ss, sslen);
 		return;
 	}
-	if (n == FRAME_HDR_LEN && t->cfg.plain_keepalive && dgram[0] == 0 && dgram[1] == 0) {
-		/* The plain keepalive: one empty frame. */
+	if (tunnel_udp_plain_keepalive(t, dgram, n)) {
 		if (t->cfg.listen ||
 		    endpoint_equal((const struct sockaddr *)ss, (struct sockaddr *)&p->addr)) {
 			t->stats.keepalives_received++;
