@@ -872,6 +872,7 @@ static void tunnel_status_peer(const struct peer *p, struct status *st, uint64_t
 		status_peer_add_counter(sp, "replayed", ss.rx_replayed);
 		status_peer_add_counter(sp, "stale", ss.rx_stale);
 		status_peer_add_counter(sp, "out_of_order", ss.rx_out_of_order);
+		status_peer_add_counter(sp, "wrong_transport", ss.rx_wrong_transport);
 		status_peer_add_counter(sp, "expired", ss.rx_expired);
 	}
 }
@@ -1021,6 +1022,7 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 		status_add_counter(st, "replayed", ss.rx_replayed);
 		status_add_counter(st, "stale", ss.rx_stale);
 		status_add_counter(st, "out_of_order", ss.rx_out_of_order);
+		status_add_counter(st, "wrong_transport", ss.rx_wrong_transport);
 		status_add_counter(st, "expired", ss.rx_expired);
 		status_add_counter(st, "unknown_index", ss.rx_unknown_index + s->rx_unknown_index);
 		status_add_counter(st, "malformed",

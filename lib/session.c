@@ -45,6 +45,10 @@ struct session_keypair {
 	uint32_t local_index;  /* peers put it in messages to us */
 	uint32_t remote_index; /* we put it in messages to the peer */
 	bool initiator;        /* we sent the initiation of this keypair */
+	/* Made by a handshake that arrived over a stream (TCP): its transport
+	 * messages must arrive over a stream, with counters without gaps;
+	 * otherwise over datagrams, through the replay window. */
+	bool stream;
 };
 
 /* The whole struct is sodium_malloc'd: it holds the static private key and PSK. */
@@ -57,7 +61,8 @@ struct session {
 	 * peer's cookie for what we send (lib/cookie.h). */
 	struct cookie_checker mac_rx;
 	struct cookie_maker mac_tx;
-	bool stream;
+	bool stream;    /* how session_receive() says messages arrive */
+	bool rx_stream; /* how the message being received arrived */
 	uint64_t rekey_after_ms;
 	uint64_t reject_after_ms;
 	uint64_t rekey_timeout_ms;
@@ -584,6 +589,7 @@ static int session_receive_initiation(struct session *s, uint64_t now_ms, const 
 	cookie_maker_add_macs(&s->mac_tx, out, SESSION_RESPONSE_LEN, now_ms);
 	kp.created_ms = now_ms;
 	kp.initiator = false;
+	kp.stream = s->rx_stream;
 	replay_init(&kp.replay);
 	session_install(s, &kp, now_ms);
 	memcpy(s->last_ts_accepted, ts, TAI64N_LEN);
@@ -651,6 +657,7 @@ static int session_receive_response(struct session *s, uint64_t now_ms, const ui
 	kp.remote_index = get_be32(in + 4);
 	kp.created_ms = now_ms;
 	kp.initiator = true;
+	kp.stream = s->rx_stream;
 	replay_init(&kp.replay);
 	/* The index passes from the handshake to the keypair. */
 	session_forget_handshake(s);
@@ -727,8 +734,16 @@ static int session_receive_transport(struct session *s, uint64_t now_ms, const u
 		session_expire(s, now_ms);
 		return -EKEYEXPIRED;
 	}
+	/* A message that crossed to the other transport (copied by someone
+	 * on the path, or late from a transport the peer left) is refused
+	 * before any work: each keypair serves the transport its handshake
+	 * ran over (doc/design.md section 8). */
+	if (kp->stream != s->rx_stream) {
+		s->stats.rx_wrong_transport++;
+		return -EPROTOTYPE;
+	}
 	counter = get_be64(in + 8);
-	if (s->stream) {
+	if (kp->stream) {
 		/* TCP delivers in order and loses nothing: any gap is corruption. */
 		if (counter != noise_cipher_counter(&kp->recv)) {
 			s->stats.rx_out_of_order++;
@@ -795,6 +810,14 @@ static int session_receive_transport(struct session *s, uint64_t now_ms, const u
 int session_receive(struct session *s, uint64_t now_ms, const uint8_t *in, size_t in_len,
 		    uint8_t *out, size_t out_size, size_t *out_len, enum session_action *action)
 {
+	return session_receive_on(s, s->stream, now_ms, in, in_len, out, out_size, out_len, action);
+}
+
+int session_receive_on(struct session *s, bool stream, uint64_t now_ms, const uint8_t *in,
+		       size_t in_len, uint8_t *out, size_t out_size, size_t *out_len,
+		       enum session_action *action)
+{
+	s->rx_stream = stream;
 	*out_len = 0;
 	*action = SESSION_NONE;
 	if (in_len < SESSION_TRANSPORT_HEADER_LEN || in[1] != 0 || in[2] != 0 || in[3] != 0) {

@@ -210,6 +210,7 @@ struct session_stats {
 	uint64_t rx_replayed;            /* -EALREADY (datagram mode) */
 	uint64_t rx_stale;               /* -ESTALE (datagram mode) */
 	uint64_t rx_out_of_order;        /* -EPROTO (stream mode) */
+	uint64_t rx_wrong_transport;     /* -EPROTOTYPE */
 };
 
 /*
@@ -299,6 +300,9 @@ int session_initiate(struct session *s, uint64_t now_ms, uint8_t *out, size_t ou
  *                for no known keypair;
  *   -EKEYEXPIRED a transport message for a keypair older than
  *                reject_after_ms (the keypair is erased now);
+ *   -EPROTOTYPE  a transport message that arrived over the other
+ *                transport than its keypair's handshake (see
+ *                session_receive_on()); never decrypted;
  *   -EALREADY    datagram mode: a counter already received (RFC 6479);
  *   -ESTALE      datagram mode: a counter older than the replay window;
  *   -EMSGSIZE    @out_size too small (a caller bug; not counted);
@@ -315,6 +319,24 @@ int session_initiate(struct session *s, uint64_t now_ms, uint8_t *out, size_t ou
  */
 int session_receive(struct session *s, uint64_t now_ms, const uint8_t *in, size_t in_len,
 		    uint8_t *out, size_t out_size, size_t *out_len, enum session_action *action);
+
+/*
+ * As session_receive(), for a session whose messages may arrive over either
+ * transport (a listener with Transports = udp, tcp; a Transport = auto
+ * client): @stream tells how this one arrived (true: a TCP frame's
+ * payload, false: a UDP datagram) instead of session_config's stream.  A
+ * keypair takes the mode of the handshake message that made it (the
+ * initiation we answer, or the response to ours), so its transport
+ * messages must arrive the same way: counters without gaps over a stream,
+ * the replay window over datagrams.  One that arrives the other way is
+ * refused before decryption with -EPROTOTYPE (rx_wrong_transport): a
+ * message copied from one transport into the other can neither be
+ * decrypted twice, nor move the peer, nor break its stream
+ * (doc/design.md section 8).
+ */
+int session_receive_on(struct session *s, bool stream, uint64_t now_ms, const uint8_t *in,
+		       size_t in_len, uint8_t *out, size_t out_size, size_t *out_len,
+		       enum session_action *action);
 
 /*
  * Seals one packet @in (@in_len bytes, 0..SESSION_MAX_PACKET_LEN; 0 is a

@@ -388,6 +388,77 @@ START_TEST(test_order_stream)
 }
 END_TEST
 
+/* Delivers @m to @to as arriving over a stream (@stream) or as a datagram. */
+static int recv_on(struct session *to, bool stream, const struct msg *m)
+{
+	return session_receive_on(to, stream, now, m->buf, m->len, out, sizeof(out), &out_len,
+				  &action);
+}
+
+/*
+ * A session serving both transports (Transports = udp, tcp): each keypair
+ * takes the transport its handshake arrived over, and a transport message
+ * copied to the other transport is refused before decryption without
+ * harming the genuine one.
+ */
+START_TEST(test_transport_per_keypair)
+{
+	struct msg m1, m2, ka, d0, d1, u0, u1;
+
+	/* A handshake over a stream: counters without gaps. */
+	initiate(P.a, &m1);
+	ck_assert_int_eq(recv_on(P.b, true, &m1), 0);
+	ck_assert_int_eq(action, SESSION_REPLY);
+	memcpy(m2.buf, out, out_len);
+	m2.len = out_len;
+	ck_assert_int_eq(recv_on(P.a, true, &m2), 0);
+	ck_assert_int_eq(action, SESSION_ESTABLISHED);
+	seal(P.a, NULL, 0, &ka);
+	ck_assert_int_eq(recv_on(P.b, true, &ka), 0);
+	ck_assert_int_eq(action, SESSION_KEEPALIVE);
+	seal(P.a, "zero", 4, &d0);
+	seal(P.a, "one", 3, &d1);
+	/* Copied into a datagram: refused, not decrypted, not counted as
+	 * received, and the stream goes on as if nothing happened. */
+	ck_assert_int_eq(recv_on(P.b, false, &d0), -EPROTOTYPE);
+	ck_assert_int_eq(action, SESSION_NONE);
+	ck_assert_uint_eq(out_len, 0);
+	ck_assert_int_eq(recv_on(P.b, true, &d0), 0);
+	ck_assert_int_eq(action, SESSION_DELIVER);
+	ck_assert_mem_eq(out, "zero", 4);
+	/* Over the stream a gap is still corruption. */
+	ck_assert_int_eq(recv_on(P.b, true, &d0), -EPROTO);
+	ck_assert_int_eq(recv_on(P.b, true, &d1), 0);
+	ck_assert_mem_eq(out, "one", 3);
+
+	/* A new handshake over datagrams: its keypair takes reordering and
+	 * refuses replays, and refuses a copy sent over the stream. */
+	now += 1000;
+	initiate(P.a, &m1);
+	ck_assert_int_eq(recv_on(P.b, false, &m1), 0);
+	ck_assert_int_eq(action, SESSION_REPLY);
+	memcpy(m2.buf, out, out_len);
+	m2.len = out_len;
+	ck_assert_int_eq(recv_on(P.a, false, &m2), 0);
+	ck_assert_int_eq(action, SESSION_ESTABLISHED);
+	seal(P.a, "u0", 2, &u0);
+	seal(P.a, "u1", 2, &u1);
+	ck_assert_int_eq(recv_on(P.b, true, &u1), -EPROTOTYPE);
+	ck_assert_int_eq(recv_on(P.b, false, &u1), 0);
+	ck_assert_int_eq(action, SESSION_DELIVER);
+	ck_assert_int_eq(recv_on(P.b, false, &u0), 0); /* reordered: fine */
+	ck_assert_mem_eq(out, "u0", 2);
+	ck_assert_int_eq(recv_on(P.b, false, &u0), -EALREADY);
+	/* The responder answers under the new keypair: only as a datagram. */
+	seal(P.b, "back", 4, &d0);
+	ck_assert_int_eq(recv_on(P.a, true, &d0), -EPROTOTYPE);
+	ck_assert_int_eq(recv_on(P.a, false, &d0), 0);
+	ck_assert_mem_eq(out, "back", 4);
+	ck_assert_uint_eq(stats(P.b).rx_wrong_transport, 2);
+	ck_assert_uint_eq(stats(P.a).rx_wrong_transport, 1);
+}
+END_TEST
+
 START_TEST(test_replayed_initiation)
 {
 	struct msg i1, i2, r;
@@ -1217,6 +1288,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_tamper_transport, 0, 2);
 	tcase_add_test(tc, test_replay_datagram);
 	tcase_add_test(tc, test_order_stream);
+	tcase_add_test(tc, test_transport_per_keypair);
 	tcase_add_test(tc, test_replayed_initiation);
 	tcase_add_test(tc, test_wrong_peer_key);
 	tcase_add_test(tc, test_psk);
