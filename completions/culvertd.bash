@@ -2,7 +2,7 @@
 # bash completion for culvertd(8): its long options as `culvertd --help`
 # lists them (so the list cannot drift from the code: --no-seccomp and the
 # others), file names for the options that take a file, the words of --mode
-# and --transport, and user and group names.
+# --transport and --transports, and user and group names.
 _culvertd()
 {
 	local cur prev words cword
@@ -18,7 +18,11 @@ _culvertd()
 		return
 		;;
 	-t | --transport)
-		COMPREPLY=($(compgen -W 'tcp udp' -- "$cur"))
+		COMPREPLY=($(compgen -W 'tcp udp auto' -- "$cur"))
+		return
+		;;
+	--transports)
+		COMPREPLY=($(compgen -W 'udp,tcp tcp udp' -- "$cur"))
 		return
 		;;
 	-u | --user)

@@ -219,11 +219,15 @@ static size_t tunnel_wrap(struct tunnel *t, struct peer *p, uint8_t *slot, size_
 /* Notes the frame of @flen bytes at @frame, carrying @pkts packets of
  * @bytes bytes in all, for the send: in tx_iov (UDP sends one datagram per
  * frame) and the drain's totals. */
-static void tunnel_note_frame(struct tunnel *t, uint8_t *frame, size_t flen, unsigned pkts,
-			      size_t bytes, struct tunnel_drain *d)
+static void tunnel_note_frame(struct tunnel *t, const struct peer *p, uint8_t *frame, size_t flen,
+			      unsigned pkts, size_t bytes, struct tunnel_drain *d)
 {
-	t->tx_iov[d->frames].iov_base = frame;
-	t->tx_iov[d->frames].iov_len = flen;
+	/* A sealed datagram leaves out the prefix a two-transport interface
+	 * makes room for (tunnel_peer_frame_hdr()). */
+	size_t skip = t->frame_hdr - tunnel_peer_frame_hdr(p);
+
+	t->tx_iov[d->frames].iov_base = frame + skip;
+	t->tx_iov[d->frames].iov_len = flen - skip;
 	t->tx_pktlen[d->frames] = (uint32_t)bytes;
 	d->frames++;
 	d->packets += pkts;
@@ -304,7 +308,7 @@ static int tunnel_dev_read_vnet(struct tunnel *t, struct peer *p, uint8_t *slot,
 			struct tunnel_drain one = {0};
 
 			tunnel_count(&h, len, &one.packets, &one.payload);
-			tunnel_note_frame(t, slot, flen, (unsigned)one.packets, one.payload, d);
+			tunnel_note_frame(t, p, slot, flen, (unsigned)one.packets, one.payload, d);
 			if (h.gso_type != VNET_GSO_NONE)
 				t->stats.tx_offload++;
 		}
@@ -342,7 +346,7 @@ static int tunnel_dev_read_vnet(struct tunnel *t, struct peer *p, uint8_t *slot,
 		flen = tunnel_wrap(t, p, frame, hroom + t->seg_len[i]);
 		if (flen == 0)
 			break; /* no session: all of them dropped, counted */
-		tunnel_note_frame(t, frame, flen, 1, t->seg_len[i], d);
+		tunnel_note_frame(t, p, frame, flen, 1, t->seg_len[i], d);
 		off += flen;
 		d->frag_last = frag;
 	}
@@ -493,7 +497,7 @@ static int tunnel_dev_drain(struct tunnel *t, struct peer *p, struct tunnel_drai
 		}
 		flen = tunnel_wrap(t, p, slot, (size_t)n);
 		if (flen > 0)
-			tunnel_note_frame(t, slot, flen, 1, (size_t)n, d);
+			tunnel_note_frame(t, p, slot, flen, 1, (size_t)n, d);
 		if (d->frag_last) {
 			d->frag_last = flen > 0;
 			break;
@@ -517,7 +521,7 @@ static void tunnel_dev_read_routed(struct tunnel *t)
 
 		if (tunnel_dev_drain(t, t->peer, &d) < 0)
 			return;
-		if (d.frames && d.peer && t->cfg.transport == TUNNEL_UDP)
+		if (d.frames && d.peer && d.peer->transport == TUNNEL_UDP)
 			tunnel_udp_send_batch(d.peer, d.frames, d.frag_last);
 		else if (d.frames && d.peer &&
 			 tunnel_tcp_send_peer(d.peer, t->dev_buf, d.len, d.packets, d.payload)) {
@@ -550,7 +554,7 @@ static void tunnel_dev_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (tunnel_dev_drain(t, p, &d) < 0)
 		return;
-	if (t->cfg.transport == TUNNEL_UDP) {
+	if (p->transport == TUNNEL_UDP) {
 		if (d.frames)
 			tunnel_udp_send_batch(p, d.frames, d.frag_last);
 		return;
@@ -715,7 +719,7 @@ void tunnel_set_allow_from(struct tunnel *t, const struct endpoint_prefix *allow
 	if (n)
 		memcpy(t->allow_from, allow, n * sizeof(*allow));
 	t->n_allow_from = n;
-	if (t->cfg.transport != TUNNEL_TCP || !t->cfg.listen || !p)
+	if ((t->cfg.transport != TUNNEL_TCP && !t->cfg.udp_and_tcp) || !t->cfg.listen || !p)
 		return;
 	for (unsigned i = 0; i < t->n_peers; i++) {
 		p = t->peers[i];
@@ -731,11 +735,11 @@ void tunnel_set_peer_to_peer(struct tunnel *t, bool on)
 	t->cfg.peer_to_peer = on;
 }
 
-/* Makes the listening TCP socket or the UDP socket, bound to cfg.addr when
- * listening.  An IPv6 wildcard socket also takes IPv4 (dual stack). */
-static int tunnel_socket_open(struct tunnel *t, char *err, size_t errlen)
+/* Makes the listening TCP socket (@type SOCK_STREAM) or the UDP socket,
+ * bound to cfg.addr when listening.  An IPv6 wildcard socket also takes
+ * IPv4 (dual stack). */
+static int tunnel_socket_open(struct tunnel *t, int type, char *err, size_t errlen)
 {
-	int type = t->cfg.transport == TUNNEL_TCP ? SOCK_STREAM : SOCK_DGRAM;
 	int fd = socket(t->cfg.addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1, zero = 0;
 	char where[ENDPOINT_STRLEN];
@@ -776,7 +780,10 @@ static int tunnel_socket_open(struct tunnel *t, char *err, size_t errlen)
 static int tunnel_default_mtu(struct tunnel *t, const struct tunnel_config *cfg)
 {
 	const struct sockaddr_storage *peer = NULL;
-	bool udp = cfg->transport == TUNNEL_UDP, tap = cfg->mode == TUN_MODE_TAP;
+	/* Two transports: the larger overhead (TCP's), so that a packet
+	 * fits either way. */
+	bool udp = cfg->transport == TUNNEL_UDP && !tunnel_two_transports(cfg);
+	bool tap = cfg->mode == TUN_MODE_TAP;
 	char dev[IF_NAMESIZE] = "", why[96];
 	unsigned path = MTU_PATH_FALLBACK, ov;
 	uint8_t addr[16];
@@ -1121,6 +1128,19 @@ int tunnel_hub_update(struct tunnel *t, const struct tunnel_peer_config *peers, 
 		snprintf(p->name, sizeof(p->name), "%s", pc->name ? pc->name : "");
 		p->keepalive_ms = pc->keepalive_ms;
 		p->dead_peer_ms = pc->dead_peer_ms;
+		/* A new pin takes effect from the next handshake; the one on
+		 * the other transport goes at once. */
+		p->transports = pc->transports;
+		if (!tunnel_peer_may_use(p, p->transport)) {
+			log_info("%s: peer %s is no longer served over %s", t->dev.name,
+				 p->name[0] ? p->name : "(unnamed)",
+				 p->transport == TUNNEL_TCP ? "tcp" : "udp");
+			tunnel_tcp_close(p);
+			/* Unreachable until it completes a handshake over
+			 * the other transport. */
+			p->addr_len = 0;
+			p->transport = p->transport == TUNNEL_TCP ? TUNNEL_UDP : TUNNEL_TCP;
+		}
 		memcpy(&p->cfg_addr, &pc->endpoint, pc->endpoint_len);
 		p->cfg_addr_len = pc->endpoint_len;
 		if (fresh[i])
@@ -1180,6 +1200,16 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	t->n_peers = 1;
 	if (cfg->plain_hub && (cfg->sealed || !cfg->listen || cfg->plain_offload)) {
 		snprintf(err, errlen, "a plain hub is plain, with a listener");
+		*usage = true;
+		goto fail;
+	}
+	if ((cfg->udp_and_tcp || cfg->auto_transport) &&
+	    (!cfg->sealed || cfg->transport != TUNNEL_UDP || cfg->plain_hub ||
+	     (cfg->udp_and_tcp && !cfg->listen) ||
+	     (cfg->auto_transport && (cfg->listen || cfg->n_peers)))) {
+		snprintf(err, errlen,
+			 cfg->udp_and_tcp ? "both transports: a sealed listener only"
+					  : "Transport = auto: a sealed one-peer client only");
 		*usage = true;
 		goto fail;
 	}
@@ -1277,7 +1307,9 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	/* A slot holds one frame: the length prefix, in sealed mode the
 	 * transport header, the packet (one byte more, to tell oversize
 	 * ones), and in sealed mode the tag. */
-	t->frame_hdr = cfg->sealed && cfg->transport == TUNNEL_UDP ? 0 : FRAME_HDR_LEN;
+	t->frame_hdr = cfg->sealed && cfg->transport == TUNNEL_UDP && !tunnel_two_transports(cfg)
+			   ? 0
+			   : FRAME_HDR_LEN;
 	t->pkt_off = t->frame_hdr + (cfg->sealed ? SESSION_TRANSPORT_HEADER_LEN : 0);
 	t->slot_len = t->pkt_off + t->max_len + 1 + (cfg->sealed ? NOISE_TAG_LEN : 0);
 	t->dev_buf_len = 2 * t->slot_len;
@@ -1345,7 +1377,7 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 
 	endpoint_format((struct sockaddr *)&cfg->addr, p->str, sizeof(p->str));
 	if (cfg->transport == TUNNEL_TCP && cfg->listen) {
-		t->listen_fd = tunnel_socket_open(t, err, errlen);
+		t->listen_fd = tunnel_socket_open(t, SOCK_STREAM, err, errlen);
 		if (t->listen_fd < 0)
 			goto fail;
 		t->listen_ev =
@@ -1359,9 +1391,21 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		log_info("%s: connecting to tcp %s", t->dev.name, p->str);
 		tunnel_connect_start(p);
 	} else {
-		t->udp_fd = tunnel_socket_open(t, err, errlen);
+		t->udp_fd = tunnel_socket_open(t, SOCK_DGRAM, err, errlen);
 		if (t->udp_fd < 0)
 			goto fail;
+		if (cfg->udp_and_tcp) {
+			/* Transports = udp, tcp: the same port over TCP too. */
+			t->listen_fd = tunnel_socket_open(t, SOCK_STREAM, err, errlen);
+			if (t->listen_fd < 0)
+				goto fail;
+			t->listen_ev = event_new(base, t->listen_fd, EV_READ | EV_PERSIST,
+						 tunnel_accept_cb, t);
+			if (!t->listen_ev)
+				goto fail;
+			event_add(t->listen_ev, NULL);
+			log_info("%s: listening on tcp %s", t->dev.name, p->str);
+		}
 		t->dgram = malloc((size_t)TUNNEL_UDP_RX_BATCH * TUNNEL_DGRAM_MAX);
 		t->udp_rd_ev =
 		    event_new(base, t->udp_fd, EV_READ | EV_PERSIST, tunnel_udp_read_cb, t);
@@ -1427,7 +1471,7 @@ void tunnel_free(struct tunnel *t)
 {
 	if (!t)
 		return;
-	if (t->cfg.transport == TUNNEL_TCP && t->peer) {
+	if ((t->cfg.transport == TUNNEL_TCP || tunnel_two_transports(&t->cfg)) && t->peer) {
 		t->cfg.listen = true; /* no reconnect timer from the close */
 		tunnel_tcp_close(t->peer);
 	}

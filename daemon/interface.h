@@ -94,6 +94,24 @@ struct peer {
 	struct tunnel *t; /* the interface it belongs to */
 	char name[64];    /* a hub peer's Name, "" when none */
 
+	/* The transport it is on now: the interface's, or with udp_and_tcp
+	 * or auto_transport the one its latest handshake ran over. */
+	enum tunnel_transport transport;
+	/* The transports it may use (tunnel_peer_config's transports; 0:
+	 * either): tunnel_peer_may_use(). */
+	unsigned transports;
+	/* Transport = auto (the one peer): when the first initiation over
+	 * UDP since the last authenticated datagram left (0: none waits),
+	 * when the next probe over UDP is due while on TCP and its interval,
+	 * when it last came back to UDP, ms; fallbacks and probes made. */
+	uint64_t auto_wait_ms;
+	uint64_t auto_probe_ms;
+	uint64_t auto_probe_every_ms;
+	uint64_t auto_back_ms;
+	uint64_t auto_responses; /* the session's responses_sent at the last
+				  * completed handshake or move */
+	uint64_t auto_fallbacks, auto_probes;
+
 	struct sockaddr_storage addr; /* its endpoint, once known */
 	socklen_t addr_len;           /* 0: not known */
 	char str[ENDPOINT_STRLEN];    /* addr as text, for the log */
@@ -255,12 +273,11 @@ struct tunnel {
 	uint8_t *dev_buf; /* frames read from the device: [hdr|packet]... */
 	size_t dev_buf_len;
 
-	int listen_fd; /* TCP server only */
+	int listen_fd; /* TCP server only (udp_and_tcp: beside the UDP socket) */
 	struct event *listen_ev;
-	/* UDP: the socket (-1 if none) and its events;
-	 * TUNNEL_UDP_RX_BATCH receive buffers of TUNNEL_DGRAM_MAX bytes for
-	 * recvmmsg(2), and the datagrams of one device drain for
-	 * sendmmsg(2). */
+	/* UDP (and with udp_and_tcp the TCP listener above): the socket (-1 if none) and its
+	 * events; TUNNEL_UDP_RX_BATCH receive buffers of TUNNEL_DGRAM_MAX bytes for recvmmsg(2),
+	 * and the datagrams of one device drain for sendmmsg(2). */
 	int udp_fd;
 	struct event *udp_rd_ev;
 	struct event *udp_wr_ev;
@@ -298,10 +315,10 @@ struct tunnel {
 	struct vnet_gro gro;
 
 	/* Sealed mode (doc/design.md section 3). */
-	uint8_t *msg;                          /* a decrypted packet or a handshake message */
-	size_t frame_hdr;                      /* FRAME_HDR_LEN; 0 for sealed UDP (datagrams) */
-	size_t pkt_off;                        /* where a device packet is read in a slot */
-	size_t slot_len;                       /* room for one frame in dev_buf */
+	uint8_t *msg;     /* a decrypted packet or a handshake message */
+	size_t frame_hdr; /* FRAME_HDR_LEN; 0 for sealed UDP only (datagrams) */
+	size_t pkt_off;   /* where a device packet is read in a slot */
+	size_t slot_len;  /* room for one frame in dev_buf */
 	uint64_t warned_at[TUNNEL_WARN_COUNT]; /* ms of the last warning, by kind */
 	/* Handshake admission (doc/design.md section 3 "DoS"): mac1 and mac2
 	 * of initiations, cookie replies, a rate limit per source address,
@@ -516,7 +533,35 @@ bool tunnel_tcp_send_peer(struct peer *p, const uint8_t *buf, size_t len, uint64
  * connecting), over UDP a known endpoint. */
 static inline bool tunnel_peer_reachable(const struct peer *p)
 {
-	return p->t->cfg.transport == TUNNEL_TCP ? p->fd >= 0 && !p->connecting : p->addr_len != 0;
+	return p->transport == TUNNEL_TCP ? p->fd >= 0 && !p->connecting : p->addr_len != 0;
+}
+
+/* True when the interface may carry its peers over both transports
+ * (udp_and_tcp, auto_transport): a frame then has room for the length
+ * prefix, which a sealed datagram leaves out. */
+static inline bool tunnel_two_transports(const struct tunnel_config *cfg)
+{
+	return cfg->udp_and_tcp || cfg->auto_transport;
+}
+
+/* True when @p may complete a handshake over @tr: not pinned to the other
+ * transport by its [Peer] Transport. */
+static inline bool tunnel_peer_may_use(const struct peer *p, enum tunnel_transport tr)
+{
+	return !p->transports || (p->transports & (1u << tr));
+}
+
+/* Counts and (rate-limited) logs an initiation from @p refused because its
+ * [Peer] Transport pins it to the other transport than @tr; @from is the
+ * sender's address as text. */
+void tunnel_wrong_transport(struct peer *p, enum tunnel_transport tr, const char *from,
+			    uint64_t now);
+
+/* Bytes of length prefix a frame to @p carries: FRAME_HDR_LEN over TCP and
+ * in plain mode, none for a sealed datagram (doc/PROTOCOL.md). */
+static inline size_t tunnel_peer_frame_hdr(const struct peer *p)
+{
+	return p->t->cfg.sealed && p->transport == TUNNEL_UDP ? 0 : FRAME_HDR_LEN;
 }
 
 /* Closes a connection on probation; its slot and buffer stay. */

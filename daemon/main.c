@@ -56,7 +56,8 @@ static void usage(FILE *out)
 	fprintf(
 	    out,
 	    "Usage: culvertd [-c FILE] [--check-config] [--dev NAME] [--mode tun|tap]\n"
-	    "                [--transport tcp|udp] [--listen [ADDR]:PORT [--hub]]\n"
+	    "                [--transport tcp|udp|auto] [--transports udp,tcp]\n"
+	    "                [--listen [ADDR]:PORT [--hub]]\n"
 	    "                [--connect HOST:PORT] [--mtu N]\n"
 	    "                [--private-key FILE --peer-public-key KEY\n"
 	    "                [--preshared-key FILE]] [--user USER [--group GROUP] | --no-drop]\n"
@@ -75,7 +76,11 @@ static void usage(FILE *out)
 	    "  -d, --dev NAME          device to attach to; created (and removed at exit)\n"
 	    "                          when it does not exist\n"
 	    "  -m, --mode tun|tap      layer 3 (default) or layer 2\n"
-	    "  -t, --transport tcp|udp underlay transport (default tcp)\n"
+	    "  -t, --transport tcp|udp|auto  underlay transport (default tcp); auto, a\n"
+	    "                          sealed client: UDP, falling back to TCP to the same\n"
+	    "                          port when no handshake completes over UDP in 15 s,\n"
+	    "                          back to UDP when a probe (every 30 s) is answered\n"
+	    "      --transports udp,tcp  sealed, with --listen: serve both on one port\n"
 	    "  -l, --listen [ADDR]:PORT  wait for the peer; no ADDR: every IPv6 and IPv4\n"
 	    "                          address (default port %d)\n"
 	    "  -C, --connect HOST:PORT go to the peer (IPv6 literals in brackets); over UDP\n"
@@ -246,10 +251,14 @@ static int conf_check_support(const struct conf *c, const char *name, char *err,
 	unsigned line = 0;
 	const char *what = NULL;
 
+	bool both = c->transports == (CONF_TRANSPORTS_TCP | CONF_TRANSPORTS_UDP);
+
 	for (size_t i = 0; i < c->n_peers && !what; i++)
-		if (c->peers[i].transport == CONF_TRANSPORT_AUTO) {
+		if (c->peers[i].transport == CONF_TRANSPORT_AUTO &&
+		    (hub || c->listen || !c->private_key_file)) {
 			line = c->peers[i].line[CONF_KEY_TRANSPORT];
-			what = "Transport = auto: this culvertd does not fall back from UDP to TCP";
+			what = "Transport = auto: only a sealed one-peer client (PrivateKeyFile, "
+			       "Endpoint, no Listen) falls back from UDP to TCP";
 		}
 	if (what) {
 		/* reported below */
@@ -269,9 +278,10 @@ static int conf_check_support(const struct conf *c, const char *name, char *err,
 			     "connect to it)"
 			   : "AllowedIPs: a hub over TCP needs Listen (its peers connect "
 			     "to it; a site of a TCP hub needs no AllowedIPs)";
-	} else if (c->transports == (CONF_TRANSPORTS_TCP | CONF_TRANSPORTS_UDP)) {
+	} else if (both && !c->private_key_file) {
 		line = c->line[CONF_KEY_TRANSPORTS];
-		what = "Transports = udp,tcp: this culvertd serves one transport at a time";
+		what = "Transports = udp,tcp: this culvertd serves both only sealed "
+		       "(PrivateKeyFile)";
 	} else if (c->transports && (peer->set & CONF_SET_TRANSPORT) &&
 		   !(c->transports & (1u << peer->transport))) {
 		line = peer->line[CONF_KEY_TRANSPORT];
@@ -281,7 +291,7 @@ static int conf_check_support(const struct conf *c, const char *name, char *err,
 		line = c->line[CONF_KEY_PEER_TO_PEER];
 		what = "PeerToPeer = no: this culvertd serves one peer";
 	}
-	for (size_t i = 1; i < c->n_peers && !what; i++)
+	for (size_t i = 1; i < c->n_peers && !what && !both; i++)
 		if (conf_peer_transport(c, &c->peers[i]) != transport) {
 			line = c->peers[i].line[CONF_KEY_TRANSPORT]
 				   ? c->peers[i].line[CONF_KEY_TRANSPORT]
@@ -448,6 +458,11 @@ static int hub_peers_make(const struct conf *c, const struct conf *prev, struct 
 			pc->psk = psk;
 		}
 		pc->name = pi->name;
+		/* Transports = udp, tcp: a [Peer] Transport pins the peer. */
+		if (c->transports == (CONF_TRANSPORTS_TCP | CONF_TRANSPORTS_UDP) &&
+		    (pi->set & CONF_SET_TRANSPORT))
+			pc->transports =
+			    1u << (pi->transport == CONF_TRANSPORT_TCP ? TUNNEL_TCP : TUNNEL_UDP);
 		pc->keepalive_ms = (uint64_t)pi->keepalive * 1000;
 		pc->dead_peer_ms = (uint64_t)pi->dead_peer_timeout * 1000;
 		pc->allowed_ips = h->prefixes + at;
@@ -522,6 +537,8 @@ static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key 
 		return a->mtu == b->mtu;
 	case CONF_KEY_TRANSPORT:
 		return conf_transport(a) == conf_transport(b);
+	case CONF_KEY_TRANSPORTS:
+		return a->transports == b->transports;
 	case CONF_KEY_PUBLIC_KEY:
 		return strcmp(conf_peer0(a)->public_key, conf_peer0(b)->public_key) == 0;
 	case CONF_KEY_PLAIN_KEEPALIVE:
@@ -588,6 +605,7 @@ static void daemon_reload(struct daemon *d)
 	    CONF_KEY_USER,
 	    CONF_KEY_GROUP,
 	    CONF_KEY_TRANSPORT,
+	    CONF_KEY_TRANSPORTS,
 	    CONF_KEY_PUBLIC_KEY,
 	    CONF_KEY_PRIVATE_KEY_FILE,
 	    CONF_KEY_PRESHARED_KEY_FILE,
@@ -832,6 +850,7 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	    {"dev", required_argument, NULL, 'd'},
 	    {"mode", required_argument, NULL, 'm'},
 	    {"transport", required_argument, NULL, 't'},
+	    {"transports", required_argument, NULL, 'U'},
 	    {"listen", required_argument, NULL, 'l'},
 	    {"connect", required_argument, NULL, 'C'},
 	    {"allow-from", required_argument, NULL, 'A'},
@@ -910,6 +929,9 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			break;
 		case 't':
 			key = CONF_KEY_TRANSPORT;
+			break;
+		case 'U':
+			key = CONF_KEY_TRANSPORTS;
 			break;
 		case 'l':
 			key = CONF_KEY_LISTEN;
@@ -1101,8 +1123,16 @@ int main(int argc, char **argv)
 
 	cfg.dev_name = d.conf.device;
 	cfg.mode = d.conf.mode;
-	cfg.transport = conf_transport(&d.conf) == CONF_TRANSPORT_UDP ? TUNNEL_UDP : TUNNEL_TCP;
 	cfg.listen = d.conf.listen != NULL;
+	/* Both transports (doc/design.md section 8): the UDP socket is the
+	 * interface's, TCP comes beside it. */
+	cfg.auto_transport = conf_transport(&d.conf) == CONF_TRANSPORT_AUTO;
+	cfg.udp_and_tcp =
+	    cfg.listen && d.conf.transports == (CONF_TRANSPORTS_TCP | CONF_TRANSPORTS_UDP);
+	cfg.transport =
+	    conf_transport(&d.conf) == CONF_TRANSPORT_UDP || cfg.auto_transport || cfg.udp_and_tcp
+		? TUNNEL_UDP
+		: TUNNEL_TCP;
 	cfg.mtu = d.conf.mtu;
 	cfg.out_high = cl.out_high;
 	cfg.rekey_after_ms = cl.rekey_after_ms;
@@ -1144,7 +1174,7 @@ int main(int argc, char **argv)
 	/* A TCP client in backoff reconnects as soon as the underlay changes
 	 * instead of waiting out its timer; without the watch it still does,
 	 * later. */
-	if ((cfg.transport == TUNNEL_TCP && !cfg.listen) || hub) {
+	if (((cfg.transport == TUNNEL_TCP || cfg.auto_transport) && !cfg.listen) || hub) {
 		int rc = netwatch_open(d.base, daemon_underlay_changed, &d, &d.netwatch);
 
 		if (rc < 0)

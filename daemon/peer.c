@@ -57,6 +57,12 @@ static void tunnel_sess_check_new(struct peer *p, uint64_t now)
 	if (last == p->last_handshake)
 		return;
 	p->last_handshake = last;
+	if (p->t->cfg.auto_transport) {
+		struct session_stats ss;
+
+		session_get_stats(p->sess, &ss);
+		p->auto_responses = ss.responses_sent;
+	}
 	if (p->sessions++ == 0 && p->handshake_us)
 		log_info("session established with %s (handshake round trip %.3f ms)", p->str,
 			 (double)p->handshake_us / 1000);
@@ -89,8 +95,120 @@ void tunnel_sess_initiate(struct peer *p, uint64_t now)
 	if (session_initiate(p->sess, now, t->msg, TUNNEL_DGRAM_MAX, &len) == 0) {
 		log_debug("handshake initiation to %s", p->str);
 		p->initiated_us = tunnel_now_us();
+		/* Transport = auto: the wait for an answer over UDP starts. */
+		if (t->cfg.auto_transport && p->transport == TUNNEL_UDP && !p->auto_wait_ms)
+			p->auto_wait_ms = now;
 		tunnel_send_msg(p, t->msg, len);
 	}
+	tunnel_sess_schedule(p, now);
+}
+
+/*
+ * Peer @p, on TCP, proved over UDP that UDP works both ways (doc/design.md
+ * section 8): a Transport = auto client got the answer to its probe, a
+ * listener serving both got a transport message under a keypair its
+ * handshake over UDP made.  It moves to UDP at @src (@srclen bytes) and
+ * its connection is closed (a client does not reconnect).
+ */
+static void tunnel_peer_to_udp(struct peer *p, const struct sockaddr_storage *src, socklen_t srclen,
+			       uint64_t now)
+{
+	p->transport = TUNNEL_UDP;
+	tunnel_tcp_close(p);
+	event_del(p->retry_ev);
+	p->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
+	memcpy(&p->addr, src, srclen);
+	p->addr_len = srclen;
+	endpoint_format((const struct sockaddr *)src, p->str, sizeof(p->str));
+	p->auto_wait_ms = 0;
+	p->auto_back_ms = now;
+	if (p->t->cfg.auto_transport) {
+		struct session_stats ss;
+
+		session_get_stats(p->sess, &ss);
+		p->auto_responses = ss.responses_sent;
+	}
+	if (p->name[0])
+		log_info("peer %s moves to udp %s", p->name, p->str);
+	else
+		log_info("peer moves to udp %s", p->str);
+}
+
+/* Transport = auto (the one peer, over UDP): falls back to TCP towards the
+ * same address and port (doc/design.md section 8); @why says what showed
+ * that UDP does not work, for the log. */
+static void tunnel_auto_fallback(struct peer *p, uint64_t now, const char *why)
+{
+	p->auto_fallbacks++;
+	/* Flapping (back on UDP only briefly): probe less often. */
+	if (p->auto_back_ms && now - p->auto_back_ms < TUNNEL_AUTO_FLAP_MS)
+		p->auto_probe_every_ms = p->auto_probe_every_ms * 2 > TUNNEL_AUTO_PROBE_MAX_MS
+					     ? TUNNEL_AUTO_PROBE_MAX_MS
+					     : p->auto_probe_every_ms * 2;
+	else
+		p->auto_probe_every_ms = TUNNEL_AUTO_PROBE_MS;
+	log_info("%s %s: falling back to tcp (udp probed every %" PRIu64 " s)", why, p->str,
+		 p->auto_probe_every_ms / 1000);
+	p->auto_wait_ms = 0;
+	p->auto_probe_ms = now + p->auto_probe_every_ms;
+	p->transport = TUNNEL_TCP;
+	tunnel_sess_restart(p);
+	p->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
+	tunnel_connect_start(p);
+}
+
+void tunnel_wrong_transport(struct peer *p, enum tunnel_transport tr, const char *from,
+			    uint64_t now)
+{
+	struct tunnel *t = p->t;
+
+	t->stats.hs_wrong_transport++;
+	if (tunnel_warn_due(t, TUNNEL_WARN_AUTH, now))
+		log_warnx("initiation over %s from %s, peer %s: its Transport is %s; dropped",
+			  tr == TUNNEL_TCP ? "tcp" : "udp", from,
+			  p->name[0] ? p->name : "(unnamed)", tr == TUNNEL_TCP ? "udp" : "tcp");
+}
+
+/* Transport = auto over UDP, once a second: our initiation unanswered for
+ * TUNNEL_AUTO_WAIT_MS, or TUNNEL_AUTO_LOST_RESPONSES of the peer's
+ * initiations answered with none completing (our datagrams do not reach
+ * it, although its reach us) mean UDP does not work both ways. */
+static void tunnel_auto_check(struct peer *p, uint64_t now)
+{
+	struct session_stats ss;
+
+	session_get_stats(p->sess, &ss);
+	if (p->auto_wait_ms && now - p->auto_wait_ms >= TUNNEL_AUTO_WAIT_MS)
+		tunnel_auto_fallback(p, now, "no answer over udp for 15 s from");
+	else if (ss.responses_sent - p->auto_responses >= TUNNEL_AUTO_LOST_RESPONSES)
+		tunnel_auto_fallback(p, now, "handshakes answered over udp never complete with");
+	else
+		return;
+	session_get_stats(p->sess, &ss);
+	p->auto_responses = ss.responses_sent;
+}
+
+/* Transport = auto over TCP: one initiation over UDP to the configured
+ * endpoint; its answer over UDP moves the peer back (tunnel_peer_to_udp()).
+ * Unanswered, the session's retry goes over TCP as usual. */
+static void tunnel_auto_probe(struct peer *p, uint64_t now)
+{
+	struct tunnel *t = p->t;
+	size_t len;
+
+	p->auto_probe_ms = now + p->auto_probe_every_ms;
+	/* Not while a handshake over TCP is under way: one pending
+	 * initiation at a time. */
+	if (!session_is_up(p->sess, now) || session_wants_handshake(p->sess, now))
+		return;
+	if (session_initiate(p->sess, now, t->msg, TUNNEL_DGRAM_MAX, &len) < 0)
+		return;
+	p->auto_probes++;
+	p->initiated_us = tunnel_now_us();
+	log_debug("probing udp %s with an initiation", p->str);
+	if (sendto(t->udp_fd, t->msg, len, MSG_DONTWAIT, (const struct sockaddr *)&t->cfg.addr,
+		   t->cfg.addr_len) < 0)
+		log_trace("probe to udp: %s", strerror(errno));
 	tunnel_sess_schedule(p, now);
 }
 
@@ -169,7 +287,7 @@ int tunnel_open(struct peer *p, const uint8_t *msg, size_t len, const struct soc
 bool tunnel_send_one(struct tunnel *t, struct peer *q, const uint8_t *pkt, size_t len)
 {
 	uint64_t now = tunnel_now_ms();
-	size_t mlen;
+	size_t hdr = tunnel_peer_frame_hdr(q), mlen;
 
 	if (!tunnel_peer_reachable(q)) {
 		t->stats.drop_no_peer++;
@@ -177,10 +295,10 @@ bool tunnel_send_one(struct tunnel *t, struct peer *q, const uint8_t *pkt, size_
 	}
 	if (!q->sess) {
 		/* A plain hub: the frame as it is (len <= the frame maximum). */
-		memcpy(t->fwd_buf + t->frame_hdr, pkt, len);
+		memcpy(t->fwd_buf + hdr, pkt, len);
 		mlen = len;
-	} else if (session_seal(q->sess, now, pkt, len, t->fwd_buf + t->frame_hdr,
-				SESSION_MAX_MESSAGE_LEN, &mlen) < 0) {
+	} else if (session_seal(q->sess, now, pkt, len, t->fwd_buf + hdr, SESSION_MAX_MESSAGE_LEN,
+				&mlen) < 0) {
 		t->stats.drop_no_session++;
 		q->drop_no_session++;
 		if (session_wants_handshake(q->sess, now))
@@ -188,10 +306,10 @@ bool tunnel_send_one(struct tunnel *t, struct peer *q, const uint8_t *pkt, size_
 		return false;
 	}
 	/* mlen <= SESSION_MAX_MESSAGE_LEN: the prefix always fits. */
-	if (t->frame_hdr)
+	if (hdr)
 		frame_put_header(t->fwd_buf, mlen);
-	mlen += t->frame_hdr;
-	if (t->cfg.transport == TUNNEL_TCP)
+	mlen += hdr;
+	if (q->transport == TUNNEL_TCP)
 		return tunnel_tcp_send_peer(q, t->fwd_buf, mlen, 1, len);
 	if (sendto(t->udp_fd, t->fwd_buf, mlen, MSG_DONTWAIT, (struct sockaddr *)&q->addr,
 		   q->addr_len) < 0) {
@@ -434,7 +552,15 @@ int tunnel_open_admitted(struct peer *p, const uint8_t *msg, size_t len,
 	size_t out_len;
 	int rc;
 
-	rc = session_receive(p->sess, now, msg, len, t->msg, TUNNEL_DGRAM_MAX, &out_len, &action);
+	if (src && len > 0 && msg[0] == SESSION_TYPE_INITIATION &&
+	    !tunnel_peer_may_use(p, TUNNEL_UDP)) {
+		endpoint_format((const struct sockaddr *)src, from, sizeof(from));
+		tunnel_wrong_transport(p, TUNNEL_UDP, from, now);
+		return -EPROTOTYPE;
+	}
+	/* A TCP frame comes with no source, a datagram with its own. */
+	rc = session_receive_on(p->sess, src == NULL, now, msg, len, t->msg, TUNNEL_DGRAM_MAX,
+				&out_len, &action);
 	if (rc < 0) {
 		if (src)
 			endpoint_format((const struct sockaddr *)src, from, sizeof(from));
@@ -445,7 +571,7 @@ int tunnel_open_admitted(struct peer *p, const uint8_t *msg, size_t len,
 			tunnel_sess_refused(p, rc, msg[0], from, now);
 		else
 			log_trace("sealed message from %s dropped: %s", from, strerror(-rc));
-		if (rc == -EPROTO && t->cfg.transport == TUNNEL_TCP) {
+		if (rc == -EPROTO && !src) {
 			t->stats.bad_connections++;
 			log_warnx("connection to %s: malformed or out-of-order sealed message; "
 				  "closing it",
@@ -469,8 +595,32 @@ int tunnel_open_admitted(struct peer *p, const uint8_t *msg, size_t len,
 	p->last_rx_ms = now;
 	if (action == SESSION_KEEPALIVE || action == SESSION_OFFLOAD_OFFER)
 		t->stats.keepalives_received++;
-	if (src && (p->addr_len == 0 ||
-		    !endpoint_equal((const struct sockaddr *)src, (struct sockaddr *)&p->addr))) {
+	if (src && p->transport == TUNNEL_TCP) {
+		/* A datagram from a peer on TCP (two transports): it moves
+		 * only when UDP is proven both ways and its current keypair
+		 * is UDP's (doc/design.md section 8); an initiation is
+		 * answered where it came from; anything else is taken as it
+		 * is and moves nothing. */
+		bool proven =
+		    t->cfg.auto_transport ? action == SESSION_ESTABLISHED : action != SESSION_REPLY;
+
+		if (proven && !session_current_stream(p->sess)) {
+			tunnel_peer_to_udp(p, src, srclen, now);
+		} else if (action == SESSION_REPLY) {
+			if (sendto(t->udp_fd, t->msg, out_len, MSG_DONTWAIT,
+				   (const struct sockaddr *)src, srclen) < 0)
+				log_trace("reply over udp: %s", strerror(errno));
+			tunnel_sess_schedule(p, now);
+			return 0;
+		}
+	}
+	/* Our datagrams arrive: a transport message or the answer to our
+	 * initiation (the peer's own initiation proves nothing of ours). */
+	if (src && action != SESSION_REPLY)
+		p->auto_wait_ms = 0;
+	if (src && p->transport == TUNNEL_UDP &&
+	    (p->addr_len == 0 ||
+	     !endpoint_equal((const struct sockaddr *)src, (struct sockaddr *)&p->addr))) {
 		memcpy(&p->addr, src, srclen);
 		p->addr_len = srclen;
 		endpoint_format((const struct sockaddr *)src, p->str, sizeof(p->str));
@@ -521,7 +671,7 @@ void tunnel_send_msg(struct peer *p, const uint8_t *msg, size_t len)
 	uint8_t hdr[FRAME_HDR_LEN];
 
 	p->last_tx_ms = tunnel_now_ms();
-	if (t->cfg.transport == TUNNEL_UDP) {
+	if (p->transport == TUNNEL_UDP) {
 		ssize_t n;
 
 		if (p->addr_len == 0)
@@ -565,7 +715,7 @@ static void tunnel_keepalive(struct peer *p, uint64_t now)
 			return;
 		}
 		tunnel_send_msg(p, t->msg, len);
-	} else if (t->cfg.transport == TUNNEL_UDP) {
+	} else if (p->transport == TUNNEL_UDP) {
 		if (p->addr_len == 0)
 			return;
 		if (sendto(t->udp_fd, empty, sizeof(empty), MSG_DONTWAIT,
@@ -598,14 +748,14 @@ static void tunnel_dead_peer(struct peer *p, uint64_t now)
 		p->addr_len = 0;
 		return;
 	}
-	if (t->cfg.transport == TUNNEL_TCP) {
+	if (p->transport == TUNNEL_TCP) {
 		tunnel_tcp_close(p);
 	} else if (p->sess) {
 		tunnel_sess_restart(p);
 		tunnel_sess_initiate(p, now);
 	}
 	/* A TCP client calls it before its reconnect. */
-	if (t->lost_cb && t->cfg.transport == TUNNEL_UDP && !t->routed)
+	if (t->lost_cb && p->transport == TUNNEL_UDP && !t->routed)
 		t->lost_cb(t->lost_arg);
 }
 
@@ -617,6 +767,10 @@ void tunnel_peer_tick(struct peer *p, uint64_t now)
 {
 	struct tunnel *t = p->t;
 
+	if (t->cfg.auto_transport && p->transport == TUNNEL_UDP)
+		tunnel_auto_check(p, now);
+	else if (t->cfg.auto_transport && p->transport == TUNNEL_TCP && now >= p->auto_probe_ms)
+		tunnel_auto_probe(p, now);
 	if (p->sess) {
 		if (session_wants_handshake(p->sess, now))
 			tunnel_sess_initiate(p, now);
@@ -688,8 +842,12 @@ bool tunnel_set_endpoint(struct tunnel *t, const struct sockaddr_storage *ss, so
 	}
 	memcpy(conf, ss, len);
 	*conf_len = len;
+	/* A listener's peer on TCP now (Transports = udp, tcp): the new
+	 * endpoint serves once it is back on UDP. */
+	if (p->transport == TUNNEL_TCP && t->cfg.listen)
+		return true;
 	memcpy(p->str, str, sizeof(str));
-	if (t->cfg.transport == TUNNEL_TCP) {
+	if (p->transport == TUNNEL_TCP) {
 		log_info("peer endpoint is now %s: reconnecting", p->str);
 		if (p->fd >= 0) {
 			tunnel_tcp_close(p);
@@ -726,7 +884,7 @@ static const char *tunnel_peer_state(const struct peer *p, uint64_t now, bool *u
 	const struct tunnel *t = p->t;
 	const char *state;
 
-	if (t->cfg.transport == TUNNEL_TCP) {
+	if (p->transport == TUNNEL_TCP) {
 		*up = p->fd >= 0 && !p->connecting;
 		state = *up             ? STATUS_STATE_CONNECTED
 			: t->cfg.listen ? STATUS_STATE_LISTENING
@@ -804,9 +962,10 @@ static void tunnel_status_peer(const struct peer *p, struct status *st, uint64_t
 		key_to_base64(sp->public_key, session_peer_public_key(p->sess));
 		session_get_stats(p->sess, &ss);
 	}
-	if ((up || t->cfg.transport == TUNNEL_UDP) && p->addr_len)
+	if ((up || p->transport == TUNNEL_UDP) && p->addr_len)
 		snprintf(sp->endpoint, sizeof(sp->endpoint), "%s", p->str);
-	memcpy(sp->transport, st->transport, sizeof(sp->transport));
+	snprintf(sp->transport, sizeof(sp->transport), "%s",
+		 p->transport == TUNNEL_TCP ? STATUS_TRANSPORT_TCP : STATUS_TRANSPORT_UDP);
 	snprintf(sp->state, sizeof(sp->state), "%s", state);
 	if (t->routed) {
 		/* A hub's peer: its allowed IPs or learned MACs, its own
@@ -825,7 +984,7 @@ static void tunnel_status_peer(const struct peer *p, struct status *st, uint64_t
 		status_peer_add_drop(sp, "no_session", p->drop_no_session);
 		status_peer_add_drop(sp, "spoofed", p->drop_spoofed);
 		status_peer_add_drop(sp, "peer_to_peer", p->drop_peer_to_peer);
-		if (t->cfg.transport == TUNNEL_TCP)
+		if (t->cfg.transport == TUNNEL_TCP || t->cfg.udp_and_tcp)
 			status_peer_add_drop(sp, "backpressure", p->drop_backpressure);
 		if (t->cfg.plain_hub && t->dev.mode == TUN_MODE_TUN)
 			status_peer_add_drop(sp, "learn_full", p->drop_learn_full);
@@ -858,6 +1017,10 @@ static void tunnel_status_peer(const struct peer *p, struct status *st, uint64_t
 		status_peer_add_counter(sp, "keepalives_sent", s->keepalives_sent);
 		status_peer_add_counter(sp, "keepalives_received", s->keepalives_received);
 		status_peer_add_counter(sp, "dead_peer", s->dead_peer);
+		if (t->cfg.auto_transport) {
+			status_peer_add_counter(sp, "auto_fallbacks", p->auto_fallbacks);
+			status_peer_add_counter(sp, "auto_probes", p->auto_probes);
+		}
 	}
 	sp->latest_handshake = tunnel_peer_handshake_age(p, now);
 	if (p->sess || t->cfg.plain_keepalive)
@@ -908,7 +1071,9 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 	snprintf(st->mode, sizeof(st->mode), "%s",
 		 t->cfg.mode == TUN_MODE_TAP ? STATUS_MODE_TAP : STATUS_MODE_TUN);
 	snprintf(st->transport, sizeof(st->transport), "%s",
-		 t->cfg.transport == TUNNEL_TCP ? STATUS_TRANSPORT_TCP : STATUS_TRANSPORT_UDP);
+		 tunnel_two_transports(&t->cfg)   ? STATUS_TRANSPORT_BOTH
+		 : t->cfg.transport == TUNNEL_TCP ? STATUS_TRANSPORT_TCP
+						  : STATUS_TRANSPORT_UDP);
 	st->sealed = t->cfg.sealed;
 	st->listen = t->cfg.listen;
 	snprintf(st->public_key, sizeof(st->public_key), "%s", t->public_key);
@@ -990,8 +1155,11 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 				   t->macs.stats.refused_peer + t->macs.stats.refused_table +
 				       t->macs.stats.refused_probe);
 	}
-	if (t->cfg.transport == TUNNEL_TCP && t->cfg.listen) {
+	if ((t->cfg.transport == TUNNEL_TCP || t->cfg.udp_and_tcp) && t->cfg.listen) {
 		status_add_counter(st, "accepted", s->accepted);
+		if (t->cfg.udp_and_tcp)
+			status_add_counter(st, "wrong_transport_initiations",
+					   s->hs_wrong_transport);
 		status_add_counter(st, "pending_timeouts", s->pending_timeouts);
 		status_add_counter(st, "pending_evicted", s->pending_evicted);
 		status_add_counter(st, "pending_refused", s->pending_refused);
@@ -1053,7 +1221,7 @@ void tunnel_underlay_changed(struct tunnel *t)
 	/* A hub: an address of the device may have come or gone. */
 	if (t->routed)
 		tunnel_local_addrs(t);
-	if (t->cfg.listen || t->cfg.transport != TUNNEL_TCP)
+	if (t->cfg.listen || p->transport != TUNNEL_TCP)
 		return;
 	if (p->fd >= 0 && !p->connecting)
 		return; /* connected: TCP carries on by itself */
@@ -1092,10 +1260,16 @@ struct peer *tunnel_peer_new(struct tunnel *t, const struct tunnel_peer_config *
 	}
 	p->t = t;
 	p->fd = -1;
+	p->transport = cfg->transport;
+	p->auto_probe_every_ms = TUNNEL_AUTO_PROBE_MS;
 	p->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
 	p->offload = t->dev.vnet && cfg->plain_offload && !cfg->sealed;
 	if (pc) {
 		snprintf(p->name, sizeof(p->name), "%s", pc->name ? pc->name : "");
+		p->transports = pc->transports;
+		/* Pinned to TCP: no UDP endpoint is ever its way. */
+		if (!tunnel_peer_may_use(p, TUNNEL_UDP))
+			p->transport = TUNNEL_TCP;
 		p->keepalive_ms = pc->keepalive_ms;
 		p->dead_peer_ms = pc->dead_peer_ms;
 	} else {
@@ -1132,7 +1306,7 @@ struct peer *tunnel_peer_new(struct tunnel *t, const struct tunnel_peer_config *
 		goto fail;
 	/* The framed stream's output buffer and reader (64 KiB and more):
 	 * TCP only, so that a UDP hub's idle peer costs little. */
-	if (cfg->transport == TUNNEL_TCP) {
+	if (cfg->transport == TUNNEL_TCP || tunnel_two_transports(cfg)) {
 		p->out = evbuffer_new();
 		if (!p->out || frame_reader_init(&p->reader, tunnel_frame_max(t)) < 0)
 			goto fail;

@@ -61,7 +61,9 @@ void tunnel_tcp_close(struct peer *p)
 		log_info("%s: peer %s is gone", t->dev.name, p->str);
 		tunnel_peer_forget(p);
 	}
-	if (!t->cfg.listen) {
+	/* A client reconnects; one that moved to UDP (Transport = auto)
+	 * does not. */
+	if (!t->cfg.listen && p->transport == TUNNEL_TCP) {
 		unsigned delay = p->backoff_ms;
 		struct timeval tv;
 
@@ -92,6 +94,15 @@ static int tunnel_tcp_attach(struct peer *p, int fd)
 	struct tunnel *t = p->t;
 
 	p->fd = fd;
+	if (p->transport != TUNNEL_TCP) {
+		/* Transports = udp, tcp: a handshake over TCP takes the peer
+		 * off UDP at once (doc/design.md section 8). */
+		p->transport = TUNNEL_TCP;
+		if (p->name[0])
+			log_info("peer %s moves to tcp", p->name);
+		else
+			log_info("peer moves to tcp");
+	}
 	p->rd_ev = event_new(t->base, fd, EV_READ | EV_PERSIST, tunnel_tcp_read_cb, p);
 	p->wr_ev = event_new(t->base, fd, EV_WRITE | EV_PERSIST, tunnel_tcp_write_cb, p);
 	if (!p->rd_ev || !p->wr_ev) {
@@ -346,9 +357,13 @@ static void tunnel_pending_sealed(struct tunnel *t, struct tunnel_pending *pend,
 			: NULL;
 	else if (!tunnel_admit(t, msg, len, &pend->addr, pend->addr_len, true, who, now))
 		p = NULL;
+	if (p && !tunnel_peer_may_use(p, TUNNEL_TCP)) {
+		tunnel_wrong_transport(p, TUNNEL_TCP, who, now);
+		p = NULL;
+	}
 	if (p)
-		rc = session_receive(p->sess, now, msg, len, t->msg, TUNNEL_DGRAM_MAX, &out_len,
-				     &action);
+		rc = session_receive_on(p->sess, true, now, msg, len, t->msg, TUNNEL_DGRAM_MAX,
+					&out_len, &action);
 	if (rc < 0 || action != SESSION_REPLY) {
 		t->stats.pending_refused++;
 		if (rc != -EAGAIN)

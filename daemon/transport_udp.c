@@ -551,7 +551,8 @@ void tunnel_pmtu_poll(struct peer *p)
 	unsigned mtu = 0;
 	int family, oif;
 
-	if (p->addr_len == 0 || !t->nl.sock)
+	/* Over TCP the kernel's own path MTU discovery serves the stream. */
+	if (p->addr_len == 0 || !t->nl.sock || p->transport != TUNNEL_UDP)
 		return;
 	family = tunnel_underlay_family(&p->addr, addr);
 	if (nl_route_get_mtu(&t->nl, family, addr, &mtu, &oif) < 0)
@@ -619,7 +620,7 @@ void tunnel_pmtu_poll_all(struct tunnel *t)
 		unsigned mtu = 0, ov;
 		int family, oif;
 
-		if (p->addr_len == 0)
+		if (p->addr_len == 0 || p->transport != TUNNEL_UDP)
 			continue;
 		family = tunnel_underlay_family(&p->addr, addr);
 		if (nl_route_get_mtu(&t->nl, family, addr, &mtu, &oif) < 0 || mtu == 0)

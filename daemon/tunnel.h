@@ -38,6 +38,9 @@ struct tunnel_peer_config {
 	/* tunnel_hub_update() only: the peer's preshared key is the one it
 	 * has (psk is not looked at), so its session goes on. */
 	bool same_psk;
+	/* With udp_and_tcp: the transports it may use, bits 1 << TUNNEL_TCP
+	 * and 1 << TUNNEL_UDP ([Peer] Transport pins one); 0: either. */
+	unsigned transports;
 };
 
 /* Peers of one hub, at most: every one costs a session (a few pages of
@@ -68,6 +71,15 @@ struct tunnel_config {
 	const char *dev_name;
 	enum tun_mode mode;
 	enum tunnel_transport transport;
+	/* Sealed only, with transport TUNNEL_UDP (doc/design.md section 8):
+	 * udp_and_tcp, a listener that also accepts TCP on the same port
+	 * (Transports = udp, tcp), each peer on the transport it last
+	 * completed a handshake over; auto_transport, a one-peer client that
+	 * starts over UDP, falls back to TCP when no handshake completes over
+	 * UDP for TUNNEL_AUTO_WAIT_MS and returns when a probe over UDP is
+	 * answered (Transport = auto). */
+	bool udp_and_tcp;
+	bool auto_transport;
 	bool listen;                  /* passive side: wait for the peer */
 	struct sockaddr_storage addr; /* listen address, or the peer to connect to */
 	socklen_t addr_len;
@@ -128,6 +140,18 @@ struct tunnel_config {
 /* TCP reconnect backoff: first delay and cap, milliseconds. */
 #define TUNNEL_BACKOFF_MIN_MS 200
 #define TUNNEL_BACKOFF_MAX_MS 10000
+/* Transport = auto (doc/design.md section 8): over UDP, an initiation
+ * unanswered this long (ms) falls back to TCP (or see below); over TCP, a probe
+ * initiation goes over UDP every TUNNEL_AUTO_PROBE_MS, doubled up to
+ * TUNNEL_AUTO_PROBE_MAX_MS while the path flaps (a fallback within
+ * TUNNEL_AUTO_FLAP_MS of returning to UDP). */
+#define TUNNEL_AUTO_WAIT_MS      (15 * 1000)
+#define TUNNEL_AUTO_PROBE_MS     (30 * 1000)
+#define TUNNEL_AUTO_PROBE_MAX_MS (8 * 60 * 1000)
+#define TUNNEL_AUTO_FLAP_MS      (2 * 60 * 1000)
+/* Over UDP, this many of the peer's initiations answered with none
+ * completing also fall back (our datagrams do not reach it). */
+#define TUNNEL_AUTO_LOST_RESPONSES 3
 
 /* Counters since start.  rx: from the peer to the device; tx: from the
  * device to the peer.  Bytes count payload (packet) bytes, not framing. */
@@ -195,6 +219,9 @@ struct tunnel_stats {
 	uint64_t forwarded;
 	uint64_t drop_peer_to_peer;
 	uint64_t hs_unknown_key;
+	/* udp_and_tcp: initiations from a peer pinned to the other transport
+	 * ([Peer] Transport), refused. */
+	uint64_t hs_wrong_transport;
 	uint64_t rx_unknown_index;
 	uint64_t rx_malformed;
 	uint64_t drop_link_local;

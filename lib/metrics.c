@@ -385,8 +385,8 @@ static const struct metrics_family {
 	void (*samples)(struct metrics_out *o, const struct status *st, int64_t now);
 } metrics_families[] = {
     {"culvert_tunnel", METRICS_INFO, "",
-     "A running tunnel: its mode (tun or tap), transport (tcp or udp), whether it is sealed, its "
-     "role (listen or connect) and, when sealed, its own public key.",
+     "A running tunnel: its mode (tun or tap), transport (tcp, udp, or udp,tcp for both), whether "
+     "it is sealed, its role (listen or connect) and, when sealed, its own public key.",
      fam_tunnel},
     {"culvert_start_time_seconds", METRICS_GAUGE, "seconds",
      "When culvertd started serving the tunnel, in seconds since the Unix epoch.", fam_start_time},

@@ -904,6 +904,11 @@ int session_seal_offload(struct session *s, uint64_t now_ms, const uint8_t *in, 
 				 out_size, out_len);
 }
 
+bool session_current_stream(const struct session *s)
+{
+	return keypair_valid(&s->current) && s->current.stream;
+}
+
 /* When the current keypair is due for rekeying, UINT64_MAX if never. */
 static uint64_t session_rekey_time(const struct session *s, uint64_t now_ms)
 {

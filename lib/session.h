@@ -338,6 +338,11 @@ int session_receive_on(struct session *s, bool stream, uint64_t now_ms, const ui
 		       size_t in_len, uint8_t *out, size_t out_size, size_t *out_len,
 		       enum session_action *action);
 
+/* True when the current keypair (the one session_seal() uses) was made by
+ * a handshake that arrived over a stream (session_receive_on()); false
+ * when it came over datagrams or there is none. */
+bool session_current_stream(const struct session *s);
+
 /*
  * Seals one packet @in (@in_len bytes, 0..SESSION_MAX_PACKET_LEN; 0 is a
  * keepalive; @in may be NULL then) as a transport message (WireGuard paper

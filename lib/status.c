@@ -369,8 +369,11 @@ int status_check(const struct status *st, char *err, size_t errlen)
 	if (!word_is(st->mode, sizeof(st->mode), STATUS_MODE_TUN, STATUS_MODE_TAP))
 		return fail(err, errlen, -EINVAL, "mode: neither \"tun\" nor \"tap\"");
 	if (!word_is(st->transport, sizeof(st->transport), STATUS_TRANSPORT_TCP,
-		     STATUS_TRANSPORT_UDP))
-		return fail(err, errlen, -EINVAL, "transport: neither \"tcp\" nor \"udp\"");
+		     STATUS_TRANSPORT_UDP) &&
+	    !word_is(st->transport, sizeof(st->transport), STATUS_TRANSPORT_BOTH,
+		     STATUS_TRANSPORT_BOTH))
+		return fail(err, errlen, -EINVAL,
+			    "transport: neither \"tcp\", \"udp\" nor \"udp,tcp\"");
 	if (!text_ok(st->public_key, sizeof(st->public_key), 0))
 		return fail(err, errlen, -EINVAL, "public_key: not printable text");
 	if (!text_ok(st->local, sizeof(st->local), 1))

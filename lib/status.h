@@ -115,10 +115,13 @@
 #define STATUS_JSON_MAX      (64 * 1024 + STATUS_PEERS_MAX * STATUS_JSON_PEER_MAX)
 
 /* Values of "mode", "transport" and "state". */
-#define STATUS_MODE_TUN               "tun"
-#define STATUS_MODE_TAP               "tap"
-#define STATUS_TRANSPORT_TCP          "tcp"
-#define STATUS_TRANSPORT_UDP          "udp"
+#define STATUS_MODE_TUN      "tun"
+#define STATUS_MODE_TAP      "tap"
+#define STATUS_TRANSPORT_TCP "tcp"
+#define STATUS_TRANSPORT_UDP "udp"
+/* An interface's only: a listener serving both (Transports = udp, tcp) or a
+ * Transport = auto client; each peer gives the one it is on. */
+#define STATUS_TRANSPORT_BOTH         "udp,tcp"
 #define STATUS_STATE_LISTENING        "listening"   /* TCP server, no connection */
 #define STATUS_STATE_CONNECTING       "connecting"  /* TCP client, not yet */
 #define STATUS_STATE_CONNECTED        "connected"   /* plain TCP, connection up */

@@ -1247,7 +1247,7 @@ START_TEST(test_examples)
 	ck_assert_msg(conf_load_file(&c, path, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_msg(conf_validate(&c, path, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(c.n_peers, 3);
-	ck_assert_uint_eq(c.transports, CONF_TRANSPORTS_UDP);
+	ck_assert_uint_eq(c.transports, CONF_TRANSPORTS_UDP | CONF_TRANSPORTS_TCP);
 	ck_assert_uint_eq(c.peers[1].section_line, 48);
 	ck_assert_str_eq(c.peers[2].name, "laptop");
 	ck_assert_uint_eq(

@@ -129,8 +129,9 @@ static long check_ok(const char *text, enum metrics_format format)
 
 static const char golden_om[] =
     "# TYPE culvert_tunnel info\n"
-    "# HELP culvert_tunnel A running tunnel: its mode (tun or tap), transport (tcp or udp), "
-    "whether it is sealed, its role (listen or connect) and, when sealed, its own public key.\n"
+    "# HELP culvert_tunnel A running tunnel: its mode (tun or tap), transport (tcp, udp, or "
+    "udp,tcp for both), whether it is sealed, its role (listen or connect) and, when sealed, its "
+    "own public key.\n"
     "culvert_tunnel_info{device=\"tun0\",netns=\"blue\",mode=\"tun\",transport=\"udp\",sealed="
     "\"true\",role=\"listen\",public_key=\"j7D8h3J+Qp0RyvIdH/8jMQnHqfV1gAoBJDKVR6xNtVI=\"} 1\n"
     "culvert_tunnel_info{device=\"tap7\",mode=\"tap\",transport=\"tcp\",sealed=\"false\",role="

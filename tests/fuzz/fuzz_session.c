@@ -12,7 +12,10 @@
  * layout, so the target follows wire format changes by itself.
  *
  * Input: [config: 1] then records [op: 1][length: 2, big-endian][data]:
- *   config & 1: stream mode, else datagram;  config & 2: a PSK.
+ *   config & 1: stream mode, else datagram;  config & 2: a PSK;
+ *   config & 4: mixed arrivals (session_receive_on(), a listener serving
+ *   both transports): each record's op & 0x40 says its messages arrive
+ *   over a stream, else as datagrams, to A and to B alike.
  *   op 0  RAW      data goes to B as one message
  *      1  A_INIT   A initiates; to B
  *      2  B_INIT   B initiates; to A, whose answer goes to B
@@ -30,7 +33,7 @@
  *                  initiation, seen from 198.18.0.2 (data[0] & 1:
  *                  2001:db8::2) port data[1..2], with a genuine cookie
  *                  reply; A is given it twice
- *   (op values are taken modulo 12, but for the offload bit.)
+ *   (op values are taken modulo 12, but for the offload and arrival bits.)
  * Replies go back and forth as the daemon sends them: a response to the
  * initiator, a keepalive after SESSION_ESTABLISHED.
  *
@@ -88,6 +91,7 @@ enum {
 	OP_COUNT,
 };
 #define OP_OFFLOAD 0x80
+#define OP_ARRIVAL 0x40 /* config & 4: this record's messages arrive over a stream */
 
 #define T0         1000000
 #define MAX_HELD   8
@@ -115,7 +119,8 @@ struct world {
 	struct session *a, *b;
 	uint64_t now;
 	bool stream;
-	struct held last; /* the last message B was given */
+	bool mixed, arrive; /* config & 4; how the current record's messages arrive */
+	struct held last;   /* the last message B was given */
 	struct held held[MAX_HELD];
 	size_t n_held;
 	uint8_t accepted[MAX_ACCEPT][16]; /* hashes of transport messages B took */
@@ -235,7 +240,7 @@ static void to_b(struct world *w, const uint8_t *msg, size_t len, const struct h
 	if (w->depth >= MAX_DEPTH || len > SESSION_MAX_MESSAGE_LEN)
 		return;
 	o = out[w->depth++];
-	rec_op(w, OP_RAW, msg, len);
+	rec_op(w, OP_RAW | (w->arrive ? OP_ARRIVAL : 0), msg, len);
 	if (msg != w->last.msg) {
 		memcpy(w->last.msg, msg, len);
 		w->last.len = len;
@@ -257,8 +262,10 @@ static void to_b(struct world *w, const uint8_t *msg, size_t len, const struct h
 		FUZZ_ASSERT(id != 0 || memcmp(who, a_pub, sizeof(who)) == 0);
 	}
 	fuzz_rng_stream = RNG_B;
-	rc =
-	    session_receive(w->b, w->now, copy, len, o, SESSION_MAX_MESSAGE_LEN, &out_len, &action);
+	rc = w->mixed ? session_receive_on(w->b, w->arrive, w->now, copy, len, o,
+					   SESSION_MAX_MESSAGE_LEN, &out_len, &action)
+		      : session_receive(w->b, w->now, copy, len, o, SESSION_MAX_MESSAGE_LEN,
+					&out_len, &action);
 	FUZZ_ASSERT(w->table.entries <= SESSION_MAX_INDICES);
 	/* What the header check refuses, the session refuses too. */
 	FUZZ_ASSERT(kind != -EPROTO || rc == -EPROTO);
@@ -276,7 +283,7 @@ static void to_b(struct world *w, const uint8_t *msg, size_t len, const struct h
 	if (rc < 0) {
 		FUZZ_ASSERT(rc == -EPROTO || rc == -EBADMSG || rc == -EACCES || rc == -ETIME ||
 			    rc == -ENOKEY || rc == -EKEYEXPIRED || rc == -EALREADY ||
-			    rc == -ESTALE || rc == -ENOMEM);
+			    rc == -ESTALE || rc == -ENOMEM || (w->mixed && rc == -EPROTOTYPE));
 		FUZZ_ASSERT(action == SESSION_NONE && out_len == 0);
 		if (rc != -ENOMEM)
 			FUZZ_ASSERT(stats_total(w->b) > before);
@@ -340,7 +347,10 @@ static void to_a(struct world *w, const uint8_t *msg, size_t len, const struct h
 	/* A response may end the pending initiation, A's own response
 	 * changes the mac1 a cookie reply is bound to. */
 	w->a_init_fresh = false;
-	rc = session_receive(w->a, w->now, msg, len, o, SESSION_MAX_MESSAGE_LEN, &out_len, &action);
+	rc = w->mixed ? session_receive_on(w->a, w->arrive, w->now, msg, len, o,
+					   SESSION_MAX_MESSAGE_LEN, &out_len, &action)
+		      : session_receive(w->a, w->now, msg, len, o, SESSION_MAX_MESSAGE_LEN,
+					&out_len, &action);
 	if (rc == 0 && action == SESSION_REPLY)
 		to_b(w, o, out_len, NULL);
 	else if (rc == 0 && action == SESSION_ESTABLISHED)
@@ -501,6 +511,8 @@ static void run(struct world *w, const uint8_t *data, size_t size)
 	fuzz_rng_state[RNG_ID] = UINT64_C(0x5555aaaa5555aaaa);
 	w->now = T0;
 	w->stream = config & 1;
+	w->mixed = config & 4;
+	w->arrive = false;
 	w->n_held = w->n_accepted = 0;
 	w->last.len = 0;
 	w->depth = 0;
@@ -516,10 +528,12 @@ static void run(struct world *w, const uint8_t *data, size_t size)
 	rec_append(w, &config, 1);
 
 	while (in.left) {
-		uint8_t opb = fuzz_u8(&in), op = (opb & ~OP_OFFLOAD) % OP_COUNT;
+		uint8_t opb = fuzz_u8(&in), op = (opb & ~(OP_OFFLOAD | OP_ARRIVAL)) % OP_COUNT;
 		size_t len = fuzz_u16(&in), got;
 		const uint8_t *d = fuzz_bytes(&in, len, &got);
 		uint8_t d0 = got ? d[0] : 0;
+
+		w->arrive = w->mixed && (opb & OP_ARRIVAL);
 
 		switch (op) {
 		case OP_RAW:
@@ -642,7 +656,10 @@ static int emit(const char *dir, const char *name, const struct script *s, bool 
 	char file[128];
 	int ret;
 
-	snprintf(file, sizeof(file), "%s-%s", name, s->b[0] & 1 ? "tcp" : "udp");
+	snprintf(file, sizeof(file), "%s-%s", name,
+		 s->b[0] & 4   ? "mixed"
+		 : s->b[0] & 1 ? "tcp"
+			       : "udp");
 	ret = fuzz_write_seed(dir, file, s->b, s->len);
 	if (ret < 0 || !record)
 		return ret;
@@ -651,7 +668,10 @@ static int emit(const char *dir, const char *name, const struct script *s, bool 
 		return -ENOMEM;
 	W.rec_len = 0;
 	run(&W, s->b, s->len);
-	snprintf(file, sizeof(file), "raw-%s-%s", name, s->b[0] & 1 ? "tcp" : "udp");
+	snprintf(file, sizeof(file), "raw-%s-%s", name,
+		 s->b[0] & 4   ? "mixed"
+		 : s->b[0] & 1 ? "tcp"
+			       : "udp");
 	ret = fuzz_write_seed(dir, file, W.rec, W.rec_len);
 	free(W.rec);
 	W.rec = NULL;
@@ -740,6 +760,24 @@ int fuzz_generate(const char *dir)
 		op(&s, OP_TIME, "\0\0\x03\xe8");
 		op(&s, OP_COOKIE);
 		ret = ret ?: emit(dir, "cookie", &s, true);
+	}
+	if (ret == 0) {
+		/* Both transports: a session over datagrams, one over the
+		 * stream, and messages copied from one to the other. */
+		struct script s = {.b = {4}, .len = 1};
+
+		op(&s, OP_A_INIT);
+		op(&s, OP_A_SEAL, "over udp");
+		op(&s, OP_REPLAY | OP_ARRIVAL);
+		op(&s, OP_A_INIT | OP_ARRIVAL);
+		op(&s, OP_A_SEAL | OP_ARRIVAL, "over tcp");
+		op(&s, OP_REPLAY);
+		op(&s, OP_B_SEAL | OP_ARRIVAL, "back over tcp");
+		op(&s, OP_TIME, "\0\0\x03\xe8");
+		op(&s, OP_A_INIT);
+		op(&s, OP_A_SEAL, "udp again");
+		op(&s, OP_REPLAY | OP_ARRIVAL);
+		ret = emit(dir, "moves", &s, true);
 	}
 	return ret;
 }

@@ -46,7 +46,8 @@ grep -q "bad.conf:3: MTU: '9x' is not a number" "$WORK/bad.out" ||
 has_link a tun1 && die "--check-config touched the system"
 
 # A hub file (issue 13) checks as a format, but this culvertd serves many
-# peers only sealed (tests/integration/hub.sh, hub_tcp.sh): of a plain
+# peers, both transports and Transport = auto only sealed
+# (tests/integration/hub.sh, hub_tcp.sh, hub_mixed.sh, auto.sh): of a plain
 # TCP file it names the line of what it cannot do, with status 2.
 refused() {
 	local file=$1 want=$2 rc=0
@@ -61,11 +62,11 @@ refused hub.conf "$(grep -c '' "$WORK/b.conf" | awk '{print $1 + 2}'): a second 
 sed 's/^Keepalive = 0/AllowedIPs = 198.19.0.2/' "$WORK/a.conf" >"$WORK/allowed.conf"
 refused allowed.conf "12: AllowedIPs: this culvertd routes by address only sealed"
 sed 's/^Listen = .*/&\nTransports = udp, tcp/' "$WORK/a.conf" >"$WORK/both.conf"
-refused both.conf "6: Transports = udp,tcp: this culvertd serves one transport at a time"
+refused both.conf "6: Transports = udp,tcp: this culvertd serves both only sealed (PrivateKeyFile)"
 sed 's/^Listen = .*/&\nPeerToPeer = no/' "$WORK/a.conf" >"$WORK/p2p.conf"
 refused p2p.conf "6: PeerToPeer = no: this culvertd serves one peer"
 sed 's/^Transport = tcp/Transport = auto/' "$WORK/b.conf" >"$WORK/auto.conf"
-refused auto.conf "$(grep -n '^Transport' "$WORK/b.conf" | cut -d: -f1): Transport = auto: this culvertd does not fall back from UDP to TCP"
+refused auto.conf "$(grep -n '^Transport' "$WORK/b.conf" | cut -d: -f1): Transport = auto: only a sealed one-peer client (PrivateKeyFile, Endpoint, no Listen) falls back from UDP to TCP"
 # One listener transport named in [Interface] is today's Transport.
 sed -e 's/^Listen = .*/&\nTransports = tcp/' -e '/^Transport = tcp/d' "$WORK/a.conf" >"$WORK/one.conf"
 "$CULVERTD" --check-config -c "$WORK/one.conf" >/dev/null || die "one.conf does not validate"
