@@ -42,6 +42,20 @@ st = json.load(sys.stdin)
 print(st["transport"], st["peers"][0]["transport"])'
 }
 
+# udp_drop in [out]: nftables in the server's namespace drops datagrams to
+# its UDP port (in) and from it (out), in table inet culvert_auto.
+udp_drop() {
+	local rules="" dir
+	for dir in "$@"; do
+		if [ "$dir" = in ]; then
+			rules+="chain input { type filter hook input priority 0; udp dport 55555 drop; };"
+		else
+			rules+="chain output { type filter hook output priority 0; udp sport 55555 drop; };"
+		fi
+	done
+	n a nft -f - <<<"table inet culvert_auto { $rules }"
+}
+
 log "--check-config: auto is for a sealed one-peer client"
 "$CULVERTD" --check-config --dev tun0 --transport auto --connect 198.18.0.1:55555 \
 	--private-key "$WORK/b.key" --peer-public-key "$(cat "$WORK/a.pub")" >/dev/null ||
@@ -66,18 +80,7 @@ transfer_ok b a 198.19.0.1 "$WORK/data"
 [ "$(peer_transport a)" = "udp,tcp udp" ] || die "server: $(peer_transport a), not udp"
 
 log "nftables drops udp port 55555 on the server: the client falls back to tcp"
-n a nft -f - <<'NFT'
-table inet culvert_auto {
-	chain input {
-		type filter hook input priority 0; policy accept;
-		udp dport 55555 drop
-	}
-	chain output {
-		type filter hook output priority 0; policy accept;
-		udp sport 55555 drop
-	}
-}
-NFT
+udp_drop in out
 # Traffic the client must see unanswered (keepalives alone would not show a
 # dead path before the dead-peer timer).
 n b ping -q -i 0.5 -w 80 198.19.0.1 >/dev/null 2>&1 &
@@ -119,14 +122,7 @@ log_count() {
 }
 
 log "udp one way only (the client's datagrams dropped): the server's handshakes never complete"
-n a nft -f - <<'NFT'
-table inet culvert_auto {
-	chain input {
-		type filter hook input priority 0; policy accept;
-		udp dport 55555 drop
-	}
-}
-NFT
+udp_drop in
 # The server's data goes unanswered, so it initiates; the client answers
 # each initiation, and no answer arrives.
 n a ping -q -i 0.5 -w 80 198.19.0.2 >/dev/null 2>&1 &

@@ -20,29 +20,17 @@ hub_sites 6
 hub_tun keys
 head -c 4M /dev/urandom >"$WORK/data"
 
-cat >"$WORK/hub.conf" <<CONF
+{
+	cat <<CONF
 [Interface]
 Device = tun0
 MTU = 1400
 PrivateKeyFile = $WORK/h.key
 Listen = :55555
 Transports = udp, tcp
-
-[Peer]
-Name = site-a
-PublicKey = $(cat "$WORK/a.pub")
-AllowedIPs = 198.19.0.2/32, 2001:db8:19::2/128
-
-[Peer]
-Name = site-b
-PublicKey = $(cat "$WORK/b.pub")
-AllowedIPs = 198.19.0.3/32, 2001:db8:19::3/128
-
-[Peer]
-Name = site-c
-PublicKey = $(cat "$WORK/c.pub")
-AllowedIPs = 198.19.0.4/32, 2001:db8:19::4/128
 CONF
+	hub_site_peers
+} >"$WORK/hub.conf"
 "$CULVERTD" --check-config -c "$WORK/hub.conf" >/dev/null || die "hub.conf does not validate"
 
 # site ROLE TRANSPORT HUB_ADDR [NAME]: a site's culvertd, one peer (the hub).

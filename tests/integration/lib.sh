@@ -143,6 +143,17 @@ hub_tun() {
 	done
 }
 
+# hub_site_peers: the [Peer] sections of a hub's file for sites a, b and c
+# (hub_tun's keys and addresses, each site's IPv4 and IPv6 host route).
+hub_site_peers() {
+	local i=2 role
+	for role in a b c; do
+		printf '\n[Peer]\nName = site-%s\nPublicKey = %s\nAllowedIPs = 198.19.0.%s/32, 2001:db8:19::%s/128\n' \
+			$role "$(cat "$WORK/$role.pub")" $i $i
+		i=$((i + 1))
+	done
+}
+
 # hub_mesh_ok: sites a, b and c (hub_tun's addresses) reach the hub (the
 # daemon named "hub") and one another through it over IPv4 and IPv6, and
 # $WORK/data arrives intact from a to b and from c to a (over IPv6).
