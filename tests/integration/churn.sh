@@ -3,8 +3,12 @@
 # Connection churn: 1000 clients connect to a plain TCP listener, send part
 # of a frame, and vanish (half with a reset, half with a close).  The
 # server's open file descriptors end where they began, its RSS within
-# CHURN_SLACK_KIB (64 KiB: malloc keeps freed memory to reuse; printed, not
-# checked, under ASan), and it serves the real client afterwards.
+# CHURN_SLACK_KIB (160 KiB: 64 for what malloc keeps to reuse, and 96 for
+# the 8 probation slots' frame buffers, TUNNEL_PENDING_MAX of at most 3
+# pages each, made at first use and kept: on a loaded machine connections
+# overlap and touch more of them than the first round did; printed, not
+# checked, under ASan), and it serves the real client afterwards.  A leak
+# of 200 bytes per connection (195 KiB in all) would exceed the bound.
 #
 #     namespace a                         namespace b
 #   +-----------------------+         +-----------------------------+
@@ -17,7 +21,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/faults_lib.sh"
 
 CYCLES=1000
-CHURN_SLACK_KIB=${CHURN_SLACK_KIB:-64}
+CHURN_SLACK_KIB=${CHURN_SLACK_KIB:-160}
 asan=false
 ldd "$CULVERTD" 2>/dev/null | grep -q libasan && asan=true
 
