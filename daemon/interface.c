@@ -769,6 +769,24 @@ static int tunnel_socket_open(struct tunnel *t, int type, char *err, size_t errl
 	return fd;
 }
 
+/* Makes the TCP listener on cfg.addr and starts accepting (tunnel_accept_cb());
+ * logs it.  Returns 0, or -1 with the reason in @err. */
+static int tunnel_listen_tcp(struct tunnel *t, char *err, size_t errlen)
+{
+	char where[ENDPOINT_STRLEN];
+
+	t->listen_fd = tunnel_socket_open(t, SOCK_STREAM, err, errlen);
+	if (t->listen_fd < 0)
+		return -1;
+	t->listen_ev = event_new(t->base, t->listen_fd, EV_READ | EV_PERSIST, tunnel_accept_cb, t);
+	if (!t->listen_ev)
+		return -1;
+	event_add(t->listen_ev, NULL);
+	endpoint_format((struct sockaddr *)&t->cfg.addr, where, sizeof(where));
+	log_info("%s: listening on tcp %s", t->dev.name, where);
+	return 0;
+}
+
 /*
  * The device MTU when none is given (doc/design.md section 10): the MTU of
  * the underlay route toward the peer (RTA_MTU, else the output device's)
@@ -1134,7 +1152,7 @@ int tunnel_hub_update(struct tunnel *t, const struct tunnel_peer_config *peers, 
 		if (!tunnel_peer_may_use(p, p->transport)) {
 			log_info("%s: peer %s is no longer served over %s", t->dev.name,
 				 p->name[0] ? p->name : "(unnamed)",
-				 p->transport == TUNNEL_TCP ? "tcp" : "udp");
+				 tunnel_transport_name(p->transport));
 			tunnel_tcp_close(p);
 			/* Unreachable until it completes a handshake over
 			 * the other transport. */
@@ -1377,15 +1395,8 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 
 	endpoint_format((struct sockaddr *)&cfg->addr, p->str, sizeof(p->str));
 	if (cfg->transport == TUNNEL_TCP && cfg->listen) {
-		t->listen_fd = tunnel_socket_open(t, SOCK_STREAM, err, errlen);
-		if (t->listen_fd < 0)
+		if (tunnel_listen_tcp(t, err, errlen) < 0)
 			goto fail;
-		t->listen_ev =
-		    event_new(base, t->listen_fd, EV_READ | EV_PERSIST, tunnel_accept_cb, t);
-		if (!t->listen_ev)
-			goto fail;
-		event_add(t->listen_ev, NULL);
-		log_info("%s: listening on tcp %s", t->dev.name, p->str);
 		snprintf(p->str, sizeof(p->str), "(none)");
 	} else if (cfg->transport == TUNNEL_TCP) {
 		log_info("%s: connecting to tcp %s", t->dev.name, p->str);
@@ -1394,18 +1405,9 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		t->udp_fd = tunnel_socket_open(t, SOCK_DGRAM, err, errlen);
 		if (t->udp_fd < 0)
 			goto fail;
-		if (cfg->udp_and_tcp) {
-			/* Transports = udp, tcp: the same port over TCP too. */
-			t->listen_fd = tunnel_socket_open(t, SOCK_STREAM, err, errlen);
-			if (t->listen_fd < 0)
-				goto fail;
-			t->listen_ev = event_new(base, t->listen_fd, EV_READ | EV_PERSIST,
-						 tunnel_accept_cb, t);
-			if (!t->listen_ev)
-				goto fail;
-			event_add(t->listen_ev, NULL);
-			log_info("%s: listening on tcp %s", t->dev.name, p->str);
-		}
+		/* Transports = udp, tcp: the same port over TCP too. */
+		if (cfg->udp_and_tcp && tunnel_listen_tcp(t, err, errlen) < 0)
+			goto fail;
 		t->dgram = malloc((size_t)TUNNEL_UDP_RX_BATCH * TUNNEL_DGRAM_MAX);
 		t->udp_rd_ev =
 		    event_new(base, t->udp_fd, EV_READ | EV_PERSIST, tunnel_udp_read_cb, t);

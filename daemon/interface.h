@@ -557,6 +557,16 @@ static inline bool tunnel_peer_may_use(const struct peer *p, enum tunnel_transpo
 void tunnel_wrong_transport(struct peer *p, enum tunnel_transport tr, const char *from,
 			    uint64_t now);
 
+/* "tcp" or "udp", for the log. */
+static inline const char *tunnel_transport_name(enum tunnel_transport tr)
+{
+	return tr == TUNNEL_TCP ? "tcp" : "udp";
+}
+
+/* @p has just moved to the transport in p->transport: logs it, with the
+ * endpoint when that is UDP. */
+void tunnel_peer_moved(const struct peer *p);
+
 /* Bytes of length prefix a frame to @p carries: FRAME_HDR_LEN over TCP and
  * in plain mode, none for a sealed datagram (doc/PROTOCOL.md). */
 static inline size_t tunnel_peer_frame_hdr(const struct peer *p)

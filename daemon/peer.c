@@ -48,6 +48,19 @@ static void tunnel_sess_offer(struct peer *p, uint64_t now)
 		tunnel_send_msg(p, t->msg, len);
 }
 
+/* Transport = auto: a handshake completed, or the peer moved: the peer's
+ * initiations answered so far are no sign of a one-way path
+ * (tunnel_auto_check() counts from here). */
+static void tunnel_auto_mark(struct peer *p)
+{
+	struct session_stats ss;
+
+	if (!p->t->cfg.auto_transport)
+		return;
+	session_get_stats(p->sess, &ss);
+	p->auto_responses = ss.responses_sent;
+}
+
 /* Notices a keypair that became current since the last look (a completed
  * handshake on either side) and says so. */
 static void tunnel_sess_check_new(struct peer *p, uint64_t now)
@@ -57,12 +70,7 @@ static void tunnel_sess_check_new(struct peer *p, uint64_t now)
 	if (last == p->last_handshake)
 		return;
 	p->last_handshake = last;
-	if (p->t->cfg.auto_transport) {
-		struct session_stats ss;
-
-		session_get_stats(p->sess, &ss);
-		p->auto_responses = ss.responses_sent;
-	}
+	tunnel_auto_mark(p);
 	if (p->sessions++ == 0 && p->handshake_us)
 		log_info("session established with %s (handshake round trip %.3f ms)", p->str,
 			 (double)p->handshake_us / 1000);
@@ -122,16 +130,16 @@ static void tunnel_peer_to_udp(struct peer *p, const struct sockaddr_storage *sr
 	endpoint_format((const struct sockaddr *)src, p->str, sizeof(p->str));
 	p->auto_wait_ms = 0;
 	p->auto_back_ms = now;
-	if (p->t->cfg.auto_transport) {
-		struct session_stats ss;
+	tunnel_auto_mark(p);
+	tunnel_peer_moved(p);
+}
 
-		session_get_stats(p->sess, &ss);
-		p->auto_responses = ss.responses_sent;
-	}
-	if (p->name[0])
-		log_info("peer %s moves to udp %s", p->name, p->str);
-	else
-		log_info("peer moves to udp %s", p->str);
+void tunnel_peer_moved(const struct peer *p)
+{
+	bool udp = p->transport == TUNNEL_UDP;
+
+	log_info("peer%s%s moves to %s%s%s", p->name[0] ? " " : "", p->name,
+		 tunnel_transport_name(p->transport), udp ? " " : "", udp ? p->str : "");
 }
 
 /* Transport = auto (the one peer, over UDP): falls back to TCP towards the
@@ -151,6 +159,7 @@ static void tunnel_auto_fallback(struct peer *p, uint64_t now, const char *why)
 		 p->auto_probe_every_ms / 1000);
 	p->auto_wait_ms = 0;
 	p->auto_probe_ms = now + p->auto_probe_every_ms;
+	tunnel_auto_mark(p);
 	p->transport = TUNNEL_TCP;
 	tunnel_sess_restart(p);
 	p->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
@@ -165,8 +174,8 @@ void tunnel_wrong_transport(struct peer *p, enum tunnel_transport tr, const char
 	t->stats.hs_wrong_transport++;
 	if (tunnel_warn_due(t, TUNNEL_WARN_AUTH, now))
 		log_warnx("initiation over %s from %s, peer %s: its Transport is %s; dropped",
-			  tr == TUNNEL_TCP ? "tcp" : "udp", from,
-			  p->name[0] ? p->name : "(unnamed)", tr == TUNNEL_TCP ? "udp" : "tcp");
+			  tunnel_transport_name(tr), from, p->name[0] ? p->name : "(unnamed)",
+			  tunnel_transport_name(tr == TUNNEL_TCP ? TUNNEL_UDP : TUNNEL_TCP));
 }
 
 /* Transport = auto over UDP, once a second: our initiation unanswered for
@@ -182,10 +191,6 @@ static void tunnel_auto_check(struct peer *p, uint64_t now)
 		tunnel_auto_fallback(p, now, "no answer over udp for 15 s from");
 	else if (ss.responses_sent - p->auto_responses >= TUNNEL_AUTO_LOST_RESPONSES)
 		tunnel_auto_fallback(p, now, "handshakes answered over udp never complete with");
-	else
-		return;
-	session_get_stats(p->sess, &ss);
-	p->auto_responses = ss.responses_sent;
 }
 
 /* Transport = auto over TCP: one initiation over UDP to the configured

@@ -98,10 +98,7 @@ static int tunnel_tcp_attach(struct peer *p, int fd)
 		/* Transports = udp, tcp: a handshake over TCP takes the peer
 		 * off UDP at once (doc/design.md section 8). */
 		p->transport = TUNNEL_TCP;
-		if (p->name[0])
-			log_info("peer %s moves to tcp", p->name);
-		else
-			log_info("peer moves to tcp");
+		tunnel_peer_moved(p);
 	}
 	p->rd_ev = event_new(t->base, fd, EV_READ | EV_PERSIST, tunnel_tcp_read_cb, p);
 	p->wr_ev = event_new(t->base, fd, EV_WRITE | EV_PERSIST, tunnel_tcp_write_cb, p);

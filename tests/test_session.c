@@ -395,6 +395,21 @@ static int recv_on(struct session *to, bool stream, const struct msg *m)
 				  &action);
 }
 
+/* @i initiates to @r, every message arriving over a stream (@stream) or as
+ * a datagram; @i's keypair is current after it. */
+static void handshake_on(struct session *i, struct session *r, bool stream)
+{
+	struct msg m1, m2;
+
+	initiate(i, &m1);
+	ck_assert_int_eq(recv_on(r, stream, &m1), 0);
+	ck_assert_int_eq(action, SESSION_REPLY);
+	memcpy(m2.buf, out, out_len);
+	m2.len = out_len;
+	ck_assert_int_eq(recv_on(i, stream, &m2), 0);
+	ck_assert_int_eq(action, SESSION_ESTABLISHED);
+}
+
 /*
  * A session serving both transports (Transports = udp, tcp): each keypair
  * takes the transport its handshake arrived over, and a transport message
@@ -403,16 +418,10 @@ static int recv_on(struct session *to, bool stream, const struct msg *m)
  */
 START_TEST(test_transport_per_keypair)
 {
-	struct msg m1, m2, ka, d0, d1, u0, u1;
+	struct msg ka, d0, d1, u0, u1;
 
 	/* A handshake over a stream: counters without gaps. */
-	initiate(P.a, &m1);
-	ck_assert_int_eq(recv_on(P.b, true, &m1), 0);
-	ck_assert_int_eq(action, SESSION_REPLY);
-	memcpy(m2.buf, out, out_len);
-	m2.len = out_len;
-	ck_assert_int_eq(recv_on(P.a, true, &m2), 0);
-	ck_assert_int_eq(action, SESSION_ESTABLISHED);
+	handshake_on(P.a, P.b, true);
 	seal(P.a, NULL, 0, &ka);
 	ck_assert_int_eq(recv_on(P.b, true, &ka), 0);
 	ck_assert_int_eq(action, SESSION_KEEPALIVE);
@@ -434,13 +443,7 @@ START_TEST(test_transport_per_keypair)
 	/* A new handshake over datagrams: its keypair takes reordering and
 	 * refuses replays, and refuses a copy sent over the stream. */
 	now += 1000;
-	initiate(P.a, &m1);
-	ck_assert_int_eq(recv_on(P.b, false, &m1), 0);
-	ck_assert_int_eq(action, SESSION_REPLY);
-	memcpy(m2.buf, out, out_len);
-	m2.len = out_len;
-	ck_assert_int_eq(recv_on(P.a, false, &m2), 0);
-	ck_assert_int_eq(action, SESSION_ESTABLISHED);
+	handshake_on(P.a, P.b, false);
 	seal(P.a, "u0", 2, &u0);
 	seal(P.a, "u1", 2, &u1);
 	ck_assert_int_eq(recv_on(P.b, true, &u1), -EPROTOTYPE);

@@ -20,17 +20,7 @@ hub_sites 6
 hub_tun keys
 head -c 4M /dev/urandom >"$WORK/data"
 
-{
-	cat <<CONF
-[Interface]
-Device = tun0
-MTU = 1400
-PrivateKeyFile = $WORK/h.key
-Listen = :55555
-Transports = udp, tcp
-CONF
-	hub_site_peers
-} >"$WORK/hub.conf"
+hub_site_conf "udp, tcp" >"$WORK/hub.conf"
 "$CULVERTD" --check-config -c "$WORK/hub.conf" >/dev/null || die "hub.conf does not validate"
 
 # site ROLE TRANSPORT HUB_ADDR [NAME]: a site's culvertd, one peer (the hub).

@@ -22,17 +22,7 @@ hub_tun keys
 keypair x # a stranger's
 head -c 4M /dev/urandom >"$WORK/data"
 
-{
-	cat <<CONF
-[Interface]
-Device = tun0
-MTU = 1400
-PrivateKeyFile = $WORK/h.key
-Listen = :55555
-Transports = tcp
-CONF
-	hub_site_peers
-} >"$WORK/hub.conf"
+hub_site_conf "tcp" >"$WORK/hub.conf"
 
 log "--check-config: a TCP hub listens, and its peers call it"
 "$CULVERTD" --check-config -c "$WORK/hub.conf" >/dev/null || die "hub.conf does not validate"

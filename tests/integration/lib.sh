@@ -154,6 +154,15 @@ hub_site_peers() {
 	done
 }
 
+# hub_site_conf TRANSPORTS: a sealed TUN hub's file for sites a, b and c
+# (hub_tun's keys and addresses) on stdout, listening on :55555 with
+# Transports = TRANSPORTS.
+hub_site_conf() {
+	printf '[Interface]\nDevice = tun0\nMTU = 1400\nPrivateKeyFile = %s\nListen = :55555\nTransports = %s\n' \
+		"$WORK/h.key" "$1"
+	hub_site_peers
+}
+
 # hub_mesh_ok: sites a, b and c (hub_tun's addresses) reach the hub (the
 # daemon named "hub") and one another through it over IPv4 and IPv6, and
 # $WORK/data arrives intact from a to b and from c to a (over IPv6).
