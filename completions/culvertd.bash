@@ -2,7 +2,8 @@
 # bash completion for culvertd(8): its long options as `culvertd --help`
 # lists them (so the list cannot drift from the code: --no-seccomp and the
 # others), file names for the options that take a file, the words of --mode
-# --transport and --transports, and user and group names.
+# --transport and --transports, the named network namespaces for --netns,
+# and user and group names.
 _culvertd()
 {
 	local cur prev words cword
@@ -25,6 +26,10 @@ _culvertd()
 		COMPREPLY=($(compgen -W 'udp,tcp tcp udp' -- "$cur"))
 		return
 		;;
+	--netns)
+		COMPREPLY=($(compgen -W '$(ls /run/netns 2>/dev/null)' -- "$cur"))
+		return
+		;;
 	-u | --user)
 		COMPREPLY=($(compgen -u -- "$cur"))
 		return
@@ -34,7 +39,8 @@ _culvertd()
 		return
 		;;
 	-d | --dev | -l | --listen | -C | --connect | -M | --mtu | -p | --peer-public-key | \
-		--rekey-after | --keepalive | --dead-peer-timeout | --out-buffer | --metrics-listen)
+		--rekey-after | --keepalive | --dead-peer-timeout | --out-buffer | --metrics-listen | \
+		--dev-fd)
 		# A value of the user's own.
 		return
 		;;

@@ -5,16 +5,17 @@
  * handshake admission against the static key, AllowFrom, and the tunnel's
  * set-up and tear-down (daemon/tunnel.h).
  */
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 
 #include "interface.h"
+#include "netns.h"
 
 /* Device-side batch buffer: at least this many bytes of frames per wakeup. */
 /* A number as a string literal, for messages. */
@@ -834,33 +835,30 @@ static int tunnel_default_mtu(struct tunnel *t, const struct tunnel_config *cfg)
 	return mtu;
 }
 
+/* nl_addr_list() callback: keeps one address of the device. */
+static int tunnel_local_addr_cb(const struct nl_addr *a, void *data)
+{
+	struct tunnel *t = data;
+	struct endpoint_prefix *p = &t->local_addrs[t->n_local_addrs];
+
+	if (t->n_local_addrs == TUNNEL_LOCAL_ADDRS_MAX || a->index != t->dev_ifindex)
+		return 0;
+	p->family = a->family;
+	p->len = a->family == AF_INET ? 32 : 128;
+	memcpy(p->addr, a->addr, a->family == AF_INET ? 4 : 16);
+	t->n_local_addrs++;
+	return 0;
+}
+
 void tunnel_local_addrs(struct tunnel *t)
 {
-	struct ifaddrs *ifa, *i;
-	unsigned n = 0;
+	struct nl_handle *nl = t->dev_nl.sock ? &t->dev_nl : &t->nl;
 
-	if (getifaddrs(&ifa) < 0)
-		return;
-	for (i = ifa; i && n < TUNNEL_LOCAL_ADDRS_MAX; i = i->ifa_next) {
-		struct endpoint_prefix *a = &t->local_addrs[n];
-
-		if (!i->ifa_addr || strcmp(i->ifa_name, t->dev.name) != 0)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET) {
-			a->family = AF_INET;
-			a->len = 32;
-			memcpy(a->addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			a->family = AF_INET6;
-			a->len = 128;
-			memcpy(a->addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
-		} else {
-			continue;
-		}
-		n++;
-	}
-	freeifaddrs(ifa);
-	t->n_local_addrs = n;
+	/* rtnetlink in the device's namespace (getifaddrs(3) would ask the
+	 * sockets' one). */
+	t->n_local_addrs = 0;
+	if (nl->sock && t->dev_ifindex > 0)
+		nl_addr_list(nl, t->dev_ifindex, tunnel_local_addr_cb, t);
 }
 
 /*
@@ -1190,15 +1188,147 @@ fail:
 	return -1;
 }
 
+/* What tunnel_dev_setup() works on, in the device's namespace. */
+struct tunnel_dev_setup {
+	struct tunnel *t;
+	const struct tunnel_config *cfg;
+	char *err;
+	size_t errlen;
+	bool *usage;
+	int default_mtu; /* with cfg->mtu 0: from the underlay's route, bytes */
+	int mtu;         /* out: the device MTU, bytes */
+};
+
+/* Writes into @buf (@len bytes) the calling thread's namespace as the
+ * status names it (tunnel_dev_netns()): its name, else "net:[INODE]" when
+ * @unnamed, else "". */
+static void tunnel_netns_label(char *buf, size_t len, bool unnamed)
+{
+	struct stat st;
+
+	if (netns_identify(buf, len) == 0)
+		return;
+	buf[0] = '\0';
+	if (unnamed && stat(NETNS_SELF, &st) == 0)
+		snprintf(buf, len, "net:[%llu]", (unsigned long long)st.st_ino);
+}
+
+/*
+ * Attaches to (or makes) the device, sets its MTU and sets it up: in the
+ * device's namespace (netns_run_in()), where ioctl sockets and rtnetlink
+ * see it.  Returns 0 with s->mtu set, or -1 with the reason in s->err.
+ */
+static int tunnel_dev_setup(void *arg)
+{
+	struct tunnel_dev_setup *s = arg;
+	struct tunnel *t = s->t;
+	const struct tunnel_config *cfg = s->cfg;
+	char *err = s->err;
+	size_t errlen = s->errlen;
+	bool *usage = s->usage;
+	int rc, mtu = 0;
+
+	if (t->routed && cfg->offload)
+		log_info("%s: offloads off: a hub routes every packet on its own", cfg->dev_name);
+	if (cfg->dev) {
+		t->dev = *cfg->dev;
+		rc = 0;
+		if (t->dev.vnet && (t->routed || !cfg->offload)) {
+			snprintf(err, errlen,
+				 "%s: the descriptor was attached with IFF_VNET_HDR, which %s "
+				 "cannot take",
+				 t->dev.name, t->routed ? "a hub" : "Offload = no");
+			*usage = true;
+			return -1;
+		}
+	} else {
+		rc =
+		    tun_open_offload(&t->dev, cfg->dev_name, cfg->mode, cfg->offload && !t->routed);
+	}
+	if (rc < 0) {
+		const char *hint = "";
+
+		if (rc == -EPERM)
+			hint = " (need CAP_NET_ADMIN, or a persistent device owned by this user)";
+		else if (rc == -EBUSY)
+			hint = " (another process has it open)";
+		else if (rc == -EACCES)
+			hint = " (/dev/net/tun is closed to this user: udev makes it mode 0666, "
+			       "chmod 0666 /dev/net/tun where no udev runs)";
+		else if (rc == -EINVAL)
+			hint = cfg->mode == TUN_MODE_TAP ? " (exists, but is not a TAP device)"
+							 : " (exists, but is not a TUN device)";
+		snprintf(err, errlen, "open %s %s: %s%s", cfg->mode == TUN_MODE_TAP ? "TAP" : "TUN",
+			 cfg->dev_name, strerror(-rc), hint);
+		*usage = rc == -EINVAL || rc == -ENAMETOOLONG;
+		return -1;
+	}
+	if (cfg->mtu == 0) {
+		mtu = s->default_mtu;
+		rc = tun_get_mtu(t->dev.name, &t->dev_mtu);
+		if (rc == 0 && t->dev_mtu != mtu)
+			rc = tun_set_mtu(t->dev.name, mtu);
+		if (rc == -EPERM) {
+			log_warnx("cannot set the MTU of %s to %d (%s): keeping %d", t->dev.name,
+				  mtu, strerror(-rc), t->dev_mtu);
+			mtu = t->dev_mtu;
+		} else if (rc < 0) {
+			snprintf(err, errlen, "set MTU of %s to %d: %s", t->dev.name, mtu,
+				 strerror(-rc));
+			return -1;
+		}
+	} else if (cfg->mtu > 0) {
+		rc = tun_get_mtu(t->dev.name, &mtu);
+		if (rc == 0 && mtu != cfg->mtu)
+			rc = tun_set_mtu(t->dev.name, cfg->mtu);
+		if (rc < 0) {
+			snprintf(err, errlen, "set MTU of %s to %d: %s%s", t->dev.name, cfg->mtu,
+				 strerror(-rc),
+				 rc == -EPERM ? " (need CAP_NET_ADMIN; or set it beforehand and "
+						"leave --mtu out)"
+					      : "");
+			*usage = rc == -EINVAL;
+			return -1;
+		}
+		mtu = cfg->mtu;
+	} else if ((rc = tun_get_mtu(t->dev.name, &mtu)) < 0) {
+		snprintf(err, errlen, "get MTU of %s: %s", t->dev.name, strerror(-rc));
+		return -1;
+	}
+	rc = tun_set_up(t->dev.name);
+	if (rc == -EPERM && !t->dev.created) {
+		/* An unprivileged culvertd on a persistent device: whoever made
+		 * the device sets it up; say so, but serve. */
+		log_warnx("cannot set %s up (%s): set it up beforehand (culvertctl link set %s up)",
+			  t->dev.name, strerror(-rc), t->dev.name);
+	} else if (rc < 0) {
+		snprintf(err, errlen, "set %s up: %s", t->dev.name, strerror(-rc));
+		return -1;
+	}
+	t->dev_ifindex = (int)if_nametoindex(t->dev.name);
+	if (t->dev_netns_fd >= 0) {
+		tunnel_netns_label(t->dev_netns, sizeof(t->dev_netns), true);
+		/* The device's addresses are read there (a hub's own
+		 * addresses); without, a hub answers nothing for itself. */
+		if (nl_open(&t->dev_nl, NULL, 0) < 0)
+			t->dev_nl.sock = NULL;
+	}
+	s->mtu = mtu;
+	return 0;
+}
+
 struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *cfg, char *err,
 			  size_t errlen, bool *usage)
 {
 	struct tunnel *t = calloc(1, sizeof(*t));
+	struct tunnel_dev_setup setup = {t, cfg, err, errlen, usage, 0, 0};
 	struct peer *p;
 	int rc, mtu = 0;
 
 	*usage = false;
 	if (!t) {
+		if (cfg->dev_netns_fd >= 0)
+			close(cfg->dev_netns_fd);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -1206,6 +1336,7 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	t->cfg = *cfg;
 	t->listen_fd = t->udp_fd = -1;
 	t->dev.fd = -1;
+	t->dev_netns_fd = cfg->dev_netns_fd;
 	for (unsigned i = 0; i < TUNNEL_PENDING_MAX; i++)
 		t->pending[i].fd = -1;
 	tunnel_set_allow_from(t, cfg->allow_from, cfg->n_allow_from);
@@ -1243,73 +1374,26 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 		*usage = true;
 		goto fail;
 	}
-	if (t->routed && cfg->offload)
-		log_info("%s: offloads off: a hub routes every packet on its own", cfg->dev_name);
-	rc = tun_open_offload(&t->dev, cfg->dev_name, cfg->mode, cfg->offload && !t->routed);
-	if (rc < 0) {
-		const char *hint = "";
-
-		if (rc == -EPERM)
-			hint = " (need CAP_NET_ADMIN, or a persistent device owned by this user)";
-		else if (rc == -EBUSY)
-			hint = " (another process has it open)";
-		else if (rc == -EACCES)
-			hint = " (/dev/net/tun is closed to this user: udev makes it mode 0666, "
-			       "chmod 0666 /dev/net/tun where no udev runs)";
-		else if (rc == -EINVAL)
-			hint = cfg->mode == TUN_MODE_TAP ? " (exists, but is not a TAP device)"
-							 : " (exists, but is not a TUN device)";
-		snprintf(err, errlen, "open %s %s: %s%s", cfg->mode == TUN_MODE_TAP ? "TAP" : "TUN",
-			 cfg->dev_name, strerror(-rc), hint);
-		*usage = rc == -EINVAL || rc == -ENAMETOOLONG;
-		goto fail;
-	}
 	/* Errors are no reason to stop: without rtnetlink, no route
-	 * lookups (the fallbacks apply). */
+	 * lookups (the fallbacks apply).  Opened here: the underlay's. */
 	if (nl_open(&t->nl, NULL, 0) < 0)
 		t->nl.sock = NULL;
-	if (cfg->mtu == 0) {
-		mtu = tunnel_default_mtu(t, cfg);
-		rc = tun_get_mtu(t->dev.name, &t->dev_mtu);
-		if (rc == 0 && t->dev_mtu != mtu)
-			rc = tun_set_mtu(t->dev.name, mtu);
-		if (rc == -EPERM) {
-			log_warnx("cannot set the MTU of %s to %d (%s): keeping %d", t->dev.name,
-				  mtu, strerror(-rc), t->dev_mtu);
-			mtu = t->dev_mtu;
-		} else if (rc < 0) {
-			snprintf(err, errlen, "set MTU of %s to %d: %s", t->dev.name, mtu,
-				 strerror(-rc));
-			goto fail;
-		}
-	} else if (cfg->mtu > 0) {
-		rc = tun_get_mtu(t->dev.name, &mtu);
-		if (rc == 0 && mtu != cfg->mtu)
-			rc = tun_set_mtu(t->dev.name, cfg->mtu);
-		if (rc < 0) {
-			snprintf(err, errlen, "set MTU of %s to %d: %s%s", t->dev.name, cfg->mtu,
+	tunnel_netns_label(t->underlay_netns, sizeof(t->underlay_netns), t->dev_netns_fd >= 0);
+	if (t->dev_netns_fd < 0)
+		memcpy(t->dev_netns, t->underlay_netns, sizeof(t->dev_netns));
+	/* The route toward the peer is the underlay's: looked up here. */
+	if (cfg->mtu == 0)
+		setup.default_mtu = tunnel_default_mtu(t, cfg);
+	err[0] = '\0';
+	rc = netns_run_in(t->dev_netns_fd, tunnel_dev_setup, &setup);
+	if (rc < 0) {
+		if (!err[0])
+			snprintf(err, errlen, "enter the device's network namespace: %s%s",
 				 strerror(-rc),
-				 rc == -EPERM ? " (need CAP_NET_ADMIN; or set it beforehand and "
-						"leave --mtu out)"
-					      : "");
-			*usage = rc == -EINVAL;
-			goto fail;
-		}
-		mtu = cfg->mtu;
-	} else if ((rc = tun_get_mtu(t->dev.name, &mtu)) < 0) {
-		snprintf(err, errlen, "get MTU of %s: %s", t->dev.name, strerror(-rc));
+				 rc == -EPERM ? " (need CAP_SYS_ADMIN at start-up)" : "");
 		goto fail;
 	}
-	rc = tun_set_up(t->dev.name);
-	if (rc == -EPERM && !t->dev.created) {
-		/* An unprivileged culvertd on a persistent device: whoever made
-		 * the device sets it up; say so, but serve. */
-		log_warnx("cannot set %s up (%s): set it up beforehand (culvertctl link set %s up)",
-			  t->dev.name, strerror(-rc), t->dev.name);
-	} else if (rc < 0) {
-		snprintf(err, errlen, "set %s up: %s", t->dev.name, strerror(-rc));
-		goto fail;
-	}
+	mtu = setup.mtu;
 	t->max_len = (size_t)mtu + (cfg->mode == TUN_MODE_TAP ? TUN_TAP_HDR_LEN : 0);
 	t->rx_max = t->max_len > TUNNEL_RX_MIN ? t->max_len : TUNNEL_RX_MIN;
 	t->dev_mtu = mtu;
@@ -1333,7 +1417,10 @@ struct tunnel *tunnel_new(struct event_base *base, const struct tunnel_config *c
 	t->dev_buf_len = 2 * t->slot_len;
 	if (t->dev_buf_len < TUNNEL_DEV_BUF_MIN)
 		t->dev_buf_len = TUNNEL_DEV_BUF_MIN;
-	if (cfg->offload && !t->dev.vnet)
+	if (cfg->offload && !t->dev.vnet && cfg->dev && !t->routed)
+		log_info("%s: the descriptor was attached without IFF_VNET_HDR: no offloads",
+			 t->dev.name);
+	else if (cfg->offload && !t->dev.vnet && !t->routed)
 		log_warnx("%s: the kernel refused TUN/TAP offloads; going without", t->dev.name);
 	if (t->dev.vnet) {
 		t->dev_buf_len = TUNNEL_VNET_DEV_BUF;
@@ -1518,6 +1605,9 @@ void tunnel_free(struct tunnel *t)
 	if (t->pmtu_ev)
 		event_free(t->pmtu_ev);
 	nl_close(&t->nl);
+	nl_close(&t->dev_nl);
+	if (t->dev_netns_fd >= 0)
+		close(t->dev_netns_fd);
 	cookie_checker_cleanup(&t->cookie);
 	ratelimit_cleanup(&t->rl);
 	if (t->msg)
@@ -1534,6 +1624,16 @@ void tunnel_free(struct tunnel *t)
 const char *tunnel_dev_name(const struct tunnel *t)
 {
 	return t->dev.name;
+}
+
+const char *tunnel_dev_netns(const struct tunnel *t)
+{
+	return t->dev_netns;
+}
+
+int tunnel_dev_netns_fd(const struct tunnel *t)
+{
+	return t->dev_netns_fd;
 }
 
 bool tunnel_failed(const struct tunnel *t)

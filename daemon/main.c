@@ -56,6 +56,7 @@ static void usage(FILE *out)
 	fprintf(
 	    out,
 	    "Usage: culvertd [-c FILE] [--check-config] [--dev NAME] [--mode tun|tap]\n"
+	    "                [--netns NS | --dev-fd N]\n"
 	    "                [--transport tcp|udp|auto] [--transports udp,tcp]\n"
 	    "                [--listen [ADDR]:PORT [--hub]]\n"
 	    "                [--connect HOST:PORT] [--mtu N]\n"
@@ -76,6 +77,12 @@ static void usage(FILE *out)
 	    "  -d, --dev NAME          device to attach to; created (and removed at exit)\n"
 	    "                          when it does not exist\n"
 	    "  -m, --mode tun|tap      layer 3 (default) or layer 2\n"
+	    "      --netns NS          the device lives in network namespace NS (a name\n"
+	    "                          under /run/netns, or an nsfs path); the sockets\n"
+	    "                          stay in culvertd's (needs CAP_SYS_ADMIN at start)\n"
+	    "      --dev-fd N          use TUN/TAP descriptor N, already attached (by a\n"
+	    "                          container runtime, a parent): device, mode and\n"
+	    "                          namespace are the descriptor's\n"
 	    "  -t, --transport tcp|udp|auto  underlay transport (default tcp); auto, a\n"
 	    "                          sealed client: UDP, falling back to TCP to the same\n"
 	    "                          port when no handshake completes over UDP in 15 s,\n"
@@ -193,6 +200,10 @@ struct cmdline {
 	uint64_t rekey_after_ms;
 	bool no_drop;
 	bool use_syslog;
+	/* --dev-fd: an attached TUN/TAP descriptor (-1: none) and what
+	 * tun_from_fd() read of it. */
+	int dev_fd;
+	struct tun_device dev;
 };
 
 /* The one peer this culvertd serves: the configuration's first, or a
@@ -312,6 +323,35 @@ static int conf_check_support(const struct conf *c, const char *name, char *err,
 }
 
 /*
+ * --dev-fd: the descriptor names the device, its mode and its namespace;
+ * Device and Mode, where given, must agree, and DeviceNetns must not be
+ * given.  Sets Device and Mode to the descriptor's.  Returns 0 or -EINVAL
+ * with the reason in @err.
+ */
+static int conf_take_dev_fd(struct conf *c, const struct cmdline *cl, char *err, size_t errlen)
+{
+	const char *mode = cl->dev.mode == TUN_MODE_TAP ? "tap" : "tun";
+	char why[256];
+
+	if ((c->set & CONF_SET_DEVICE) && strcmp(c->device, cl->dev.name) != 0)
+		snprintf(err, errlen, "--dev-fd %d is device %s, not Device %s", cl->dev_fd,
+			 cl->dev.name, c->device);
+	else if ((c->set & CONF_SET_MODE) && c->mode != cl->dev.mode)
+		snprintf(err, errlen, "--dev-fd %d is a %s device, not Mode %s", cl->dev_fd, mode,
+			 c->mode == TUN_MODE_TAP ? "tap" : "tun");
+	else if (c->set & CONF_SET_DEVICE_NETNS)
+		snprintf(err, errlen,
+			 "--dev-fd and DeviceNetns: the device's namespace is the "
+			 "descriptor's own");
+	else if (conf_set(c, CONF_KEY_DEVICE, cl->dev.name, why, sizeof(why)) < 0 ||
+		 conf_set(c, CONF_KEY_MODE, mode, why, sizeof(why)) < 0)
+		snprintf(err, errlen, "--dev-fd %d: %s", cl->dev_fd, why);
+	else
+		return 0;
+	return -EINVAL;
+}
+
+/*
  * Builds the configuration: the file (when given), then the command line on
  * top.  A role given on the command line replaces the file's other role
  * (--connect drops the file's Listen, --listen its Endpoint).  Returns 0, or
@@ -349,6 +389,11 @@ static int conf_build(struct conf *c, const struct cmdline *cl, char *err, size_
 			snprintf(err, errlen, "--%s: %s", cl->overrides[i].option, msg);
 			return rc;
 		}
+	}
+	if (cl->dev_fd >= 0) {
+		rc = conf_take_dev_fd(c, cl, err, errlen);
+		if (rc < 0)
+			return rc;
 	}
 	rc = conf_validate(c, cl->config_file ? cl->config_file : "command line", err, errlen);
 	if (rc < 0)
@@ -519,10 +564,11 @@ struct daemon {
 	struct control *control;
 	struct exporter *exporter; /* MetricsListen, or NULL */
 	struct netwatch *netwatch; /* TCP client: underlay changes */
+	/* A hub whose device is in another namespace: its address changes */
+	struct netwatch *dev_netwatch;
 	const struct cmdline *cmdline;
-	struct event *watchdog;        /* notify_init(), or NULL */
-	struct conf conf;              /* as applied */
-	char netns[STATUS_NETNS_SIZE]; /* our named network namespace, or "" */
+	struct event *watchdog; /* notify_init(), or NULL */
+	struct conf conf;       /* as applied */
 };
 
 /* Whether @key has the same value in @a and @b. */
@@ -551,6 +597,8 @@ static bool conf_same(const struct conf *a, const struct conf *b, enum conf_key 
 		return a->seccomp == b->seccomp;
 	case CONF_KEY_METRICS_LISTEN:
 		return same_str(a->metrics_listen, b->metrics_listen);
+	case CONF_KEY_DEVICE_NETNS:
+		return same_str(a->device_netns, b->device_netns);
 	case CONF_KEY_CLAMP_MSS:
 		return a->clamp_mss == b->clamp_mss;
 	case CONF_KEY_HUB:
@@ -599,6 +647,7 @@ static void daemon_reload(struct daemon *d)
 {
 	static const enum conf_key fixed[] = {
 	    CONF_KEY_DEVICE,
+	    CONF_KEY_DEVICE_NETNS,
 	    CONF_KEY_MODE,
 	    CONF_KEY_MTU,
 	    CONF_KEY_LISTEN,
@@ -734,6 +783,15 @@ static void daemon_underlay_changed(void *arg)
 	tunnel_underlay_changed(d->tunnel);
 }
 
+/* netns_run_in() callback: watches the device's namespace (a hub's own
+ * addresses come and go there). */
+static int daemon_watch_dev_netns(void *arg)
+{
+	struct daemon *d = arg;
+
+	return netwatch_open(d->base, daemon_underlay_changed, d, &d->dev_netwatch);
+}
+
 /* The peer seems lost (a TCP reconnect, a dead peer over UDP): the
  * endpoint's name is resolved again, since it may now point elsewhere.
  * getaddrinfo() blocks the loop, as on SIGHUP; nothing flows meanwhile. */
@@ -763,7 +821,6 @@ static char *daemon_render_status(void *arg)
 
 	status_init(&st);
 	tunnel_fill_status(d->tunnel, &st);
-	memcpy(st.netns, d->netns, sizeof(st.netns));
 	if (status_to_json(&st, &json, false) < 0)
 		json = NULL;
 	status_cleanup(&st);
@@ -780,10 +837,41 @@ static int daemon_render_metrics(void *arg, enum metrics_format format, char **o
 
 	status_init(&st);
 	tunnel_fill_status(d->tunnel, &st);
-	memcpy(st.netns, d->netns, sizeof(st.netns));
 	ret = metrics_render(&st, 1, (int64_t)time(NULL), format, out, len);
 	status_cleanup(&st);
 	return ret;
+}
+
+/*
+ * The nsfs fd of the namespace the device is in or is made in, when not
+ * ours: DeviceNetns's, or --dev-fd's device's (TUNGETDEVNETNS); -1 when it
+ * is ours.  Exits with the reason when DeviceNetns cannot be opened.
+ */
+static int daemon_dev_netns(const struct conf *c, const struct cmdline *cl)
+{
+	int fd;
+
+	if (cl->dev_fd >= 0) {
+		fd = tun_dev_netns(cl->dev_fd);
+		/* A kernel before 5.2 cannot say: the device is taken to be
+		 * where its name resolves, ours. */
+		if (fd < 0)
+			log_debug("--dev-fd %d: TUNGETDEVNETNS: %s; taking the device to be in "
+				  "our namespace",
+				  cl->dev_fd, strerror(-fd));
+	} else if (c->device_netns) {
+		fd = netns_open(c->device_netns);
+		if (fd < 0)
+			fatalx("DeviceNetns %s: %s%s", c->device_netns, strerror(-fd),
+			       fd == -ENOENT ? " (culvertctl netns add NAME makes one)" : "");
+	} else {
+		return -1;
+	}
+	if (fd >= 0 && netns_is_current(fd) == 1) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 /* Opens the status socket at $CULVERT_RUNDIR (default CULVERT_RUNSTATEDIR)
@@ -792,6 +880,7 @@ static int daemon_render_metrics(void *arg, enum metrics_format format, char **o
 static void daemon_open_control(struct daemon *d, uid_t uid, gid_t gid)
 {
 	const char *dir = getenv("CULVERT_RUNDIR");
+	const char *netns = tunnel_dev_netns(d->tunnel);
 	char path[PATH_MAX], err[PATH_MAX + 128];
 
 	if (!dir || !*dir)
@@ -800,10 +889,11 @@ static void daemon_open_control(struct daemon *d, uid_t uid, gid_t gid)
 		log_warn("status socket: mkdir %s", dir);
 		return;
 	}
-	/* Namespaces may each have a tun0: the socket name tells them apart. */
-	if (netns_identify(d->netns, sizeof(d->netns)) == 0)
+	/* Namespaces may each have a tun0: the socket name tells them apart
+	 * by the device's. */
+	if (netns[0])
 		snprintf(path, sizeof(path), "%s/%s@%s.sock", dir, tunnel_dev_name(d->tunnel),
-			 d->netns);
+			 netns);
 	else
 		snprintf(path, sizeof(path), "%s/%s.sock", dir, tunnel_dev_name(d->tunnel));
 	if (control_open(&d->control, d->base, path, uid, gid, daemon_render_status, d, err,
@@ -849,6 +939,8 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	    {"check-config", no_argument, NULL, 'T'},
 	    {"dev", required_argument, NULL, 'd'},
 	    {"mode", required_argument, NULL, 'm'},
+	    {"netns", required_argument, NULL, 'n'},
+	    {"dev-fd", required_argument, NULL, 'F'},
 	    {"transport", required_argument, NULL, 't'},
 	    {"transports", required_argument, NULL, 'U'},
 	    {"listen", required_argument, NULL, 'l'},
@@ -883,6 +975,7 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 
 	memset(cl, 0, sizeof(*cl));
 	cl->verbosity = INT_MIN;
+	cl->dev_fd = -1;
 	while ((opt = getopt_long(argc, argv, "c:d:m:t:l:C:A:M:k:p:u:g:vqhV", options, NULL)) !=
 	       -1) {
 		enum conf_key key;
@@ -906,6 +999,9 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case 'N':
 			cl->no_drop = true;
 			continue;
+		case 'F':
+			cl->dev_fd = (int)parse_number("--dev-fd", optarg, 0, INT_MAX);
+			continue;
 		case 'S':
 			cl->use_syslog = true;
 			continue;
@@ -926,6 +1022,9 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			break;
 		case 'm':
 			key = CONF_KEY_MODE;
+			break;
+		case 'n':
+			key = CONF_KEY_DEVICE_NETNS;
 			break;
 		case 't':
 			key = CONF_KEY_TRANSPORT;
@@ -1042,6 +1141,21 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	parse_cmdline(argc, argv, &cl);
 	d.cmdline = &cl;
+	if (cl.dev_fd >= 0) {
+		int rc = tun_from_fd(&cl.dev, cl.dev_fd, true);
+
+		if (rc < 0)
+			config_error("--dev-fd %d: %s", cl.dev_fd,
+				     rc == -EBADF    ? "not an open descriptor"
+				     : rc == -EPROTO ? "attached without IFF_NO_PI (culvert "
+						       "reads packets without the "
+						       "packet-information header)"
+				     : rc == -EPROTONOSUPPORT
+					 ? "attached with IFF_VNET_HDR, and the kernel refused "
+					   "the offloads"
+					 : "not a TUN/TAP descriptor attached to a device "
+					   "(TUNSETIFF)");
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "culvertd: libsodium failed to initialise\n");
 		return EXIT_RUNTIME;
@@ -1123,6 +1237,8 @@ int main(int argc, char **argv)
 
 	cfg.dev_name = d.conf.device;
 	cfg.mode = d.conf.mode;
+	if (cl.dev_fd >= 0)
+		cfg.dev = &cl.dev;
 	cfg.listen = d.conf.listen != NULL;
 	/* Both transports (doc/design.md section 8): the UDP socket is the
 	 * interface's, TCP comes beside it. */
@@ -1146,6 +1262,7 @@ int main(int argc, char **argv)
 	cfg.clamp_mss = d.conf.clamp_mss;
 
 	log_init("culvertd", conf_log_level(&d.conf, &cl), cl.use_syslog);
+	cfg.dev_netns_fd = daemon_dev_netns(&d.conf, &cl);
 	signal(SIGPIPE, SIG_IGN);
 	d.base = event_base_new();
 	if (!d.base) {
@@ -1180,6 +1297,14 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			log_warnx("netlink watch: %s; reconnecting on the backoff timer only",
 				  strerror(-rc));
+	}
+	if (hub && tunnel_dev_netns_fd(d.tunnel) >= 0) {
+		int rc = netns_run_in(tunnel_dev_netns_fd(d.tunnel), daemon_watch_dev_netns, &d);
+
+		if (rc < 0)
+			log_warnx("netlink watch in the device's namespace: %s; addresses added "
+				  "to %s later are not seen",
+				  strerror(-rc), tunnel_dev_name(d.tunnel));
 	}
 
 	/* Everything privileged is done: the device and the sockets are open. */
@@ -1226,6 +1351,7 @@ int main(int argc, char **argv)
 	control_close(d.control);
 	exporter_close(d.exporter);
 	netwatch_close(d.netwatch);
+	netwatch_close(d.dev_netwatch);
 	tunnel_free(d.tunnel);
 	event_base_free(d.base);
 	conf_cleanup(&d.conf);

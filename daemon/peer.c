@@ -1073,6 +1073,9 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st)
 	bool up = false;
 
 	snprintf(st->device, sizeof(st->device), "%s", t->dev.name);
+	memcpy(st->netns, t->dev_netns, sizeof(st->netns));
+	if (t->dev_netns_fd >= 0)
+		memcpy(st->underlay_netns, t->underlay_netns, sizeof(st->underlay_netns));
 	snprintf(st->mode, sizeof(st->mode), "%s",
 		 t->cfg.mode == TUN_MODE_TAP ? STATUS_MODE_TAP : STATUS_MODE_TUN);
 	snprintf(st->transport, sizeof(st->transport), "%s",

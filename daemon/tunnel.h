@@ -70,6 +70,16 @@ enum tunnel_transport {
 struct tunnel_config {
 	const char *dev_name;
 	enum tun_mode mode;
+	/* The device and its namespace (doc/design.md section 11): @dev,
+	 * when not NULL, is one already attached (tun_from_fd(), --dev-fd),
+	 * which the tunnel takes over, dev_name and mode being its own;
+	 * otherwise dev_name is attached to or made.  @dev_netns_fd, when
+	 * >= 0, is the nsfs fd of the network namespace the device is in or
+	 * is made in (DeviceNetns, or the fd's own), which the tunnel also
+	 * takes over; -1: the caller's.  The sockets stay in the caller's
+	 * namespace either way. */
+	const struct tun_device *dev;
+	int dev_netns_fd;
 	enum tunnel_transport transport;
 	/* Sealed only, with transport TUNNEL_UDP (doc/design.md section 8):
 	 * udp_and_tcp, a listener that also accepts TCP on the same port
@@ -306,6 +316,17 @@ void tunnel_fill_status(const struct tunnel *t, struct status *st);
 
 /* Returns the name of @t's device. */
 const char *tunnel_dev_name(const struct tunnel *t);
+
+/*
+ * The namespace of the device, as the status names it: the name under
+ * /run/netns, "net:[INODE]" (nsfs(7)) for an unnamed one that is not the
+ * sockets' own, "" for the sockets' own namespace when it has no name.
+ */
+const char *tunnel_dev_netns(const struct tunnel *t);
+
+/* The nsfs fd of the device's namespace when it is not the sockets' (the
+ * tunnel keeps it open), or -1. */
+int tunnel_dev_netns_fd(const struct tunnel *t);
 
 /* Returns true once a fatal runtime error stopped the loop (the device went
  * away); the reason was logged. */

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "conf.h"
+#include "netns.h"
 
 /* Quoted values in messages are cut to this many bytes. */
 #define CONF_QUOTE_MAX 48
@@ -60,6 +61,7 @@ static const struct {
     [CONF_KEY_TRANSPORTS] = {"Transports", CONF_SECTION_INTERFACE},
     [CONF_KEY_PEER_TO_PEER] = {"PeerToPeer", CONF_SECTION_INTERFACE},
     [CONF_KEY_HUB] = {"Hub", CONF_SECTION_INTERFACE},
+    [CONF_KEY_DEVICE_NETNS] = {"DeviceNetns", CONF_SECTION_INTERFACE},
     [CONF_KEY_NAME] = {"Name", CONF_SECTION_PEER},
     [CONF_KEY_ALLOWED_IPS] = {"AllowedIPs", CONF_SECTION_PEER},
     [CONF_KEY_PUBLIC_KEY] = {"PublicKey", CONF_SECTION_PEER},
@@ -675,6 +677,16 @@ static int conf_parse_value(struct conf *c, struct conf_peer *peer, enum conf_ke
 		}
 		c->clamp_mss = i % 2;
 		break;
+	case CONF_KEY_DEVICE_NETNS:
+		if (value[0] != '/' && netns_name_check(value) < 0) {
+			conf_errf(msg, size,
+				  "%s: '%s' is neither a namespace name (as ip netns gives them: "
+				  "no '/', not . or ..) nor an absolute nsfs path",
+				  name, q);
+			return -EINVAL;
+		}
+		rc = conf_set_string(&c->device_netns, value);
+		break;
 	default:
 		conf_errf(msg, size, "no such key");
 		return -EINVAL;
@@ -828,6 +840,9 @@ static void conf_move(struct conf *dst, struct conf *src, enum conf_key key)
 		break;
 	case CONF_KEY_METRICS_LISTEN:
 		ds = &dst->metrics_listen, ss = &src->metrics_listen;
+		break;
+	case CONF_KEY_DEVICE_NETNS:
+		ds = &dst->device_netns, ss = &src->device_netns;
 		break;
 	case CONF_KEY_CLAMP_MSS:
 		dst->clamp_mss = src->clamp_mss;
@@ -1534,6 +1549,7 @@ void conf_cleanup(struct conf *c)
 	free(c->user);
 	free(c->group);
 	free(c->metrics_listen);
+	free(c->device_netns);
 	for (i = 0; i < c->n_peers; i++)
 		conf_peer_cleanup(&c->peers[i]);
 	free(c->peers);

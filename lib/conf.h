@@ -126,6 +126,7 @@ enum conf_key {
 	CONF_KEY_TRANSPORTS,
 	CONF_KEY_PEER_TO_PEER,
 	CONF_KEY_HUB,
+	CONF_KEY_DEVICE_NETNS,
 	CONF_KEY_NAME,
 	CONF_KEY_ALLOWED_IPS,
 	CONF_KEY_COUNT,
@@ -155,6 +156,7 @@ enum conf_key {
 #define CONF_SET_TRANSPORTS         (1u << CONF_KEY_TRANSPORTS)
 #define CONF_SET_PEER_TO_PEER       (1u << CONF_KEY_PEER_TO_PEER)
 #define CONF_SET_HUB                (1u << CONF_KEY_HUB)
+#define CONF_SET_DEVICE_NETNS       (1u << CONF_KEY_DEVICE_NETNS)
 #define CONF_SET_NAME               (1u << CONF_KEY_NAME)
 #define CONF_SET_ALLOWED_IPS        (1u << CONF_KEY_ALLOWED_IPS)
 
@@ -224,6 +226,10 @@ struct conf {
 	char device[CONF_DEVICE_MAX + 1]; /* "" when not given */
 	enum tun_mode mode;               /* default TUN_MODE_TUN */
 	int mtu;                          /* bytes; 0: the route's less the overhead */
+	/* The network namespace the device is made in or attached to, its
+	 * sockets staying in culvertd's (doc/design.md section 11): a name
+	 * under /run/netns or an nsfs path ("/proc/PID/ns/net"); NULL: ours. */
+	char *device_netns;
 	char *private_key_file;
 	char *listen; /* "[ADDR]:PORT", "HOST:PORT" or ":PORT", syntax checked */
 	char *user;

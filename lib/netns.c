@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -182,17 +183,61 @@ static int netns_identify_cb(const char *name, void *data)
 	return -EEXIST; /* found: stop */
 }
 
-int netns_identify(char *name, size_t len)
+int netns_identify_fd(int fd, char *name, size_t len)
 {
 	struct netns_identify_ctx ctx = {.name = name, .len = len};
 	int ret;
 
-	if (stat("/proc/self/ns/net", &ctx.self) < 0)
+	if (fstat(fd, &ctx.self) < 0)
 		return -errno;
 	ret = netns_list(netns_identify_cb, &ctx);
 	if (ctx.found)
 		return 0;
 	return ret < 0 ? ret : -ENOENT;
+}
+
+int netns_identify(char *name, size_t len)
+{
+	int fd = open(NETNS_SELF, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = netns_identify_fd(fd, name, len);
+	close(fd);
+	return ret;
+}
+
+int netns_is_current(int fd)
+{
+	struct stat a, b;
+
+	if (fstat(fd, &a) < 0 || stat(NETNS_SELF, &b) < 0)
+		return -errno;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int netns_run_in(int fd, int (*fn)(void *arg), void *arg)
+{
+	int self, ret;
+
+	if (fd < 0)
+		return fn(arg);
+	self = open(NETNS_SELF, O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET) < 0) {
+		ret = -errno;
+		close(self);
+		return ret;
+	}
+	ret = fn(arg);
+	/* Our own namespace, through an fd we hold: only a kernel bug makes
+	 * this fail, and a thread left in the wrong namespace must not go
+	 * on. */
+	if (setns(self, CLONE_NEWNET) < 0)
+		abort();
+	close(self);
+	return ret;
 }
 
 int netns_open(const char *name)

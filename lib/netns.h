@@ -18,6 +18,8 @@
 #include <stddef.h>
 
 #define NETNS_RUN_DIR "/run/netns"
+/* The calling thread's own network namespace (nsfs). */
+#define NETNS_SELF "/proc/thread-self/ns/net"
 /* Per-namespace overrides of /etc files, bind-mounted by netns_switch(). */
 #define NETNS_ETC_DIR "/etc/netns"
 
@@ -66,6 +68,31 @@ int netns_list(int (*cb)(const char *name, void *data), void *data);
  * initial namespace, usually), -ENAMETOOLONG, or -errno.
  */
 int netns_identify(char *name, size_t len);
+
+/*
+ * As netns_identify(), for the namespace whose nsfs file @fd is open (from
+ * netns_open(), TUNGETDEVNETNS, /proc/PID/ns/net).  Returns the same.
+ */
+int netns_identify_fd(int fd, char *name, size_t len);
+
+/*
+ * Whether the nsfs file @fd is the calling thread's network namespace
+ * (same device and inode, as nsfs(7) says namespaces are compared).
+ * Returns 1, 0, or -errno.
+ */
+int netns_is_current(int fd);
+
+/*
+ * Runs @fn(@arg) with the calling thread inside the network namespace of
+ * the nsfs fd @fd (setns(2) CLONE_NEWNET; needs CAP_SYS_ADMIN), then puts
+ * the thread back where it was; sockets and TUN/TAP fds opened by @fn stay
+ * in @fd's namespace (socket(7): a socket belongs to the namespace it was
+ * created in).  @fd < 0 runs @fn where the thread is.  Returns what @fn
+ * returned, or -errno when the thread could not enter (-EPERM without
+ * CAP_SYS_ADMIN, -EINVAL when @fd is no network namespace).  Aborts when
+ * the thread cannot get back: it must never go on in the wrong one.
+ */
+int netns_run_in(int fd, int (*fn)(void *arg), void *arg);
 
 /*
  * Open @name's nsfs file, O_RDONLY|O_CLOEXEC.  Returns the fd (caller

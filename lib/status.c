@@ -364,6 +364,9 @@ int status_check(const struct status *st, char *err, size_t errlen)
 
 	if (st->netns[0] && (!text_ok(st->netns, STATUS_NETNS_SIZE, 1) || strchr(st->netns, '/')))
 		return fail(err, errlen, -EINVAL, "netns: not a namespace name");
+	if (st->underlay_netns[0] &&
+	    (!text_ok(st->underlay_netns, STATUS_NETNS_SIZE, 1) || strchr(st->underlay_netns, '/')))
+		return fail(err, errlen, -EINVAL, "underlay_netns: not a namespace name");
 	if (!device_ok(st->device))
 		return fail(err, errlen, -EINVAL, "device: not an interface name");
 	if (!word_is(st->mode, sizeof(st->mode), STATUS_MODE_TUN, STATUS_MODE_TAP))
@@ -504,6 +507,8 @@ static json_object *status_object(const struct status *st)
 	ret = ret ?: add(obj, "device", json_object_new_string(st->device));
 	if (st->netns[0])
 		ret = ret ?: add(obj, "netns", json_object_new_string(st->netns));
+	if (st->underlay_netns[0])
+		ret = ret ?: add(obj, "underlay_netns", json_object_new_string(st->underlay_netns));
 	ret = ret ?: add(obj, "mode", json_object_new_string(st->mode));
 	ret = ret ?: add(obj, "transport", json_object_new_string(st->transport));
 	ret = ret ?: add(obj, "sealed", json_object_new_boolean(st->sealed));
@@ -826,6 +831,9 @@ static int from_object(json_object *obj, struct status *st, char *err, size_t er
 	ret = ret ?: get_string(obj, "device", st->device, sizeof(st->device), err, errlen);
 	if (!ret && json_object_object_get_ex(obj, "netns", NULL))
 		ret = get_string(obj, "netns", st->netns, sizeof(st->netns), err, errlen);
+	if (!ret && json_object_object_get_ex(obj, "underlay_netns", NULL))
+		ret = get_string(obj, "underlay_netns", st->underlay_netns,
+				 sizeof(st->underlay_netns), err, errlen);
 	ret = ret ?: get_string(obj, "mode", st->mode, sizeof(st->mode), err, errlen);
 	ret =
 	    ret ?: get_string(obj, "transport", st->transport, sizeof(st->transport), err, errlen);
@@ -1082,10 +1090,12 @@ int status_print(FILE *f, const struct status *st)
 	char dur[128];
 	size_t i;
 
+	fprintf(f, "interface: %s", st->device);
 	if (st->netns[0])
-		fprintf(f, "interface: %s (netns %s)\n", st->device, st->netns);
-	else
-		fprintf(f, "interface: %s\n", st->device);
+		fprintf(f, " (netns %s)", st->netns);
+	fputc('\n', f);
+	if (st->underlay_netns[0])
+		fprintf(f, "  underlay netns: %s\n", st->underlay_netns);
 	fprintf(f, "  mode: %s\n", st->mode);
 	fprintf(f, "  transport: %s%s\n", st->transport, st->sealed ? ", sealed" : "");
 	if (st->public_key[0])

@@ -9,8 +9,13 @@
  *   {
  *     "version": 2,                    integer, must be STATUS_VERSION
  *     "device": "tun0",                string, 1..15 bytes (IFNAMSIZ - 1)
- *     "netns": "blue",                 optional string: the named network
- *                                      namespace, 1..63 bytes, no '/'
+ *     "netns": "blue",                 optional string: the network
+ *                                      namespace the device is in, 1..63
+ *                                      bytes, no '/': a name, or
+ *                                      "net:[INODE]" for an unnamed one
+ *     "underlay_netns": "red",         optional string, as "netns": the
+ *                                      namespace of the sockets, present
+ *                                      only when not the device's
  *     "mode": "tun",                   "tun" or "tap"
  *     "transport": "udp",              "tcp" or "udp"
  *     "sealed": true,                  boolean
@@ -169,9 +174,14 @@ struct status_peer {
  */
 struct status {
 	char device[STATUS_DEVICE_SIZE];
-	/* The named network namespace the device is in, "" for the initial
-	 * one (or an unnamed one).  Optional in JSON ("netns"). */
+	/* The network namespace the device is in: its name, "net:[INODE]"
+	 * for an unnamed one other than the sockets', "" for the initial one
+	 * (or an unnamed one the sockets share).  Optional in JSON ("netns"). */
 	char netns[STATUS_NETNS_SIZE];
+	/* The namespace of the underlay sockets, the same way, when it is
+	 * not the device's (DeviceNetns, --dev-fd); "" otherwise.  Optional
+	 * in JSON ("underlay_netns"). */
+	char underlay_netns[STATUS_NETNS_SIZE];
 	char mode[STATUS_WORD_SIZE];      /* STATUS_MODE_* */
 	char transport[STATUS_WORD_SIZE]; /* STATUS_TRANSPORT_* */
 	bool sealed;

@@ -88,6 +88,48 @@ int tun_open_offload(struct tun_device *dev, const char *name, enum tun_mode mod
 	return 0;
 }
 
+int tun_from_fd(struct tun_device *dev, int fd, bool offload)
+{
+	struct ifreq ifr;
+	int fl;
+
+	dev->fd = -1;
+	dev->vnet = false;
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return errno == EBADF ? -EBADF : -ENOTTY;
+	if (!(ifr.ifr_flags & IFF_NO_PI))
+		return -EPROTO;
+	if ((ifr.ifr_flags & IFF_VNET_HDR) && !offload)
+		return -EPROTONOSUPPORT;
+	if ((ifr.ifr_flags & IFF_VNET_HDR) && tun_offload_on(fd) < 0)
+		return -EPROTONOSUPPORT;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	if (!(ifr.ifr_flags & IFF_VNET_HDR))
+		ioctl(fd, TUNSETOFFLOAD, 0UL);
+	dev->fd = fd;
+	memcpy(dev->name, ifr.ifr_name, IFNAMSIZ);
+	dev->name[IFNAMSIZ - 1] = '\0';
+	dev->mode = (ifr.ifr_flags & IFF_TAP) ? TUN_MODE_TAP : TUN_MODE_TUN;
+	dev->created = false;
+	dev->vnet = (ifr.ifr_flags & IFF_VNET_HDR) != 0;
+	return 0;
+}
+
+int tun_dev_netns(int fd)
+{
+#ifdef TUNGETDEVNETNS
+	int ns = ioctl(fd, TUNGETDEVNETNS);
+
+	return ns < 0 ? -errno : ns;
+#else
+	(void)fd;
+	return -ENOTTY;
+#endif
+}
+
 int tun_open(struct tun_device *dev, const char *name, enum tun_mode mode)
 {
 	return tun_open_offload(dev, name, mode, false);

@@ -52,6 +52,29 @@ int tun_open(struct tun_device *dev, const char *name, enum tun_mode mode);
  */
 int tun_open_offload(struct tun_device *dev, const char *name, enum tun_mode mode, bool offload);
 
+/*
+ * Takes over @fd, a TUN/TAP descriptor another process attached with
+ * TUNSETIFF (a container runtime, a parent that passed it on): reads the
+ * device's name and flags with TUNGETIFF, the mode from IFF_TUN/IFF_TAP,
+ * and makes @fd non-blocking and close-on-exec.  The device must have been
+ * attached with IFF_NO_PI.  One attached with IFF_VNET_HDR gets the
+ * offloads as tun_open_offload() sets them (dev->vnet), which needs
+ * @offload; without IFF_VNET_HDR the offloads are turned off.
+ * dev->created is false: the device is not ours to remove.  Returns 0, or
+ * -ENOTTY (@fd is no attached TUN/TAP descriptor), -EBADF, -EPROTO (no
+ * IFF_NO_PI), -EPROTONOSUPPORT (IFF_VNET_HDR where @offload is false, or
+ * the kernel refused the offloads); on failure @fd stays the caller's.
+ */
+int tun_from_fd(struct tun_device *dev, int fd, bool offload);
+
+/*
+ * The network namespace the device of TUN/TAP fd @fd is in, which may not
+ * be the caller's (TUNGETDEVNETNS, Linux 5.2; needs CAP_NET_ADMIN over that
+ * namespace).  Returns a new nsfs fd (O_CLOEXEC; the caller closes it) or
+ * -errno (-ENOTTY: a kernel without the ioctl).
+ */
+int tun_dev_netns(int fd);
+
 /* Closes the descriptor (removing a device tun_open() created), turning
  * the offloads off first (a persistent device stays).  Safe to call twice. */
 void tun_close(struct tun_device *dev);

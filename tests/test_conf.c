@@ -145,6 +145,7 @@ START_TEST(test_every_key)
 				       "Transports = udp\n"
 				       "PeerToPeer = no\n"
 				       "Hub = no\n"
+				       "DeviceNetns = blue\n"
 				       "[Peer]\n"
 				       "PublicKey = " PUB_A "\n"
 				       "PresharedKeyFile = /etc/culvert/psk.key\n"
@@ -165,7 +166,9 @@ START_TEST(test_every_key)
 	ck_assert(!c.peer_to_peer);
 	ck_assert_uint_eq(c.line[CONF_KEY_PEER_TO_PEER], 16);
 	ck_assert_str_eq(c.peers[0].name, "site-a.example_1");
-	ck_assert_uint_eq(c.peers[0].line[CONF_KEY_NAME], 27);
+	ck_assert_uint_eq(c.peers[0].line[CONF_KEY_NAME], 28);
+	ck_assert_str_eq(c.device_netns, "blue");
+	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE_NETNS], 18);
 	ck_assert(!c.hub);
 	ck_assert_uint_eq(c.line[CONF_KEY_HUB], 17);
 	ck_assert_str_eq(c.device, "tap7");
@@ -184,7 +187,7 @@ START_TEST(test_every_key)
 	ck_assert(!c.peers[0].plain_keepalive);
 	ck_assert_uint_eq(c.peers[0].dead_peer_timeout, 86400);
 	ck_assert_uint_eq(c.line[CONF_KEY_DEVICE], 2);
-	ck_assert_uint_eq(c.peers[0].line[CONF_KEY_DEAD_PEER_TIMEOUT], 25);
+	ck_assert_uint_eq(c.peers[0].line[CONF_KEY_DEAD_PEER_TIMEOUT], 26);
 	ck_assert_str_eq(c.metrics_listen, "127.0.0.1:9587");
 	ck_assert_uint_eq(c.line[CONF_KEY_METRICS_LISTEN], 13);
 	ck_assert(!c.offload);
@@ -402,6 +405,15 @@ START_TEST(test_bad_values)
 	    {"[Interface]\nDevice = ..\n", "t.conf:2: Device: '..' is not a device name (1 to 15 "
 					   "characters, no '/', ':' or space)"},
 	    {"[Interface]\nMode = tunnel\n", "t.conf:2: Mode: 'tunnel' is neither tun nor tap"},
+	    {"[Interface]\nDeviceNetns = a/b\n",
+	     "t.conf:2: DeviceNetns: 'a/b' is neither a namespace name (as ip netns gives them: "
+	     "no '/', not . or ..) nor an absolute nsfs path"},
+	    {"[Interface]\nDeviceNetns = ..\n",
+	     "t.conf:2: DeviceNetns: '..' is neither a namespace name (as ip netns gives them: "
+	     "no '/', not . or ..) nor an absolute nsfs path"},
+	    {"[Interface]\nDeviceNetns =\n",
+	     "t.conf:2: DeviceNetns: '' is neither a namespace name (as ip netns gives them: "
+	     "no '/', not . or ..) nor an absolute nsfs path"},
 	    {"[Interface]\nMTU = 9x\n", "t.conf:2: MTU: '9x' is not a number from 68 to 65517"},
 	    {"[Interface]\nMTU = 67\n", "t.conf:2: MTU: '67' is not a number from 68 to 65517"},
 	    {"[Interface]\nMTU = 65518\n",

@@ -105,6 +105,9 @@ static void sample_plain(struct status *st)
 {
 	status_init(st);
 	strcpy(st->device, "tap7");
+	/* The device in a container, the sockets in the initial namespace. */
+	strcpy(st->netns, "red");
+	strcpy(st->underlay_netns, "net:[4026531840]");
 	strcpy(st->mode, STATUS_MODE_TAP);
 	strcpy(st->transport, STATUS_TRANSPORT_TCP);
 	strcpy(st->local, "0.0.0.0:0");
@@ -155,6 +158,8 @@ static void assert_status_eq(const struct status *a, const struct status *b)
 	size_t i;
 
 	ck_assert_str_eq(a->device, b->device);
+	ck_assert_str_eq(a->netns, b->netns);
+	ck_assert_str_eq(a->underlay_netns, b->underlay_netns);
 	ck_assert_str_eq(a->mode, b->mode);
 	ck_assert_str_eq(a->transport, b->transport);
 	ck_assert_int_eq(a->sealed, b->sealed);
@@ -757,6 +762,7 @@ START_TEST(test_json_max)
 
 	sample(&st);
 	fill_quotes(st.netns, sizeof(st.netns), 0);
+	fill_quotes(st.underlay_netns, sizeof(st.underlay_netns), 0);
 	fill_quotes(st.public_key, sizeof(st.public_key), 0);
 	fill_quotes(st.local, sizeof(st.local), 0);
 	strcpy(st.state, "abcdefghijklmno");
@@ -1209,6 +1215,34 @@ START_TEST(test_print_sealed)
 }
 END_TEST
 
+/* Both namespaces: the device's on the first line, the sockets' below;
+ * a '/' in either is refused. */
+START_TEST(test_netns)
+{
+	struct status st;
+	char err[256], *text, *json;
+
+	sample(&st);
+	strcpy(st.netns, "red");
+	strcpy(st.underlay_netns, "blue");
+	text = printed(&st);
+	ck_assert_ptr_nonnull(strstr(text, "interface: tun0 (netns red)\n"
+					   "  underlay netns: blue\n"
+					   "  mode: tun\n"));
+	free(text);
+	ck_assert_int_eq(status_to_json(&st, &json, false), 0);
+	ck_assert_ptr_nonnull(strstr(json, "\"netns\":\"red\",\"underlay_netns\":\"blue\""));
+	free(json);
+	strcpy(st.underlay_netns, "a/b");
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "underlay_netns: not a namespace name");
+	st.underlay_netns[0] = '\0';
+	strcpy(st.netns, "..\n");
+	ck_assert_int_eq(status_check(&st, err, sizeof(err)), -EINVAL);
+	status_cleanup(&st);
+}
+END_TEST
+
 START_TEST(test_print_plain)
 {
 	struct status st;
@@ -1216,7 +1250,8 @@ START_TEST(test_print_plain)
 
 	sample_plain(&st);
 	text = printed(&st);
-	ck_assert_str_eq(text, "interface: tap7\n"
+	ck_assert_str_eq(text, "interface: tap7 (netns red)\n"
+			       "  underlay netns: net:[4026531840]\n"
 			       "  mode: tap\n"
 			       "  transport: tcp\n"
 			       "  local: 0.0.0.0:0\n"
@@ -1336,7 +1371,8 @@ START_TEST(test_print_peers)
 	ck_assert_int_eq(status_check(&st, NULL, 0), 0);
 	text = printed(&st);
 	ck_assert_str_eq(text,
-			 "interface: tap7\n"
+			 "interface: tap7 (netns red)\n"
+			 "  underlay netns: net:[4026531840]\n"
 			 "  mode: tap\n"
 			 "  transport: tcp\n"
 			 "  local: 0.0.0.0:0\n"
@@ -1400,6 +1436,7 @@ int main(void)
 	tcase_add_test(tc, test_format_bytes);
 	tcase_add_test(tc, test_format_duration);
 	tcase_add_test(tc, test_print_sealed);
+	tcase_add_test(tc, test_netns);
 	tcase_add_test(tc, test_print_plain);
 	tcase_add_test(tc, test_print_wraps);
 	tcase_add_test(tc, test_print_peers);
