@@ -26,10 +26,14 @@ static const struct ctl_object {
     {"addr", addr_main, addr_usage, "IPv4 and IPv6 addresses", 1},
     {"route", route_main, route_usage, "routes in the main table", 1},
     {"forward", forward_main, forward_usage, "IPv4 and IPv6 forwarding", 1},
+    {"nat", nat_main, nat_usage, "masquerading and port forwarding (nftables)", 1},
+    {"topology", topology_main, topology_usage, "a whole lab of namespaces from one file", 0},
     {"show", show_main, show_usage, "running tunnels' status (as `wg show`)", 0},
     {"genkey", genkey_main, genkey_usage, "a new private key for sealed mode (as `wg genkey`)", 0},
     {"pubkey", pubkey_main, pubkey_usage, "the public key of a private key on stdin", 0},
     {"genpsk", genpsk_main, genpsk_usage, "a new pre-shared key for sealed mode", 0},
+    {"selftest", selftest_main, selftest_usage, "can this host run culvert? every mode, measured",
+     0},
 };
 
 #define N_OBJECTS (sizeof(objects) / sizeof(objects[0]))
