@@ -15,7 +15,8 @@
 # device, mode and namespace from it.  Pings and a file byte for byte both
 # ways, the MTU set in the device's namespace from the underlay's route,
 # the status naming both namespaces, nothing but lo and tun0 in da and db,
-# the devices gone with the daemons, and the misuses refused.
+# the devices gone with the daemons, a hub answering for its device's own
+# address (read in the device's namespace), and the misuses refused.
 source "$(dirname "$0")/lib.sh"
 
 netns_add ua ub da db
@@ -116,6 +117,43 @@ culvertd_stop "$PID_a"
 culvertd_stop "$PID_b"
 ! has_link da tun0 || die "tun0 outlived culvertd in da"
 ! has_link db tun0 || die "tun0 outlived the descriptor in db"
+
+# A hub whose device is in da answers for the device's own address, read
+# over rtnetlink in da and added after start (the netlink watch there): a
+# packet from site-b for 198.19.0.1 goes to the device even though peer
+# "elsewhere" owns 198.19.0.0/24; were the address unknown, it would be
+# forwarded there and lost.
+keypair x
+cat >"$WORK/hub.conf" <<CONF
+[Interface]
+Device = tun0
+DeviceNetns = $(ns da)
+PrivateKeyFile = $WORK/a.key
+Listen = :55555
+Transports = udp
+
+[Peer]
+Name = site-b
+PublicKey = $(cat "$WORK/b.pub")
+AllowedIPs = 198.19.0.2/32
+
+[Peer]
+Name = elsewhere
+PublicKey = $(cat "$WORK/x.pub")
+AllowedIPs = 198.19.0.0/24
+CONF
+chmod o+r "$WORK/hub.conf"
+culvertd_start ua hub -c "$WORK/hub.conf"
+wait_log hub "listening"
+culvertd_start ub site --netns "$(ns db)" --dev tun0 --transport udp \
+	--connect "198.18.0.1:55555" \
+	--private-key "$WORK/b.key" --peer-public-key "$(cat "$WORK/a.pub")"
+wait_log site "session established with"
+addr da tun0 198.19.0.1/24
+addr db tun0 198.19.0.2/24
+ping_ok db 198.19.0.1
+culvertd_stop "$PID_site"
+culvertd_stop "$PID_hub"
 
 # Misuse: each refused at start with exit status STATUS (2: the
 # configuration, 1: the host) and the reason.
