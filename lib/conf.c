@@ -22,12 +22,11 @@
 #include <sys/stat.h>
 
 #include "conf.h"
+#include "inifile.h"
 #include "netns.h"
 
-/* Quoted values in messages are cut to this many bytes. */
-#define CONF_QUOTE_MAX 48
 /* Room for one message before it is copied to the caller's buffer. */
-#define CONF_MSG_SIZE 512
+#define CONF_MSG_SIZE INIFILE_MSG_SIZE
 
 enum conf_section {
 	CONF_SECTION_NONE,
@@ -74,28 +73,13 @@ static const struct {
     [CONF_KEY_DEAD_PEER_TIMEOUT] = {"DeadPeerTimeout", CONF_SECTION_PEER},
 };
 
-/* Where the reader takes its bytes from: a FILE or a string. */
-struct conf_source {
-	FILE *file;
-	const char *text;
-	size_t pos;
-};
-
 /* The state of one parse, shared by the reader and the handler. */
 struct conf_parse {
-	struct conf_source src;
-	const char *name; /* the file name for messages */
-	struct conf *c;   /* the values parsed so far (a scratch struct) */
-	unsigned lineno;  /* the line last handed to inih */
-	size_t bytes;     /* bytes read so far */
+	struct inifile in; /* the source, the line number, the first error */
+	struct conf *c;    /* the values parsed so far (a scratch struct) */
 	enum conf_section section;
 	unsigned section_line[3]; /* where each section started, 0: not yet */
 	unsigned allowed_ips;     /* AllowedIPs prefixes in all peers so far */
-	bool started;             /* past the byte order mark check */
-	bool stop;                /* an error: hand inih no more lines */
-	int error;                /* 0 or the -errno of the first error */
-	unsigned error_line;      /* its line (0: not about a line) */
-	char msg[CONF_MSG_SIZE];
 };
 
 /* Formats a message into @err (@errlen bytes, may be NULL/0). */
@@ -109,53 +93,6 @@ conf_errf(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/* Writes @s into @out (@size bytes) with non-printable bytes as \xNN and
- * cut after CONF_QUOTE_MAX bytes, so any input makes a one-line message. */
-static const char *conf_quote(char *out, size_t size, const char *s)
-{
-	size_t o = 0, i;
-
-	for (i = 0; s[i] && o + 8 < size; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (i == CONF_QUOTE_MAX) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
-			out[o++] = (char)ch;
-		} else {
-			snprintf(out + o, size - o, "\\x%02x", ch);
-			o += 4;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* Records the first error of a parse, "FILE:LINE: ..." (or "FILE: ..."
- * when @line is 0), and stops the reader. */
-static void __attribute__((format(printf, 4, 5)))
-conf_parse_fail(struct conf_parse *p, int error, unsigned line, const char *fmt, ...)
-{
-	char text[CONF_MSG_SIZE];
-	va_list ap;
-
-	if (p->error)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if (line)
-		conf_errf(p->msg, sizeof(p->msg), "%s:%u: %s", p->name, line, text);
-	else
-		conf_errf(p->msg, sizeof(p->msg), "%s: %s", p->name, text);
-	p->error = error;
-	p->error_line = line;
-	p->stop = true;
 }
 
 /* Parses a decimal number from @min to @max: 1 to 9 digits, no sign, no
@@ -338,7 +275,7 @@ struct conf_prefix_list {
 static int conf_allow_from_item(void *arg, const char *item)
 {
 	struct conf_prefix_list *l = arg;
-	char q[CONF_QUOTE_MAX * 4 + 8];
+	char q[INIFILE_QUOTE_MAX * 4 + 8];
 
 	if (l->c->n_allow_from == CONF_ALLOW_FROM_MAX) {
 		conf_errf(l->msg, l->size, "AllowFrom: more than %d prefixes", CONF_ALLOW_FROM_MAX);
@@ -348,7 +285,7 @@ static int conf_allow_from_item(void *arg, const char *item)
 		conf_errf(l->msg, l->size,
 			  "AllowFrom: '%s' is not an address prefix (ADDR or ADDR/LEN, "
 			  "no host bits set after LEN)",
-			  conf_quote(q, sizeof(q), item));
+			  inifile_quote(q, sizeof(q), item));
 		return -EINVAL;
 	}
 	l->c->n_allow_from++;
@@ -397,11 +334,11 @@ static int conf_allowed_ips_item(void *arg, const char *item)
 {
 	struct conf_prefix_list *l = arg;
 	struct conf_peer *peer = l->peer;
-	char q[CONF_QUOTE_MAX * 4 + 8], fixed[ENDPOINT_PREFIX_STRLEN];
+	char q[INIFILE_QUOTE_MAX * 4 + 8], fixed[ENDPOINT_PREFIX_STRLEN];
 	struct endpoint_prefix prefix;
 
 	if (endpoint_prefix_parse(item, &prefix) < 0) {
-		conf_quote(q, sizeof(q), item);
+		inifile_quote(q, sizeof(q), item);
 		if (conf_prefix_host_bits(item, fixed, sizeof(fixed)))
 			conf_errf(l->msg, l->size,
 				  "AllowedIPs: '%s' has host bits set after the prefix length "
@@ -486,11 +423,11 @@ static int conf_parse_value(struct conf *c, struct conf_peer *peer, enum conf_ke
 	struct conf_prefix_list list = {
 	    .c = c, .peer = peer, .others = others, .line = line, .msg = msg, .size = size};
 	uint8_t pub[KEY_LEN];
-	char q[CONF_QUOTE_MAX * 4 + 8];
+	char q[INIFILE_QUOTE_MAX * 4 + 8];
 	unsigned long v;
 	int i, rc = 0;
 
-	conf_quote(q, sizeof(q), value);
+	inifile_quote(q, sizeof(q), value);
 	switch (key) {
 	case CONF_KEY_DEVICE:
 		if (!conf_valid_device(value))
@@ -874,159 +811,55 @@ static void conf_move(struct conf *dst, struct conf *src, enum conf_key key)
 
 /* Parses a section header line (comments and white space already gone)
  * and makes it the current section. */
-static void conf_parse_section(struct conf_parse *p, const char *line)
+static void conf_parse_section(void *user, const char *line)
 {
+	struct conf_parse *p = user;
 	const char *close = strchr(line, ']');
-	char name[CONF_LINE_MAX + 1], q[CONF_QUOTE_MAX * 4 + 8];
+	char name[CONF_LINE_MAX + 1], q[INIFILE_QUOTE_MAX * 4 + 8];
 	size_t len;
 	int s;
 
 	if (!close) {
-		conf_parse_fail(p, -EINVAL, p->lineno, "'%s' has no closing ']'",
-				conf_quote(q, sizeof(q), line));
+		inifile_fail(&p->in, -EINVAL, p->in.lineno, "'%s' has no closing ']'",
+			     inifile_quote(q, sizeof(q), line));
 		return;
 	}
 	len = (size_t)(close - line - 1);
 	memcpy(name, line + 1, len);
 	name[len] = '\0';
 	if (close[1]) {
-		conf_parse_fail(p, -EINVAL, p->lineno, "text after [%s]",
-				conf_quote(q, sizeof(q), name));
+		inifile_fail(&p->in, -EINVAL, p->in.lineno, "text after [%s]",
+			     inifile_quote(q, sizeof(q), name));
 		return;
 	}
 	for (s = CONF_SECTION_INTERFACE; s <= CONF_SECTION_PEER; s++)
 		if (strcasecmp(name, conf_section_names[s]) == 0)
 			break;
 	if (s > CONF_SECTION_PEER) {
-		conf_parse_fail(p, -EINVAL, p->lineno,
-				"unknown section [%s] (expected [Interface] or [Peer])",
-				conf_quote(q, sizeof(q), name));
+		inifile_fail(&p->in, -EINVAL, p->in.lineno,
+			     "unknown section [%s] (expected [Interface] or [Peer])",
+			     inifile_quote(q, sizeof(q), name));
 		return;
 	}
 	if (s == CONF_SECTION_INTERFACE && p->section_line[s]) {
-		conf_parse_fail(p, -EINVAL, p->lineno,
-				"only one [Interface] is allowed (the first is on line %u)",
-				p->section_line[s]);
+		inifile_fail(&p->in, -EINVAL, p->in.lineno,
+			     "only one [Interface] is allowed (the first is on line %u)",
+			     p->section_line[s]);
 		return;
 	}
 	if (s == CONF_SECTION_PEER) {
 		if (p->c->n_peers == CONF_PEERS_MAX) {
-			conf_parse_fail(p, -EINVAL, p->lineno, "more than %d [Peer] sections",
-					CONF_PEERS_MAX);
+			inifile_fail(&p->in, -EINVAL, p->in.lineno, "more than %d [Peer] sections",
+				     CONF_PEERS_MAX);
 			return;
 		}
-		if (!conf_peer_add(p->c, p->lineno)) {
-			conf_parse_fail(p, -ENOMEM, p->lineno, "out of memory");
+		if (!conf_peer_add(p->c, p->in.lineno)) {
+			inifile_fail(&p->in, -ENOMEM, p->in.lineno, "out of memory");
 			return;
 		}
 	}
-	p->section_line[s] = p->lineno;
+	p->section_line[s] = p->in.lineno;
 	p->section = (enum conf_section)s;
-}
-
-/* Returns the next byte of the source, or EOF. */
-static int conf_getc(struct conf_source *src)
-{
-	if (src->file)
-		return getc(src->file);
-	if (!src->text[src->pos])
-		return EOF;
-	return (unsigned char)src->text[src->pos++];
-}
-
-/*
- * The ini_reader: hands inih the next physical line in @buf (@num bytes)
- * without its line end, comment, indentation and trailing white space.
- * Returns NULL at the end of the input or after an error.  Too long lines,
- * NUL bytes and the file size limit are errors here; a comment may be of
- * any length.
- */
-static char *conf_reader(char *buf, int num, void *arg)
-{
-	static const unsigned char bom[3] = {0xef, 0xbb, 0xbf};
-	struct conf_parse *p = arg;
-	size_t limit = CONF_LINE_MAX, len = 0;
-	unsigned char pending[3];
-	size_t npending = 0, i = 0;
-	bool comment = false, overlong = false, nul = false, any = false;
-	int ch, prev = ' ';
-
-	if (p->stop || num < 4)
-		return NULL;
-	if ((size_t)num - 3 < limit)
-		limit = (size_t)num - 3;
-	/* A UTF-8 byte order mark at the very start is skipped; anything
-	 * else read while looking for it is the start of the first line. */
-	if (!p->started) {
-		p->started = true;
-		while (npending < 3 && (ch = conf_getc(&p->src)) != EOF) {
-			pending[npending++] = (unsigned char)ch;
-			if (pending[npending - 1] != bom[npending - 1])
-				break;
-		}
-		p->bytes += npending;
-		if (npending == 3 && !memcmp(pending, bom, 3))
-			npending = 0;
-	}
-	for (;;) {
-		if (i < npending) {
-			ch = pending[i++];
-		} else {
-			ch = conf_getc(&p->src);
-			if (ch == EOF)
-				break;
-			if (++p->bytes > CONF_FILE_MAX) {
-				conf_parse_fail(p, -EFBIG, 0, "larger than %d bytes",
-						CONF_FILE_MAX);
-				return NULL;
-			}
-		}
-		any = true;
-		if (ch == '\n')
-			break;
-		if (ch == '\0')
-			nul = true;
-		if (comment)
-			continue;
-		if ((ch == '#' || ch == ';') && isspace(prev)) {
-			comment = true;
-			continue;
-		}
-		prev = ch;
-		if (len == 0 && isspace(ch))
-			continue;
-		/* White space past the limit is fine if nothing but a comment
-		 * follows: it would be stripped. */
-		if (len < limit)
-			buf[len++] = (char)ch;
-		else if (!isspace(ch))
-			overlong = true;
-	}
-	if (p->src.file && ferror(p->src.file)) {
-		conf_parse_fail(p, -errno ? -errno : -EIO, 0, "read: %s",
-				strerror(errno ? errno : EIO));
-		return NULL;
-	}
-	if (!any)
-		return NULL;
-	p->lineno++;
-	if (nul) {
-		conf_parse_fail(p, -EINVAL, p->lineno, "NUL byte in the line");
-		return NULL;
-	}
-	if (overlong) {
-		conf_parse_fail(p, -EINVAL, p->lineno, "line longer than %zu characters", limit);
-		return NULL;
-	}
-	while (len > 0 && isspace((unsigned char)buf[len - 1]))
-		len--;
-	buf[len] = '\0';
-	if (buf[0] == '[') {
-		conf_parse_section(p, buf);
-		if (p->stop)
-			return NULL;
-	}
-	return buf;
 }
 
 /* Returns the key named @name (ignoring case), or CONF_KEY_COUNT. */
@@ -1045,33 +878,33 @@ static enum conf_key conf_find_key(const char *name)
 static int conf_handler(void *arg, const char *section, const char *name, const char *value)
 {
 	struct conf_parse *p = arg;
-	char q[CONF_QUOTE_MAX * 4 + 8], msg[CONF_MSG_SIZE];
+	char q[INIFILE_QUOTE_MAX * 4 + 8], msg[CONF_MSG_SIZE];
 	struct conf_peer *peer = NULL;
 	unsigned *set, *line, others = 0;
 	enum conf_key key;
 	int rc;
 
 	(void)section; /* ours is p->section, which also starts each peer */
-	if (p->error)
+	if (p->in.error)
 		return 0;
 	if (!value) {
-		conf_parse_fail(p, -EINVAL, p->lineno, "'%s' has no value",
-				conf_quote(q, sizeof(q), name));
+		inifile_fail(&p->in, -EINVAL, p->in.lineno, "'%s' has no value",
+			     inifile_quote(q, sizeof(q), name));
 		return 0;
 	}
 	key = conf_find_key(name);
 	if (p->section == CONF_SECTION_NONE) {
-		conf_parse_fail(p, -EINVAL, p->lineno,
-				"key '%s' is outside any section (put it under %s)",
-				conf_quote(q, sizeof(q), name),
-				key == CONF_KEY_COUNT ? "[Interface] or [Peer]"
-				: conf_keys[key].section == CONF_SECTION_PEER ? "[Peer]"
-									      : "[Interface]");
+		inifile_fail(&p->in, -EINVAL, p->in.lineno,
+			     "key '%s' is outside any section (put it under %s)",
+			     inifile_quote(q, sizeof(q), name),
+			     key == CONF_KEY_COUNT                         ? "[Interface] or [Peer]"
+			     : conf_keys[key].section == CONF_SECTION_PEER ? "[Peer]"
+									   : "[Interface]");
 		return 0;
 	}
 	if (key == CONF_KEY_COUNT || conf_keys[key].section != p->section) {
-		conf_parse_fail(p, -EINVAL, p->lineno, "unknown key '%s' in [%s]",
-				conf_quote(q, sizeof(q), name), conf_section_names[p->section]);
+		inifile_fail(&p->in, -EINVAL, p->in.lineno, "unknown key '%s' in [%s]",
+			     inifile_quote(q, sizeof(q), name), conf_section_names[p->section]);
 		return 0;
 	}
 	set = &p->c->set;
@@ -1084,16 +917,17 @@ static int conf_handler(void *arg, const char *section, const char *name, const 
 		others = p->allowed_ips - peer->n_allowed_ips;
 	}
 	if ((*set & (1u << key)) && key != CONF_KEY_ALLOW_FROM && key != CONF_KEY_ALLOWED_IPS) {
-		conf_parse_fail(p, -EINVAL, p->lineno, "duplicate key %s (first given on line %u)",
-				conf_keys[key].name, line[key]);
+		inifile_fail(&p->in, -EINVAL, p->in.lineno,
+			     "duplicate key %s (first given on line %u)", conf_keys[key].name,
+			     line[key]);
 		return 0;
 	}
-	rc = conf_parse_value(p->c, peer, key, value, p->lineno, others, msg, sizeof(msg));
+	rc = conf_parse_value(p->c, peer, key, value, p->in.lineno, others, msg, sizeof(msg));
 	if (rc < 0) {
-		conf_parse_fail(p, rc, p->lineno, "%s", msg);
+		inifile_fail(&p->in, rc, p->in.lineno, "%s", msg);
 		return 0;
 	}
-	line[key] = p->lineno; /* AllowFrom, AllowedIPs: the last line */
+	line[key] = p->in.lineno; /* AllowFrom, AllowedIPs: the last line */
 	if (peer)
 		p->allowed_ips = others + peer->n_allowed_ips;
 	return 1;
@@ -1105,26 +939,17 @@ static int conf_load(struct conf *c, struct conf_parse *p, char *err, size_t err
 {
 	unsigned n_peers = c->n_peers, i;
 	struct conf tmp;
-	int rc, k;
+	int k;
 
 	conf_init(&tmp);
 	p->c = &tmp;
-	rc = ini_parse_stream(conf_reader, p, conf_handler, p);
-	if (rc > 0 && (!p->error || !p->error_line || (unsigned)rc < p->error_line)) {
-		/* inih's own complaint: no '=' or ':' on the line.  (An
-		 * earlier error of ours would have stopped the parse.) */
-		p->error = 0;
-		p->stop = false;
-		conf_parse_fail(p, -EINVAL, (unsigned)rc,
-				"cannot parse the line (expected [Section], Key = Value or a "
-				"comment)");
-	} else if (rc < 0 && !p->error) {
-		conf_parse_fail(p, -ENOMEM, 0, "out of memory");
-	}
-	if (p->error) {
-		conf_errf(err, errlen, "%s", p->msg);
+	p->in.file_max = CONF_FILE_MAX;
+	p->in.section = conf_parse_section;
+	p->in.user = p;
+	if (inifile_parse(&p->in, conf_handler, p) < 0) {
+		conf_errf(err, errlen, "%s", p->in.msg);
 		conf_cleanup(&tmp);
-		return p->error;
+		return p->in.error;
 	}
 	/* The file's peers go onto @c's in order, the Nth onto the Nth;
 	 * room for all first, so that running out leaves @c as it was. */
@@ -1132,7 +957,7 @@ static int conf_load(struct conf *c, struct conf_parse *p, char *err, size_t err
 		if (!conf_peer_add(c, 0)) {
 			c->n_peers = n_peers; /* the added ones own nothing */
 			conf_cleanup(&tmp);
-			conf_errf(err, errlen, "%s: out of memory", p->name);
+			conf_errf(err, errlen, "%s: out of memory", p->in.name);
 			return -ENOMEM;
 		}
 	for (k = 0; k < CONF_KEY_COUNT; k++)
@@ -1160,36 +985,27 @@ void conf_init(struct conf *c)
 
 int conf_load_string(struct conf *c, const char *name, const char *text, char *err, size_t errlen)
 {
-	struct conf_parse p = {.name = name, .src = {.text = text}};
+	struct conf_parse p = {.in = {.name = name, .text = text}};
 
 	return conf_load(c, &p, err, errlen);
 }
 
 int conf_load_stream(struct conf *c, const char *name, FILE *f, char *err, size_t errlen)
 {
-	struct conf_parse p = {.name = name, .src = {.file = f}};
+	struct conf_parse p = {.in = {.name = name, .file = f}};
 
 	return conf_load(c, &p, err, errlen);
 }
 
 int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 {
-	struct stat st;
 	FILE *f;
 	int rc;
 
-	f = fopen(path, "re");
+	f = inifile_open(path, &rc);
 	if (!f) {
-		rc = -errno;
 		conf_errf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
-	}
-	/* fopen(3) opens a directory for reading; say so now rather than
-	 * fail at the first read. */
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(f);
-		conf_errf(err, errlen, "%s: %s", path, strerror(EISDIR));
-		return -EISDIR;
 	}
 	rc = conf_load_stream(c, path, f, err, errlen);
 	fclose(f);

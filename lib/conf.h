@@ -73,12 +73,13 @@
 #include <stdio.h>
 
 #include "endpoint.h"
+#include "inifile.h"
 #include "key.h"
 #include "tun.h"
 
 /* Longest line accepted, in characters, not counting the line end and any
- * comment (inih's INI_MAX_LINE of 200 less '\r', '\n' and NUL). */
-#define CONF_LINE_MAX 197
+ * comment (lib/inifile.h). */
+#define CONF_LINE_MAX INIFILE_LINE_MAX
 /* Largest file read, in bytes; the rest is refused, not ignored. */
 #define CONF_FILE_MAX (1024 * 1024)
 /* Longest device name (IFNAMSIZ - 1). */
