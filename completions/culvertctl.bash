@@ -48,7 +48,7 @@ _culvertctl()
 	local cur prev words cword
 	_init_completion || return
 
-	local objects='netns link addr route forward show genkey pubkey genpsk help'
+	local objects='netns link addr route forward nat topology show genkey pubkey genpsk selftest help'
 	local i=1 _culvertctl_ns=''
 
 	# Options come before the object (culvertctl stops at the first
@@ -96,6 +96,9 @@ _culvertctl()
 		addr) _culvertctl_words 'add del show help' ;;
 		route) _culvertctl_words 'add del show help' ;;
 		forward) _culvertctl_words 'on off show help' ;;
+		nat) _culvertctl_words 'add del show flush help' ;;
+		topology) _culvertctl_words 'up down show help' ;;
+		selftest) _culvertctl_words 'help' ;;
 		show)
 			if [[ $cur == -* ]]; then
 				_culvertctl_words '--json --openmetrics --prometheus'
@@ -209,6 +212,43 @@ _culvertctl()
 				else
 					_culvertctl_words 'via dev'
 				fi
+				;;
+			esac
+			;;
+		esac
+		;;
+	nat)
+		# masquerade out DEV [from PREFIX]
+		# dnat tcp|udp PORT to ADDR[:PORT] in DEV
+		case $verb in
+		add | del)
+			local kind=${words[i + 2]-} w keys
+			if ((nargs == 0)); then
+				_culvertctl_words 'masquerade dnat'
+				return
+			fi
+			case $kind in
+			masquerade) keys='out from' ;;
+			dnat)
+				if ((nargs == 1)); then
+					_culvertctl_words 'tcp udp'
+					return
+				fi
+				((nargs == 2)) && return # the port
+				keys='to in'
+				;;
+			*) return ;;
+			esac
+			case $prev in
+			out | in) _culvertctl_words "$(_culvertctl_link_names)" ;;
+			from | to) ;; # a prefix, an address
+			*)
+				# The keywords not given yet.
+				for w in "${words[@]:i+3:nargs-1}"; do
+					keys=" $keys "
+					keys=${keys/ $w / }
+				done
+				_culvertctl_words "$keys"
 				;;
 			esac
 			;;

@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 all=(conf frame datagram replay session noise vnet gro status key endpoint prefix cookie metrics mtu
-	index_table allowedips mactable)
+	index_table allowedips mactable topology nat)
 secs=30
 if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
 	secs=$1
@@ -64,6 +64,7 @@ for t in "${targets[@]}"; do
 	[ ! -f "tests/fuzz/$t.dict" ] || args+=(-dict="tests/fuzz/$t.dict")
 	dirs=("$work/corpus" "tests/fuzz/corpus/$t" "$work/generated")
 	[ "$t" != conf ] || dirs+=(doc/examples)
+	[ "$t" != topology ] || dirs+=(doc/topologies)
 	echo "== fuzz_$t: $secs s"
 	if ! "$bin" "${args[@]}" "${dirs[@]}" >"$work/log" 2>&1; then
 		failed+=("$t")
