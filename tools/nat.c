@@ -604,7 +604,7 @@ static int find_rule(struct nft_ctx *ctx, const struct nat_rule *r, struct find 
 int nat_rule_add(const struct nat_rule *r, char *err, size_t errlen)
 {
 	char cmd[sizeof(NAT_TABLE_CMDS) + 512];
-	struct nft_ctx *ctx;
+	struct nft_ctx *ctx = NULL;
 	struct find f;
 	int ret;
 
@@ -631,7 +631,7 @@ int nat_rule_add(const struct nat_rule *r, char *err, size_t errlen)
 int nat_rule_del(const struct nat_rule *r, char *err, size_t errlen)
 {
 	char cmd[128];
-	struct nft_ctx *ctx;
+	struct nft_ctx *ctx = NULL;
 	struct find f;
 	int ret;
 
@@ -660,7 +660,7 @@ int nat_rule_del(const struct nat_rule *r, char *err, size_t errlen)
 
 int nat_rule_exists(const struct nat_rule *r, char *err, size_t errlen)
 {
-	struct nft_ctx *ctx;
+	struct nft_ctx *ctx = NULL;
 	struct find f;
 	int ret;
 
@@ -713,7 +713,7 @@ int nat_rule_list(int (*cb)(const struct nat_rule *r, void *data), void *data, c
 		  size_t errlen)
 {
 	struct list l = {cb, data, 0};
-	struct nft_ctx *ctx;
+	struct nft_ctx *ctx = NULL;
 	int ret;
 
 	ret = nft_open(&ctx, err, errlen);
@@ -728,7 +728,7 @@ int nat_rule_list(int (*cb)(const struct nat_rule *r, void *data), void *data, c
 
 int nat_flush(char *err, size_t errlen)
 {
-	struct nft_ctx *ctx;
+	struct nft_ctx *ctx = NULL;
 	int ret;
 
 	ret = nft_open(&ctx, err, errlen);
