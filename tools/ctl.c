@@ -4,7 +4,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
 
 int ctl_fail(int err, const char *extack, const char *fmt, ...)
 {
@@ -70,4 +75,60 @@ const char *ctl_ifname(int ifindex, char buf[static IFNAMSIZ + 8])
 	if (ifindex <= 0 || !if_indextoname((unsigned int)ifindex, buf))
 		snprintf(buf, IFNAMSIZ + 8, "if%d", ifindex);
 	return buf;
+}
+
+/* Is @path a regular file we may execute? */
+static int ctl_is_exec(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
+}
+
+/* Where an installed culvertd is (meson's sbindir). */
+static const char *const ctl_sbindirs[] = {CULVERT_SBINDIR};
+
+int ctl_find_culvertd(const char *object, char *out)
+{
+	const char *env = getenv("CULVERTD");
+	char exe[PATH_MAX], cand[PATH_MAX + 32];
+	const char *tails[] = {"/culvertd", "/../daemon/culvertd"};
+	ssize_t n;
+	size_t i;
+	char *slash;
+
+	if (env && *env) {
+		if (strlen(env) >= PATH_MAX || !ctl_is_exec(env)) {
+			fprintf(stderr, "%s: %s: CULVERTD=%s is not an executable file\n", CTL_PROG,
+				object, env);
+			return -EACCES;
+		}
+		strcpy(out, env);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	for (i = 0; slash && i < sizeof(tails) / sizeof(tails[0]); i++) {
+		if (snprintf(cand, sizeof(cand), "%s%s", exe, tails[i]) >= (int)sizeof(cand))
+			continue;
+		if (ctl_is_exec(cand) && realpath(cand, out))
+			return 0;
+	}
+	for (i = 0; i < sizeof(ctl_sbindirs) / sizeof(ctl_sbindirs[0]); i++) {
+		if (snprintf(cand, sizeof(cand), "%s/culvertd", ctl_sbindirs[i]) >=
+		    (int)sizeof(cand))
+			continue;
+		if (ctl_is_exec(cand) && strlen(cand) < PATH_MAX) {
+			strcpy(out, cand);
+			return 0;
+		}
+	}
+	fprintf(stderr,
+		"%s: %s: culvertd not found next to %s/%s, in %s/../daemon or in %s "
+		"(set CULVERTD=PATH)\n",
+		CTL_PROG, object, exe, CTL_PROG, exe, ctl_sbindirs[0]);
+	return -ENOENT;
 }

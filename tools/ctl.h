@@ -44,6 +44,15 @@ int ctl_nl_open(struct nl_handle *nl, char *extack);
 /* Name of @ifindex in the current namespace, or "ifN" if it has none here. */
 const char *ctl_ifname(int ifindex, char buf[static IFNAMSIZ + 8]);
 
+/*
+ * Finds the culvertd that topology and selftest run: $CULVERTD if set;
+ * else next to this culvertctl (both installed in sbin); else
+ * ../daemon/culvertd from it (the build tree); else CULVERT_SBINDIR.
+ * Writes the path into @out (PATH_MAX bytes) and returns 0, or prints
+ * "culvertctl: OBJECT: why" and returns -ENOENT or -EACCES.
+ */
+int ctl_find_culvertd(const char *object, char *out);
+
 /* First line of `link show` for @l, also used by `addr show`. */
 void link_print_header(FILE *f, const struct nl_link *l);
 

@@ -316,72 +316,6 @@ static int st_netns_usable(void)
 	return -WEXITSTATUS(status);
 }
 
-/* Is @path a regular file we may execute? */
-static int st_is_exec(const char *path)
-{
-	struct stat st;
-
-	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
-}
-
-#ifdef CULVERT_SBINDIR
-static const char *const st_sbindirs[] = {CULVERT_SBINDIR};
-#else
-/* A config.h that names no sbindir: meson's default one, then a distribution's. */
-static const char *const st_sbindirs[] = {"/usr/local/sbin", "/usr/sbin"};
-#endif
-
-/*
- * Finds culvertd: $CULVERTD if set; else next to this culvertctl (an
- * install); else ../daemon/culvertd from it (the build tree); else the
- * sbindir.  Writes the path into @out (PATH_MAX bytes) and returns 0, or
- * prints why not and returns -ENOENT or -EACCES.
- */
-static int st_find_culvertd(char *out)
-{
-	const char *env = getenv("CULVERTD");
-	char exe[PATH_MAX], cand[PATH_MAX + 32];
-	const char *tails[] = {"/culvertd", "/../daemon/culvertd"};
-	ssize_t n;
-	size_t i;
-	char *slash;
-
-	if (env && *env) {
-		if (strlen(env) >= PATH_MAX || !st_is_exec(env)) {
-			fprintf(stderr, "%s: selftest: CULVERTD=%s is not an executable file\n",
-				CTL_PROG, env);
-			return -EACCES;
-		}
-		strcpy(out, env);
-		return 0;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	for (i = 0; slash && i < sizeof(tails) / sizeof(tails[0]); i++) {
-		if (snprintf(cand, sizeof(cand), "%s%s", exe, tails[i]) >= (int)sizeof(cand))
-			continue;
-		if (st_is_exec(cand) && realpath(cand, out))
-			return 0;
-	}
-	for (i = 0; i < sizeof(st_sbindirs) / sizeof(st_sbindirs[0]); i++) {
-		if (snprintf(cand, sizeof(cand), "%s/culvertd", st_sbindirs[i]) >=
-		    (int)sizeof(cand))
-			continue;
-		if (st_is_exec(cand) && strlen(cand) < PATH_MAX) {
-			strcpy(out, cand);
-			return 0;
-		}
-	}
-	fprintf(stderr,
-		"%s: selftest: culvertd not found next to %s/%s, in %s/../daemon or in %s "
-		"(set CULVERTD=PATH)\n",
-		CTL_PROG, exe, CTL_PROG, exe, st_sbindirs[0]);
-	return -ENOENT;
-}
-
 /*
  * Checks everything a run needs, naming each missing thing on a line of
  * its own; finds culvertd into @culvertd (PATH_MAX bytes).  Returns how
@@ -414,7 +348,7 @@ static int st_prereqs(char *culvertd)
 			CTL_PROG, strerror(-ret));
 		missing++;
 	}
-	if (st_find_culvertd(culvertd))
+	if (ctl_find_culvertd("selftest", culvertd))
 		missing++;
 	return missing;
 }

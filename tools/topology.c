@@ -416,37 +416,6 @@ static unsigned long long topo_starttime(long pid)
 	return start;
 }
 
-/* The culvertd to run: $CULVERTD, culvertd beside culvertctl (installed
- * both in sbin), the build tree's, else the installed path. */
-static void topo_culvertd(char *buf, size_t len)
-{
-	const char *env = getenv("CULVERTD");
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		char *slash;
-
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			topo_fmt(buf, len, "%s/culvertd", self);
-			if (access(buf, X_OK) == 0)
-				return;
-			topo_fmt(buf, len, "%s/../daemon/culvertd", self);
-			if (access(buf, X_OK) == 0)
-				return;
-		}
-	}
-	snprintf(buf, len, "%s/culvertd", CULVERT_SBINDIR);
-}
-
 /* Starts [exec]/[tunnel] @pr in its namespace, the state directory's
  * NAME.log as its output; a tunnel with NOTIFY_SOCKET set to @notify.
  * Returns the PID or -errno. */
@@ -461,7 +430,8 @@ static long topo_spawn(const struct topo *tp, const struct topology_proc *pr, co
 
 	topo_ns(tp, tp->t.netns[pr->netns].name, ns, sizeof(ns));
 	topo_fmt(log, sizeof(log), "%s/%s.log", tp->state, pr->name);
-	topo_culvertd(culvertd, sizeof(culvertd));
+	if (pr->tunnel && ctl_find_culvertd("topology", culvertd) < 0)
+		return -ENOENT;
 	argv = calloc(pr->n_words + 6, sizeof(*argv));
 	if (!argv)
 		return -ENOMEM;
