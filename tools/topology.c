@@ -650,6 +650,16 @@ static bool topo_journal_has(const struct topo *tp, const char *line)
 	return false;
 }
 
+/* Is @path a directory (not a symlink) that belongs to us and that no one
+ * else may write? */
+static bool topo_trusted(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	       !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
 /* Sets up tp->state: $CULVERT_RUNDIR (default CULVERT_RUNSTATEDIR)
  * /topology/NAME; with @make, makes it and opens the journal. */
 static int topo_state(struct topo *tp, bool make)
@@ -664,14 +674,29 @@ static int topo_state(struct topo *tp, bool make)
 	topo_fmt(tp->state, sizeof(tp->state), "%s/%s%s", path, tp->prefix ? tp->prefix : "",
 		 tp->t.name);
 	if (make) {
+		struct stat st;
+
 		if ((mkdir(run, 0755) < 0 && errno != EEXIST) ||
 		    (mkdir(path, 0755) < 0 && errno != EEXIST) ||
 		    (mkdir(tp->state, 0755) < 0 && errno != EEXIST))
 			return -errno;
+		/* down acts on what the journal says: only a journal nobody
+		 * else could have written is believed. */
+		if (!topo_trusted(path) || !topo_trusted(tp->state)) {
+			topo_warn(tp, "%s or %s is not a directory of ours that only we may write",
+				  path, tp->state);
+			return -EPERM;
+		}
 		topo_fmt(path, sizeof(path), "%s/%s", tp->state, TOPO_JOURNAL);
 		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (fd < 0)
 			return -errno;
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+		    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+			close(fd);
+			topo_warn(tp, "%s is not a file of ours that only we may write", path);
+			return -EPERM;
+		}
 		/* One up or down at a time. */
 		if (flock(fd, LOCK_EX) < 0) {
 			close(fd);

@@ -271,5 +271,18 @@ if [ "$LAB" = router ]; then
 	nothing_left "$procs" "$inodes"
 	log "nothing left after the failed up either"
 fi
+if [ "$LAB" = veth-pair ]; then
+	# A journal someone else could have written is not believed: down
+	# would remove and kill what it lists.
+	mkdir -p "$STATE"
+	chown nobody "$STATE"
+	rc=0
+	topo down || rc=$?
+	[ "$rc" = 1 ] || die "down with a state directory of nobody's exited $rc, not 1"
+	grep -q "is not a directory of ours that only we may write" "$WORK/down.out" ||
+		die "down with a foreign state directory: $(cat "$WORK/down.out")"
+	log "a state directory of nobody's: $(head -n 1 "$WORK/down.out")"
+	rmdir "$STATE"
+fi
 log "lab $LAB: $((SECONDS - start)) s"
 echo "PASS: lab $LAB (doc/topologies/$LAB.ini)"
