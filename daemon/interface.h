@@ -225,15 +225,6 @@ struct tunnel {
 	struct event_base *base;
 	struct tunnel_config cfg;
 	struct tun_device dev;
-	/* The device's namespace when it is not the sockets' (doc/design.md
-	 * section 11): its nsfs fd (-1: the same), an rtnetlink socket in it
-	 * for the device's addresses, and both namespaces' names as the
-	 * status gives them (tunnel_dev_netns()). */
-	int dev_netns_fd;
-	int dev_ifindex;
-	struct nl_handle dev_nl;
-	char dev_netns[STATUS_NETNS_SIZE];
-	char underlay_netns[STATUS_NETNS_SIZE];
 	size_t max_len;    /* largest payload read from the device, bytes */
 	size_t rx_max;     /* largest payload taken from the peer, bytes */
 	struct peer *peer; /* the one peer (a hub's first), never NULL once made */
@@ -355,6 +346,16 @@ struct tunnel {
 	 * dead peer over UDP. */
 	void (*lost_cb)(void *arg);
 	void *lost_arg;
+
+	/* The device's namespace when it is not the sockets' (doc/design.md
+	 * section 11): its nsfs fd (-1: the same), an rtnetlink socket in it
+	 * for the device's addresses, and both namespaces' names as the
+	 * status gives them (tunnel_dev_netns()). */
+	int dev_netns_fd;
+	int dev_ifindex;
+	struct nl_handle dev_nl;
+	char dev_netns[STATUS_NETNS_SIZE];
+	char underlay_netns[STATUS_NETNS_SIZE];
 };
 
 /* ---- daemon/interface.c: the device, handshake admission, set-up ---- */
