@@ -2,6 +2,9 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <limits.h>
@@ -131,4 +134,46 @@ int ctl_find_culvertd(const char *object, char *out)
 		"(set CULVERTD=PATH)\n",
 		CTL_PROG, object, exe, CTL_PROG, exe, ctl_sbindirs[0]);
 	return -ENOENT;
+}
+
+int ctl_notify_open(const char *name)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	size_t len = strlen(name);
+	int fd, ret;
+
+	if (name[0] != '@' || len < 2 || len > sizeof(sun.sun_path))
+		return -EINVAL;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* sd_notify(3) reads a leading '@' as the abstract namespace's NUL. */
+	memcpy(sun.sun_path + 1, name + 1, len - 1);
+	if (bind(fd, (struct sockaddr *)&sun,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int ctl_notify_ready(int fd)
+{
+	char msg[512];
+	int ready = 0;
+	ssize_t n;
+
+	while ((n = recv(fd, msg, sizeof(msg), MSG_DONTWAIT)) > 0) {
+		const char *p = msg, *end = msg + n, *nl;
+
+		for (; p < end; p = nl + 1) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl)
+				nl = end;
+			if (nl - p == 7 && !memcmp(p, "READY=1", 7))
+				ready = 1;
+		}
+	}
+	return ready;
 }

@@ -53,6 +53,20 @@ const char *ctl_ifname(int ifindex, char buf[static IFNAMSIZ + 8]);
  */
 int ctl_find_culvertd(const char *object, char *out);
 
+/*
+ * Binds the datagram socket a culvertd started by culvertctl says READY=1
+ * on (sd_notify(3)): @name is the NOTIFY_SOCKET value, "@..." for an
+ * abstract socket, which belongs to the calling thread's network namespace
+ * and needs no file a dropped user could not reach (so call it inside the
+ * daemon's namespace, netns_run_in()).  Non-blocking, close-on-exec.
+ * Returns the fd or -errno (-EINVAL: @name is not "@..." or too long).
+ */
+int ctl_notify_open(const char *name);
+
+/* Reads every datagram waiting on notify socket @fd; returns 1 when one of
+ * them holds the line "READY=1", else 0. */
+int ctl_notify_ready(int fd);
+
 /* First line of `link show` for @l, also used by `addr show`. */
 void link_print_header(FILE *f, const struct nl_link *l);
 

@@ -369,27 +369,12 @@ static int st_socket_cb(void *arg)
 	return fd < 0 ? -errno : fd;
 }
 
-/* netns_run_in() callback: binds the side's sd_notify socket (abstract, named "@..."). */
+/* netns_run_in() callback: the side's sd_notify socket (ctl_notify_open()). */
 static int st_notify_open_cb(void *arg)
 {
 	struct st_side *side = arg;
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	size_t len = strlen(side->notify_name);
-	int fd, ret;
 
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* sd_notify(3) reads a leading '@' as the abstract namespace's NUL. */
-	memcpy(sun.sun_path, side->notify_name, len);
-	sun.sun_path[0] = '\0';
-	if (bind(fd, (struct sockaddr *)&sun,
-		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
+	return ctl_notify_open(side->notify_name);
 }
 
 /* Brings link @name of @side up.  Returns 0 or -errno. */
@@ -825,22 +810,6 @@ static int st_daemons_check(struct st_run *run, struct st_result *res)
 	return 0;
 }
 
-/* Does the sd_notify message @msg (@len bytes) hold the line READY=1? */
-static int st_is_ready(const char *msg, size_t len)
-{
-	const char *p = msg, *end = msg + len, *nl;
-
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			nl = end;
-		if (nl - p == 7 && !memcmp(p, "READY=1", 7))
-			return 1;
-		p = nl + 1;
-	}
-	return 0;
-}
-
 /*
  * Waits for @side's culvertd to tell sd_notify READY=1, which it does
  * once its device and sockets are open and it handles signals, then for
@@ -852,16 +821,15 @@ static int st_daemon_ready(struct st_run *run, struct st_side *side, const struc
 {
 	int64_t deadline = st_now_us() + (int64_t)ST_READY_MS * 1000;
 	struct pollfd pfd = {.fd = side->notify_fd, .events = POLLIN};
-	char msg[512], tail[ST_LINE_LEN];
+	char tail[ST_LINE_LEN];
 	int ready = 0, ifindex = -ENODEV, ret;
-	ssize_t n;
 
 	for (;;) {
 		ret = st_daemons_check(run, res);
 		if (ret)
 			return ret;
-		while (!ready && (n = recv(side->notify_fd, msg, sizeof(msg), MSG_DONTWAIT)) > 0)
-			ready = st_is_ready(msg, (size_t)n);
+		if (!ready)
+			ready = ctl_notify_ready(side->notify_fd);
 		if (ready) {
 			ifindex = st_ifindex(side, m->dev);
 			if (ifindex > 0)

@@ -374,12 +374,6 @@ static int topo_nat_cb(void *arg)
 	return nat_rule_exists(&n->rule, n->err, sizeof(n->err));
 }
 
-/* Parses @words (NULL-terminated) as `nat add` takes them. */
-static int topo_nat_parse(char **words, unsigned n, struct nat_rule *r, char *err, size_t len)
-{
-	return nat_rule_parse((int)n, words, r, err, len);
-}
-
 /* ---- processes ---------------------------------------------------------- */
 
 /* The start time of process @pid (/proc/PID/stat field 22, clock ticks
@@ -541,16 +535,9 @@ static int topo_wait_ready(const struct topo *tp, const struct topology_proc *pr
 		}
 		if (left <= 0)
 			break;
-		if (poll(&pfd, notify_fd >= 0 ? 1 : 0, left < 50 ? (int)left : 50) > 0) {
-			char msg[1024];
-			ssize_t n = recv(notify_fd, msg, sizeof(msg) - 1, 0);
-
-			if (n > 0) {
-				msg[n] = '\0';
-				if (strstr(msg, "READY=1"))
-					return 0;
-			}
-		}
+		if (poll(&pfd, notify_fd >= 0 ? 1 : 0, left < 50 ? (int)left : 50) > 0 &&
+		    ctl_notify_ready(notify_fd))
+			return 0;
 	}
 	if (notify_fd < 0)
 		return 0; /* still running: started */
@@ -575,41 +562,22 @@ static long topo_running(const struct topo *tp, const char *name)
 	return found;
 }
 
-/* What topo_notify_open() does inside the tunnel's namespace. */
+/* netns_run_in() callback: ctl_notify_open(@arg). */
 static int topo_notify_cb(void *arg)
 {
-	const struct sockaddr_un *sun = arg;
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (const struct sockaddr *)sun,
-		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-			     strlen(sun->sun_path + 1))) < 0) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
-	}
-	return fd;
+	return ctl_notify_open(arg);
 }
 
 /*
- * Makes the socket a tunnel says READY=1 on (sd_notify(3)): an abstract
- * one, "@culvert-topology-PID-NAME", in the namespace @ns the tunnel runs
- * in (abstract names belong to a network namespace), so culvertd reaches
- * it whatever user it has become and whatever directories it may not
- * enter.  Returns the fd (the NOTIFY_SOCKET value in @env) or -errno (then
- * there is no waiting for it).
+ * Makes the socket a tunnel says READY=1 on: an abstract one,
+ * "@culvert-topology-PID-NAME", in the namespace @ns the tunnel runs in, so
+ * culvertd reaches it whatever user it has become.  Returns the fd (the
+ * NOTIFY_SOCKET value in @env) or -errno (then there is no waiting for it).
  */
 static int topo_notify_open(const char *ns, const char *name, char *env, size_t len)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-
-	snprintf(sun.sun_path + 1, sizeof(sun.sun_path) - 1, "culvert-topology-%ld-%s",
-		 (long)getpid(), name);
-	snprintf(env, len, "@%s", sun.sun_path + 1);
-	return topo_in_ns(ns, topo_notify_cb, &sun);
+	snprintf(env, len, "@culvert-topology-%ld-%s", (long)getpid(), name);
+	return topo_in_ns(ns, topo_notify_cb, env);
 }
 
 /* ---- state -------------------------------------------------------------- */
@@ -732,7 +700,7 @@ static int topo_check_nat(const struct topo *tp)
 			struct nat_rule r;
 			char err[256];
 
-			if (topo_nat_parse(n->words, n->n_words, &r, err, sizeof(err)) < 0) {
+			if (nat_rule_parse((int)n->n_words, n->words, &r, err, sizeof(err)) < 0) {
 				fprintf(stderr, "%s: %s:%u: nat: %s\n", CTL_PROG, tp->path, n->line,
 					err);
 				return -1;
@@ -907,8 +875,8 @@ static int topo_up(struct topo *tp)
 			struct topo_nat nat = {.what = 1};
 			char words[TOPO_LINE_MAX];
 
-			topo_nat_parse(n->nats[k].words, n->nats[k].n_words, &nat.rule, nat.err,
-				       sizeof(nat.err));
+			nat_rule_parse((int)n->nats[k].n_words, n->nats[k].words, &nat.rule,
+				       nat.err, sizeof(nat.err));
 			nat_rule_format(&nat.rule, words, sizeof(words));
 			rc = topo_in_ns(ns, topo_nat_cb, &nat);
 			if (rc < 0 && rc != -EEXIST)
@@ -1135,8 +1103,8 @@ static int topo_show(struct topo *tp)
 			struct topo_nat nat = {.what = 2};
 			char words[TOPO_LINE_MAX];
 
-			if (topo_nat_parse(n->nats[k].words, n->nats[k].n_words, &nat.rule, nat.err,
-					   sizeof(nat.err)) < 0)
+			if (nat_rule_parse((int)n->nats[k].n_words, n->nats[k].words, &nat.rule,
+					   nat.err, sizeof(nat.err)) < 0)
 				continue;
 			nat_rule_format(&nat.rule, words, sizeof(words));
 			rc = topo_in_ns(ns, topo_nat_cb, &nat);
