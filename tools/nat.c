@@ -601,6 +601,24 @@ static int find_rule(struct nft_ctx *ctx, const struct nat_rule *r, struct find 
 	return ret == -ENOENT ? 0 : ret;
 }
 
+/*
+ * Checks @r, opens a context into *@ctx and looks for @r in it (@f).
+ * Returns what find_rule() does, or -errno; *@ctx (NULL until opened) is
+ * the caller's to free either way.
+ */
+static int find_open(const struct nat_rule *r, struct nft_ctx **ctx, struct find *f, char *err,
+		     size_t errlen)
+{
+	int ret = rule_check(r, err, errlen);
+
+	if (ret)
+		return ret;
+	ret = nft_open(ctx, err, errlen);
+	if (ret)
+		return ret;
+	return find_rule(*ctx, r, f, err, errlen);
+}
+
 int nat_rule_add(const struct nat_rule *r, char *err, size_t errlen)
 {
 	char cmd[sizeof(NAT_TABLE_CMDS) + 512];
@@ -608,23 +626,21 @@ int nat_rule_add(const struct nat_rule *r, char *err, size_t errlen)
 	struct find f;
 	int ret;
 
-	ret = rule_check(r, err, errlen);
-	if (ret)
-		return ret;
-	memcpy(cmd, NAT_TABLE_CMDS, sizeof(NAT_TABLE_CMDS));
-	ret =
-	    rule_cmd(r, cmd + sizeof(NAT_TABLE_CMDS) - 1, sizeof(cmd) - sizeof(NAT_TABLE_CMDS) + 1);
-	if (ret)
-		return fail(err, errlen, ret, "the rule is too long for nftables");
-	ret = nft_open(&ctx, err, errlen);
-	if (ret)
-		return ret;
-	ret = find_rule(ctx, r, &f, err, errlen);
-	if (ret >= 0 && f.found)
+	ret = find_open(r, &ctx, &f, err, errlen);
+	if (ret >= 0 && f.found) {
 		ret = fail(err, errlen, -EEXIST, "the rule is already there");
-	else if (ret >= 0)
-		ret = nft_do(ctx, cmd, false, NULL, err, errlen);
-	nft_ctx_free(ctx);
+	} else if (ret >= 0) {
+		/* @r is checked: its words may go into nft text. */
+		memcpy(cmd, NAT_TABLE_CMDS, sizeof(NAT_TABLE_CMDS));
+		ret = rule_cmd(r, cmd + sizeof(NAT_TABLE_CMDS) - 1,
+			       sizeof(cmd) - sizeof(NAT_TABLE_CMDS) + 1);
+		if (ret)
+			ret = fail(err, errlen, ret, "the rule is too long for nftables");
+		else
+			ret = nft_do(ctx, cmd, false, NULL, err, errlen);
+	}
+	if (ctx)
+		nft_ctx_free(ctx);
 	return ret < 0 ? ret : 0;
 }
 
@@ -635,13 +651,7 @@ int nat_rule_del(const struct nat_rule *r, char *err, size_t errlen)
 	struct find f;
 	int ret;
 
-	ret = rule_check(r, err, errlen);
-	if (ret)
-		return ret;
-	ret = nft_open(&ctx, err, errlen);
-	if (ret)
-		return ret;
-	ret = find_rule(ctx, r, &f, err, errlen);
+	ret = find_open(r, &ctx, &f, err, errlen);
 	if (ret >= 0 && !f.found) {
 		ret = fail(err, errlen, -ENOENT, "no such rule");
 	} else if (ret >= 0) {
@@ -654,7 +664,8 @@ int nat_rule_del(const struct nat_rule *r, char *err, size_t errlen)
 				 f.handle);
 		ret = nft_do(ctx, cmd, false, NULL, err, errlen);
 	}
-	nft_ctx_free(ctx);
+	if (ctx)
+		nft_ctx_free(ctx);
 	return ret < 0 ? ret : 0;
 }
 
@@ -664,14 +675,9 @@ int nat_rule_exists(const struct nat_rule *r, char *err, size_t errlen)
 	struct find f;
 	int ret;
 
-	ret = rule_check(r, err, errlen);
-	if (ret)
-		return ret;
-	ret = nft_open(&ctx, err, errlen);
-	if (ret)
-		return ret;
-	ret = find_rule(ctx, r, &f, err, errlen);
-	nft_ctx_free(ctx);
+	ret = find_open(r, &ctx, &f, err, errlen);
+	if (ctx)
+		nft_ctx_free(ctx);
 	return ret < 0 ? ret : f.found;
 }
 
