@@ -841,7 +841,7 @@ static int tunnel_local_addr_cb(const struct nl_addr *a, void *data)
 	struct tunnel *t = data;
 	struct endpoint_prefix *p = &t->local_addrs[t->n_local_addrs];
 
-	if (t->n_local_addrs == TUNNEL_LOCAL_ADDRS_MAX || a->index != t->dev_ifindex)
+	if (t->n_local_addrs == TUNNEL_LOCAL_ADDRS_MAX)
 		return 0;
 	p->family = a->family;
 	p->len = a->family == AF_INET ? 32 : 128;
