@@ -35,7 +35,7 @@ rnat() { ctl -n "$(ns r)" nat "$@"; }
 culvert_rules() { n r timeout 10 nft list table inet culvert | grep -c ' comment "' || true; }
 
 # has_table: r has a table inet culvert (nft list tables says).
-has_table() { n r timeout 10 nft list tables | grep -qx 'table inet culvert'; }
+has_table() { n r timeout 10 nft list tables | grep -x 'table inet culvert' >/dev/null; }
 
 # tcp_server ROLE ADDR PORT NAME: a one-shot TCP server in ROLE's
 # namespace on ADDR:PORT that reads a line and answers "ok:LINE:PEER"
@@ -83,8 +83,8 @@ refused() {
 		die "nat $*: no '$pattern' in: $(cat "$WORK/refused.out")"
 }
 
-ctl nat help | grep -q 'masquerade out DEV' || die "nat help does not describe masquerade"
-ctl --help | grep -q 'dnat { tcp | udp } PORT to ADDR\[:PORT\] in DEV' ||
+ctl nat help | grep 'masquerade out DEV' >/dev/null || die "nat help does not describe masquerade"
+ctl --help | grep 'dnat { tcp | udp } PORT to ADDR\[:PORT\] in DEV' >/dev/null ||
 	die "culvertctl --help does not describe nat"
 
 log "without NAT: r reaches both sides, c cannot reach o"

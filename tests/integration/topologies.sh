@@ -69,7 +69,7 @@ lease() {
 		[ "${BASH_REMATCH[1]}" -gt 199 ]; then
 		die "$role leased '$got', not 198.18.1.100-199/24"
 	fi
-	n "$role" ip -4 -o addr show dev eth0 | grep -qF " $got " || die "$role: $got is not on eth0"
+	n "$role" ip -4 -o addr show dev eth0 | grep -F " $got " >/dev/null || die "$role: $got is not on eth0"
 	printf '%s\n' "$ip"
 }
 
@@ -134,7 +134,7 @@ check_router() {
 check_nat() {
 	local from
 	n outside ip route get 198.18.1.2 >/dev/null 2>&1 && die "outside has a route back to the container"
-	n gateway nft list table inet culvert | grep -q 'masquerade' ||
+	n gateway nft list table inet culvert | grep 'masquerade' >/dev/null ||
 		die "no masquerade rule in the gateway's table inet culvert"
 	ping_ok container 198.18.2.2
 	# web (python3 http.server) may still be starting: up waits 300 ms.
@@ -153,7 +153,7 @@ check_bridged_sites() {
 	ping_ok host-b 198.18.1.1
 	resolves_to host-a host-b.lab.test 198.18.1.1 "$b"
 	mac=$(n host-b cat /sys/class/net/eth0/address)
-	n router-a bridge fdb show br br0 | grep -q "^$mac dev tap0 " ||
+	n router-a bridge fdb show br br0 | grep "^$mac dev tap0 " >/dev/null ||
 		die "router-a's br0 did not learn host-b's $mac on tap0"
 	log "router-a's br0 learned host-b's $mac on tap0"
 }
@@ -209,7 +209,7 @@ nothing_left() {
 	done
 	left=$(pgrep -a -f -- "$PFX-|$WORK" || true)
 	[ -z "$left" ] || die "processes of the lab left: $left"
-	if nft list tables 2>/dev/null | grep -qx 'table inet culvert' &&
+	if nft list tables 2>/dev/null | grep -x 'table inet culvert' >/dev/null &&
 		! grep -qx 'table inet culvert' "$WORK/nft.before"; then
 		die "the host has a table inet culvert it did not have before"
 	fi
