@@ -474,6 +474,10 @@ static int tunnel_dev_drain(struct tunnel *t, struct peer *p, struct tunnel_drai
 			if (!q)
 				continue;
 			if (q != TUNNEL_FLOOD) {
+				/* Dropped before it is sealed and before it
+				 * would end this batch. */
+				if (tunnel_tcp_congested(q))
+					continue;
 				if (d->peer && q != d->peer) {
 					t->carry_len = (size_t)n;
 					break;

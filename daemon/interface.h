@@ -530,15 +530,27 @@ void tunnel_tcp_send(struct peer *p, const uint8_t *buf, size_t len);
  * A TCP hub (doc/design.md section 8, "Backpressure is per peer"): queues
  * @len bytes of whole frames at @buf, carrying @packets packets of @payload
  * bytes, for hub peer @p.  A peer with no connection gets nothing
- * (drop_no_peer); one whose output buffer already holds cfg.out_high bytes
- * loses them (drop_backpressure, its own and the interface's): a slow peer
- * never pauses the device for the others, and what waits for it is
- * bounded (out_high plus one batch).  Counts @p's tx; the interface's is
- * the caller's (a flooded frame is one packet, however many peers get it).
- * Returns true when queued.
+ * (drop_no_peer).  A full output buffer is the caller's to test, with
+ * tunnel_tcp_congested() before each packet is sealed.  Counts @p's tx; the
+ * interface's is the caller's (a flooded frame is one packet, however many
+ * peers get it).  Returns true when queued.
  */
 bool tunnel_tcp_send_peer(struct peer *p, const uint8_t *buf, size_t len, uint64_t packets,
 			  uint64_t payload);
+
+/*
+ * A hub's peer @p over TCP whose output buffer already holds cfg.out_high
+ * bytes or more (doc/design.md section 8, "Backpressure is per peer"): the
+ * packet for it is to be dropped, and this counts it (drop_backpressure,
+ * @p's and the interface's).  Called before the packet is sealed: a sealed
+ * message dropped would leave a gap in its counters, which a TCP receiver
+ * takes for corruption and closes the connection over (lib/session.h,
+ * session_receive()).  A slow peer never pauses the device for the others,
+ * and what waits for it is bounded: out_high plus one batch
+ * (TUNNEL_BATCH frames).  False for every other peer and for a tunnel with
+ * one peer, which pauses its device instead (tunnel_tcp_flush()).
+ */
+bool tunnel_tcp_congested(struct peer *p);
 
 /* True when @p can be sent to now: over TCP it has a connection (not
  * connecting), over UDP a known endpoint. */

@@ -298,6 +298,8 @@ bool tunnel_send_one(struct tunnel *t, struct peer *q, const uint8_t *pkt, size_
 		t->stats.drop_no_peer++;
 		return false;
 	}
+	if (tunnel_tcp_congested(q))
+		return false;
 	if (!q->sess) {
 		/* A plain hub: the frame as it is (len <= the frame maximum). */
 		memcpy(t->fwd_buf + hdr, pkt, len);
@@ -689,12 +691,13 @@ void tunnel_send_msg(struct peer *p, const uint8_t *msg, size_t len)
 	}
 	if (p->fd < 0 || p->connecting)
 		return;
-	if (t->routed && evbuffer_get_length(p->out) >= t->cfg.out_high) {
-		/* A hub's slow peer: bounded like its data (tunnel_tcp_send_peer()). */
-		t->stats.drop_backpressure++;
-		p->drop_backpressure++;
+	/* A hub's slow peer: a handshake message is bounded like its data.
+	 * A sealed one (a keepalive, a confirmation, an offer; a few per
+	 * keypair at most) is queued all the same: its counter is spent
+	 * (tunnel_tcp_congested()). */
+	if (len > 0 && msg[0] != SESSION_TYPE_TRANSPORT &&
+	    msg[0] != SESSION_TYPE_TRANSPORT_OFFLOAD && tunnel_tcp_congested(p))
 		return;
-	}
 	frame_put_header(hdr, len);
 	/* Both pieces leave in one writev() from the output buffer. */
 	if (evbuffer_add(p->out, hdr, sizeof(hdr)) < 0 || evbuffer_add(p->out, msg, len) < 0) {

@@ -71,7 +71,10 @@ ping_ok c 2001:db8:19::2
 transfer_ok a b 198.19.0.3 "$WORK/data"
 transfer_ok b c 198.19.0.4 "$WORK/data"
 [ "$(counter hub forwarded)" -gt 1000 ] || die "the hub forwarded too few packets"
-counters_zero hub spoofed no_route learn_full peers_refused backpressure bad_frame
+# A full output buffer on the hub may drop whole frames for a client
+# (backpressure, a router queue's drop that TCP inside recovers from); a
+# dropped frame must never break a client's stream (bad_frame).
+counters_zero hub spoofed no_route learn_full peers_refused bad_frame
 log "hub forwarded $(counter_last hub forwarded) packets between clients"
 
 log "culvertctl show: each connection a peer with the addresses it sent from"
