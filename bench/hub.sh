@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The hub benchmark (issue 13): one sealed UDP hub and its sites, each site
-# a one-peer culvertd with its own namespace and TUN device.
+# The hub benchmark (issue 13): one sealed hub and its sites (over UDP, or
+# TCP with --transport tcp), each site a one-peer culvertd with its own
+# namespace and TUN device.
 #
 #                   namespace h: hub, br0 198.18.0.1/16, tun0 198.19.0.1/16
 #                    /          |                 \
@@ -13,7 +14,8 @@
 # through it.  Reported:
 #   throughput  iperf3 from 1, 2 and 4 sites at once to the hub, one stream
 #               each, for --seconds; the sum of the receivers' rates; then
-#               one site to another through the hub (forwarded inside it)
+#               one site to another through the hub (forwarded inside it),
+#               and the hub to one site (its device drain toward a peer)
 #   scale       --peers sites (default 100) started at once: the time until
 #               the hub shows every peer established; the hub's RSS with the
 #               peers configured, after culvertctl show, and with every peer
@@ -22,20 +24,23 @@
 # Figures, not a test: nothing here fails on a time.  --throughput-only
 # stops after the throughput (bench/compare.sh's hub rows).
 #
-# Usage: bench/hub.sh [--peers N] [--seconds N] [--throughput-only]
-#        (root; 4 <= N <= 250)
+# Usage: bench/hub.sh [--peers N] [--seconds N] [--transport udp|tcp]
+#                     [--throughput-only]   (root; 4 <= N <= 250)
 set -euo pipefail
 
 peers=100
 seconds=5
 scale=1
+transport=udp
 while [ $# -gt 0 ]; do
 	case $1 in
 	--peers) peers=$2; shift ;;
 	--seconds) seconds=$2; shift ;;
+	--transport) transport=$2; shift ;;
 	--throughput-only) scale=0 ;;
 	*)
-		echo "usage: bench/hub.sh [--peers N] [--seconds N] [--throughput-only]" >&2
+		echo "usage: bench/hub.sh [--peers N] [--seconds N] [--transport udp|tcp]" \
+			"[--throughput-only]" >&2
 		exit 2
 		;;
 	esac
@@ -45,6 +50,13 @@ done
 	echo "bench/hub.sh: --peers must be 4..250" >&2
 	exit 2
 }
+case $transport in
+udp | tcp) ;;
+*)
+	echo "bench/hub.sh: --transport must be udp or tcp" >&2
+	exit 2
+	;;
+esac
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 # An optimised build unless the binaries are given (a debug build would
@@ -87,20 +99,20 @@ hub_up() {
 	local k
 	{
 		printf '[Interface]\nDevice = tun0\nMTU = %s\nPrivateKeyFile = %s\n' $MTU "$WORK/h.key"
-		printf 'Listen = :55555\nTransports = udp\n'
+		printf 'Listen = :55555\nTransports = %s\n' "$transport"
 		for k in $(seq 1 "$1"); do
 			printf '\n[Peer]\nName = s%s\nPublicKey = %s\nAllowedIPs = 198.19.1.%s/32\n' \
 				"$k" "$(cat "$WORK/s$k.pub")" "$k"
 		done
 	} >"$WORK/hub.conf"
 	culvertd_start h hub -c "$WORK/hub.conf"
-	wait_for 10 udp_listening h 55555 || die "the hub does not listen"
+	wait_for 10 listening h 55555 || die "the hub does not listen"
 }
-udp_listening() { [ -n "$(n "$1" ss -Hlun "sport = :$2")" ]; }
+listening() { [ -n "$(n "$1" ss -Hl --"$transport" -n "sport = :$2")" ]; }
 
 # site_up K: site K's culvertd, calling the hub.
 site_up() {
-	culvertd_start "s$1" "s$1" --dev tun0 --transport udp --mtu $MTU \
+	culvertd_start "s$1" "s$1" --dev tun0 --transport "$transport" --mtu $MTU \
 		--connect 198.18.0.1:55555 --private-key "$WORK/s$1.key" \
 		--peer-public-key "$(cat "$WORK/h.pub")"
 }
@@ -141,7 +153,7 @@ stop_all() {
 }
 
 echo "# hub benchmark: $("$CULVERTD" --version | head -n 1), $(nproc) CPUs, MTU $MTU," \
-	"$seconds s per iperf3 run"
+	"over $transport, $seconds s per iperf3 run"
 [ $scale = 1 ] || peers=4
 sites "$peers"
 
@@ -174,15 +186,21 @@ print(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"])' "
 		n h iperf3 -s -1 -D -p $((5200 + k)) -B 198.19.0.1
 	done
 done
-n s2 iperf3 -s -1 -D -p 5300 -B 198.19.1.2
-sleep 0.3
-n s1 iperf3 -c 198.19.1.2 -p 5300 -t "$seconds" -J >"$WORK/p2p.json"
-printf '  site to site through the hub: %s Gbit/s\n' "$(python3 -c 'import json, sys
+# through PORT FROM SERVER_ROLE SERVER_ADDR LABEL: one iperf3 stream.
+through() {
+	n "$3" iperf3 -s -1 -D -p "$1" -B "$4"
+	sleep 0.3
+	n "$2" iperf3 -c "$4" -p "$1" -t "$seconds" -J >"$WORK/one.json"
+	printf '  %s: %s Gbit/s\n' "$5" "$(python3 -c 'import json, sys
 print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' \
-	"$WORK/p2p.json")"
+		"$WORK/one.json")"
+}
+through 5300 s1 s2 198.19.1.2 "site to site through the hub"
+through 5301 h s1 198.19.1.1 "hub to one site"
 stop_all
-n h pkill iperf3 2>/dev/null || true
-n s2 pkill iperf3 2>/dev/null || true
+for r in h s1 s2; do
+	n $r pkill iperf3 2>/dev/null || true
+done
 [ $scale = 1 ] || exit 0
 
 echo "## scale: one hub, $peers sites"
