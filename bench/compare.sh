@@ -98,7 +98,7 @@ ROWS=(
 PEER_PACKAGES=(openvpn openssl quicktun fastd vtun wireguard-go wireguard-tools tinc gnuplot-nox)
 
 if [ -n "$only" ]; then
-	printf '%s\n' "${ROWS[@]}" | cut -d' ' -f1 | grep -qx -- "$only" || {
+	printf '%s\n' "${ROWS[@]}" | cut -d' ' -f1 | grep -x -- "$only" >/dev/null || {
 		echo "compare.sh: unknown system '$only'" >&2
 		usage
 	}
@@ -131,7 +131,7 @@ source "$SRC/tests/integration/lib.sh"
 if [ $quick = 0 ]; then
 	missing=()
 	for p in "${PEER_PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$p")
 	done
 	if [ "${#missing[@]}" -gt 0 ]; then
 		echo "Installing: ${missing[*]}"

@@ -47,7 +47,7 @@ die() {
 
 if [ "$build_only" = no ]; then
 	[ "$(id -u)" = 0 ] || die "needs root (installs the package, makes namespaces); --build-only does not"
-	if dpkg-query -W -f='${db:Status-Status}\n' culvert 2>/dev/null | grep -qv '^not-installed$'; then
+	if dpkg-query -W -f='${db:Status-Status}\n' culvert 2>/dev/null | grep -v '^not-installed$' >/dev/null; then
 		die "culvert is installed here and this test purges it: apt-get purge culvert first"
 	fi
 fi
@@ -153,7 +153,7 @@ for f in /usr/sbin/culvertd /usr/sbin/culvertctl \
 	/usr/share/bash-completion/completions/culvertctl \
 	/lib/systemd/system/culvertd@.service /usr/lib/sysusers.d/culvert.conf \
 	/usr/share/doc/culvert/copyright /usr/share/doc/culvert/examples/p2p-vpn.conf; do
-	dpkg-query -S "$f" 2>/dev/null | grep -q '^culvert:' || die "the package does not install $f"
+	dpkg-query -S "$f" 2>/dev/null | grep '^culvert:' >/dev/null || die "the package does not install $f"
 	[ -e "$f" ] || die "$f is missing"
 done
 /usr/sbin/culvertd --help >/dev/null || die "the installed culvertd does not run"
@@ -212,10 +212,10 @@ installed_daemons() {
 }
 # Installing enabled and started nothing.
 [ "$(installed_daemons)" = 0 ] || die "a culvertd is running after installation"
-if find /etc/systemd/system -name 'culvertd@*' 2>/dev/null | grep -q .; then
+if find /etc/systemd/system -name 'culvertd@*' 2>/dev/null | grep . >/dev/null; then
 	die "installation enabled a culvertd@ unit: $(find /etc/systemd/system -name 'culvertd@*')"
 fi
-if [ -d /run/systemd/system ] && systemctl list-units --all --no-legend 'culvertd@*' | grep -q .; then
+if [ -d /run/systemd/system ] && systemctl list-units --all --no-legend 'culvertd@*' | grep . >/dev/null; then
 	die "a culvertd@ unit is loaded after installation"
 fi
 log "installed: nothing enabled, nothing running"
@@ -388,7 +388,7 @@ if dpkg-statoverride --list /etc/culvert >/dev/null 2>&1; then
 	die "the statoverride of /etc/culvert is left behind"
 fi
 if find /etc/systemd/system /var/lib/systemd/deb-systemd-helper-enabled \
-	/var/lib/systemd/deb-systemd-helper-masked -name '*culvert*' 2>/dev/null | grep -q .; then
+	/var/lib/systemd/deb-systemd-helper-masked -name '*culvert*' 2>/dev/null | grep . >/dev/null; then
 	die "systemd state of culvert is left behind"
 fi
 [ "$(installed_daemons)" = 0 ] || die "a culvertd from the package still runs"

@@ -23,7 +23,7 @@ source "$(dirname "$0")/faults_lib.sh"
 CYCLES=1000
 CHURN_SLACK_KIB=${CHURN_SLACK_KIB:-160}
 asan=false
-ldd "$CULVERTD" 2>/dev/null | grep -q libasan && asan=true
+ldd "$CULVERTD" 2>/dev/null | grep libasan >/dev/null && asan=true
 
 two_hosts
 culvertd_start a srv --dev tun0 --mtu 1400 --listen :55555

@@ -104,7 +104,7 @@ ping_ok c 2001:db8:19::2
 ping_ok ha 2001:db8:19::4
 ping_ok b 2001:db8:19::1
 # a learned b's MAC by ARP through the hub.
-n a ip neigh show 198.19.0.3 dev br0 | grep -qi "lladdr $(mac b tap0)" ||
+n a ip neigh show 198.19.0.3 dev br0 | grep -i "lladdr $(mac b tap0)" >/dev/null ||
 	die "a has no ARP entry for b's MAC $(mac b tap0): $(n a ip neigh show dev br0)"
 
 log "a broadcast reaches every station"

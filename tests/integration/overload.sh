@@ -24,7 +24,7 @@ source "$(dirname "$0")/faults_lib.sh"
 OVERLOAD_S=${OVERLOAD_S:-10}
 LIMIT_KIB=$((32 * 1024))
 asan=false
-ldd "$CULVERTD" 2>/dev/null | grep -q libasan && asan=true
+ldd "$CULVERTD" 2>/dev/null | grep libasan >/dev/null && asan=true
 
 two_hosts
 keypair a

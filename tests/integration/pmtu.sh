@@ -111,7 +111,7 @@ for mode in plain sealed; do
 		# its ICMP then lowers the other side's MSS too.
 		[ $((a_icmp + b_icmp)) -gt 0 ] || die "no ICMP fragmentation needed was sent"
 		# The path MTU came from r's ICMP: the route shows it cached.
-		n a ip route get 198.18.1.2 | grep -q 'mtu 1280' || die "a's kernel has no path MTU 1280 cached"
+		n a ip route get 198.18.1.2 | grep 'mtu 1280' >/dev/null || die "a's kernel has no path MTU 1280 cached"
 	fi
 	log "send_error: a $(counter srv send_error), b $(counter cli send_error)"
 	culvertd_stop "$PID_cli"

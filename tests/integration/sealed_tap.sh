@@ -56,7 +56,7 @@ ping_ok hb 2001:db8:1901::1
 
 # ARP resolved across the tunnel: ha knows hb's real MAC address.
 mac_hb=$(n hb cat /sys/class/net/eth0/address)
-n ha ip neigh show 198.19.1.2 | grep -qi "$mac_hb" || die "ha has no ARP entry for hb ($mac_hb)"
+n ha ip neigh show 198.19.1.2 | grep -i "$mac_hb" >/dev/null || die "ha has no ARP entry for hb ($mac_hb)"
 
 iperf_ok ha hb 198.19.1.2 5
 iperf_ok ha hb 198.19.1.2 5 -R
