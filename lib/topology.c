@@ -2,6 +2,7 @@
 #include "topology.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,6 +340,58 @@ out:
 	return ok;
 }
 
+/* A decimal number in 1..@max, digits only; 0 when it is not one. */
+static unsigned long topology_number(const char *v, unsigned long max)
+{
+	unsigned long n = 0;
+
+	if (!*v || strlen(v) > 9)
+		return 0;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9')
+			return 0;
+		n = n * 10 + (unsigned long)(*v - '0');
+	}
+	return n <= max ? n : 0;
+}
+
+bool topology_parse_ready(const char *v, struct topology_proc *pr, const char **why)
+{
+	char **w = NULL;
+	unsigned n = 0;
+	unsigned long port, secs = TOPOLOGY_READY_DEFAULT;
+	int proto;
+	bool ok = false;
+
+	*why = "expected tcp|udp PORT [SECONDS]";
+	if (topology_split(v, &w, &n) < 0 || n < 2 || n > 3)
+		goto out;
+	if (!strcmp(w[0], "tcp")) {
+		proto = IPPROTO_TCP;
+	} else if (!strcmp(w[0], "udp")) {
+		proto = IPPROTO_UDP;
+	} else {
+		*why = "the protocol is not tcp or udp";
+		goto out;
+	}
+	port = topology_number(w[1], 65535);
+	if (!port) {
+		*why = "the port is not a number in 1..65535";
+		goto out;
+	}
+	if (n == 3 && !(secs = topology_number(w[2], TOPOLOGY_READY_MAX))) {
+		*why = "the wait is not a number of seconds in 1..600";
+		goto out;
+	}
+	pr->ready_proto = proto;
+	pr->ready_port = (uint16_t)port;
+	pr->ready_secs = (unsigned)secs;
+	ok = true;
+out:
+	topology_words_free(w);
+	return ok;
+}
+
 /* Copies a name value into @dst (@size bytes), checking it. */
 static bool topology_copy_name(char *dst, size_t size, const char *v, bool dev)
 {
@@ -560,6 +613,14 @@ static int topology_handler(void *user, const char *section, const char *name, c
 			if (!pr->config)
 				goto nomem;
 			pr->config_line = line;
+		} else if (!pr->tunnel && !strcmp(name, "ready")) {
+			if (pr->ready_line) {
+				why = "given twice";
+				goto bad;
+			}
+			if (!topology_parse_ready(value, pr, &why))
+				goto bad;
+			pr->ready_line = line;
 		} else if (!strcmp(name, pr->tunnel ? "args" : "command")) {
 			rc = topology_split(value, &pr->words, &pr->n_words);
 			if (rc == -ENOMEM)

@@ -13,7 +13,8 @@
  *   [link NAME]       netns = NS; type = veth|bridge|tun|tap; peer = NAME;
  *                     peer-netns = NS; master = BRIDGE; mtu = N;
  *                     address = ADDR/LEN...; up = yes|no
- *   [exec NAME]       netns = NS; command = WORDS...
+ *   [exec NAME]       netns = NS; command = WORDS...;
+ *                     ready = tcp|udp PORT [SECONDS]
  *   [tunnel NAME]     netns = NS; device-netns = NS; args = WORDS... |
  *                     config = FILE
  *
@@ -115,7 +116,12 @@ struct topology_proc {
 	char **words; /* NULL-terminated, malloc'd; exec: the command */
 	unsigned n_words;
 	char *config; /* tunnel: the configuration file, or NULL */
-	unsigned netns_line, device_netns_line, words_line, config_line;
+	/* exec: ready = tcp|udp PORT [SECONDS] (topology_parse_ready()); a
+	 * ready_proto of 0 when not given. */
+	int ready_proto;     /* IPPROTO_TCP, IPPROTO_UDP or 0 */
+	uint16_t ready_port; /* host byte order, 1..65535 */
+	unsigned ready_secs; /* how long to wait, s: 1..TOPOLOGY_READY_MAX */
+	unsigned netns_line, device_netns_line, words_line, config_line, ready_line;
 };
 
 struct topology {
@@ -162,6 +168,21 @@ int topology_split(const char *s, char ***words, unsigned *n);
  * *@why.
  */
 bool topology_parse_route(const char *v, struct topology_route *r, const char **why);
+
+/* The longest wait a ready = line may ask for, and its default, seconds. */
+#define TOPOLOGY_READY_MAX     600
+#define TOPOLOGY_READY_DEFAULT 15
+
+/*
+ * Parses an [exec]'s readiness, "tcp PORT [SECONDS]" or "udp PORT
+ * [SECONDS]": the program counts as started once, in its namespace, a TCP
+ * socket listens on PORT or a UDP socket is bound to it (proc(5),
+ * /proc/PID/net/tcp), waiting at most SECONDS (1..TOPOLOGY_READY_MAX,
+ * default TOPOLOGY_READY_DEFAULT).  Sets @pr's ready_proto (IPPROTO_TCP or
+ * IPPROTO_UDP), ready_port (1..65535, host byte order) and ready_secs.
+ * Returns true, or false with a static reason in *@why and @pr unchanged.
+ */
+bool topology_parse_ready(const char *v, struct topology_proc *pr, const char **why);
 
 /* Frees a NULL-terminated word list. */
 void topology_words_free(char **words);

@@ -3,6 +3,7 @@
  * and that every error names FILE:LINE (FILE alone for the whole file). */
 #include <check.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,11 @@ static const char full[] = "[topology]\n"                                    /* 
 			   "[tunnel vpn]\n"                                  /* 29 */
 			   "netns = a\n"                                     /* 30 */
 			   "device-netns = b\n"                              /* 31 */
-			   "config = vpn.conf\n";                            /* 32 */
+			   "config = vpn.conf\n"                             /* 32 */
+			   "[exec web]\n"                                    /* 33 */
+			   "netns = b\n"                                     /* 34 */
+			   "ready = tcp 8000 5\n"                            /* 35 */
+			   "command = httpd\n";                              /* 36 */
 
 START_TEST(test_full)
 {
@@ -112,7 +117,7 @@ START_TEST(test_full)
 	ck_assert_uint_eq(l->netns, 1);
 	ck_assert(!l->up);
 
-	ck_assert_uint_eq(t.n_procs, 3);
+	ck_assert_uint_eq(t.n_procs, 4);
 	p = &t.procs[0];
 	ck_assert_str_eq(p->name, "b-9");
 	ck_assert_uint_eq(p->netns, 1);
@@ -131,6 +136,53 @@ START_TEST(test_full)
 	ck_assert_int_eq(p->device_netns, 1);
 	ck_assert_str_eq(p->config, "vpn.conf");
 	ck_assert_uint_eq(p->n_words, 0);
+	ck_assert_int_eq(p->ready_proto, 0);
+	ck_assert_int_eq(t.procs[1].ready_proto, 0);
+	p = &t.procs[3];
+	ck_assert_int_eq(p->ready_proto, IPPROTO_TCP);
+	ck_assert_uint_eq(p->ready_port, 8000);
+	ck_assert_uint_eq(p->ready_secs, 5);
+	ck_assert_uint_eq(p->ready_line, 35);
+}
+END_TEST
+
+/* ready = tcp|udp PORT [SECONDS]: the forms, the default wait, the bounds. */
+START_TEST(test_ready)
+{
+	static const struct {
+		const char *v;
+		int proto;
+		unsigned port, secs;
+	} good[] = {
+	    {"udp 67", IPPROTO_UDP, 67, TOPOLOGY_READY_DEFAULT},
+	    {"tcp 1", IPPROTO_TCP, 1, TOPOLOGY_READY_DEFAULT},
+	    {"tcp 65535 600", IPPROTO_TCP, 65535, 600},
+	    {"  udp\t53   1 ", IPPROTO_UDP, 53, 1},
+	};
+	static const char *const bad[] = {
+	    "",          "tcp",        "sctp 80",   "TCP 80",     "tcp 0",
+	    "tcp 65536", "tcp 80x",    "tcp -1",    "tcp +80",    "tcp 0x50",
+	    "tcp 80 0",  "tcp 80 601", "tcp 80 5s", "tcp 80 5 6", "tcp 99999999999999999999",
+	    "tcp \"80",  "udp 1e3",
+	};
+	const char *why;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct topology_proc pr = {0};
+
+		ck_assert_msg(topology_parse_ready(good[i].v, &pr, &why), "'%s': %s", good[i].v,
+			      why);
+		ck_assert_int_eq(pr.ready_proto, good[i].proto);
+		ck_assert_uint_eq(pr.ready_port, good[i].port);
+		ck_assert_uint_eq(pr.ready_secs, good[i].secs);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct topology_proc pr = {0};
+
+		ck_assert_msg(!topology_parse_ready(bad[i], &pr, &why), "'%s' parsed", bad[i]);
+		ck_assert_ptr_nonnull(why);
+		ck_assert_int_eq(pr.ready_proto, 0);
+	}
 }
 END_TEST
 
@@ -214,6 +266,18 @@ START_TEST(test_errors)
 	     "lab.ini:4: command = \"x: an unclosed quote, or more than 256 words"},
 	    {"[netns a]\n[exec e]\nnetns = a\nconfig = x\n",
 	     "lab.ini:4: unknown key 'config' in this section"},
+	    {"[netns a]\n[exec e]\nnetns = a\ncommand = x\nready = tcp 70000\n",
+	     "lab.ini:5: ready = tcp 70000: the port is not a number in 1..65535"},
+	    {"[netns a]\n[exec e]\nnetns = a\ncommand = x\nready = smtp 25\n",
+	     "lab.ini:5: ready = smtp 25: the protocol is not tcp or udp"},
+	    {"[netns a]\n[exec e]\nnetns = a\ncommand = x\nready = udp 67 0\n",
+	     "lab.ini:5: ready = udp 67 0: the wait is not a number of seconds in 1..600"},
+	    {"[netns a]\n[exec e]\nnetns = a\ncommand = x\nready = udp\n",
+	     "lab.ini:5: ready = udp: expected tcp|udp PORT [SECONDS]"},
+	    {"[netns a]\n[exec e]\nnetns = a\nready = udp 67\nready = udp 68\n",
+	     "lab.ini:5: ready = udp 68: given twice"},
+	    {"[netns a]\n[tunnel v]\nnetns = a\nargs = -v\nready = udp 67\n",
+	     "lab.ini:5: unknown key 'ready' in this section"},
 	    {"[netns a]\n[tunnel v]\nnetns = a\nargs = -v\nconfig = v.conf\n",
 	     "lab.ini:5: [tunnel v] needs either args = ... or config = FILE"},
 	    {"[netns a]\n[tunnel v]\nnetns = a\n",
@@ -320,6 +384,7 @@ int main(void)
 	tcase_add_test(tc, test_default_name);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_bounds);
+	tcase_add_test(tc, test_ready);
 	tcase_add_test(tc, test_split);
 	tcase_add_test(tc, test_examples);
 	suite_add_tcase(s, tc);

@@ -507,16 +507,56 @@ static void topo_log_tail(const struct topo *tp, const char *name, const char *w
 }
 
 /*
+ * Is a socket of @proto (IPPROTO_TCP: listening; IPPROTO_UDP: bound) on
+ * local port @port in the network namespace of process @pid?  Reads
+ * /proc/PID/net/{tcp,tcp6} or {udp,udp6} (proc(5)), which show PID's
+ * namespace: after a header, one socket a line, "SL: LOCAL:PORT REMOTE:PORT
+ * ST ...", the port and the state (0A: LISTEN) in hex.
+ */
+static bool topo_listening(pid_t pid, int proto, unsigned port)
+{
+	static const char *const files[2][2] = {{"tcp", "tcp6"}, {"udp", "udp6"}};
+	bool udp = proto == IPPROTO_UDP;
+
+	for (unsigned i = 0; i < 2; i++) {
+		char path[64], line[512];
+		bool found = false;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%ld/net/%s", (long)pid, files[udp][i]);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (!found && fgets(line, sizeof(line), f)) {
+			unsigned lport, st;
+
+			if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &lport,
+				   &st) == 2 &&
+			    lport == port && (udp || st == 0x0A))
+				found = true;
+		}
+		fclose(f);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Waits for process @pid (our child) to be ready: a tunnel until it sends
- * READY=1 on @notify_fd, an [exec] until it has run TOPO_SETTLE_MS without
- * exiting.  Returns 0, or -1 with why in @why (@len bytes): it exited, or
- * never said it was ready.
+ * READY=1 on @notify_fd; an [exec] with ready = until it listens there
+ * (topo_listening()), at most its ready_secs; any other [exec] until it
+ * has run TOPO_SETTLE_MS without exiting.  Returns 0, or with why in @why
+ * (@len bytes) -1 when it exited or never said READY=1, -2 when it never
+ * listened.
  */
 static int topo_wait_ready(const struct topo *tp, const struct topology_proc *pr, pid_t pid,
 			   int notify_fd, char *why, size_t len)
 {
-	long long deadline = topo_now_ms() + (notify_fd >= 0 ? TOPO_READY_MS : TOPO_SETTLE_MS);
-	char how[64];
+	long long deadline = topo_now_ms() + (notify_fd >= 0    ? TOPO_READY_MS
+					      : pr->ready_proto ? (long long)pr->ready_secs * 1000
+								: TOPO_SETTLE_MS);
+	char how[96];
 	int status;
 
 	for (;;) {
@@ -533,11 +573,21 @@ static int topo_wait_ready(const struct topo *tp, const struct topology_proc *pr
 			topo_log_tail(tp, pr->name, how, why, len);
 			return -1;
 		}
+		if (pr->ready_proto && topo_listening(pid, pr->ready_proto, pr->ready_port))
+			return 0;
 		if (left <= 0)
 			break;
 		if (poll(&pfd, notify_fd >= 0 ? 1 : 0, left < 50 ? (int)left : 50) > 0 &&
 		    ctl_notify_ready(notify_fd))
 			return 0;
+	}
+	if (pr->ready_proto) {
+		snprintf(how, sizeof(how), "did not %s on %s port %u within %u s",
+			 pr->ready_proto == IPPROTO_TCP ? "listen" : "bind",
+			 pr->ready_proto == IPPROTO_TCP ? "tcp" : "udp", pr->ready_port,
+			 pr->ready_secs);
+		topo_log_tail(tp, pr->name, how, why, len);
+		return -2;
 	}
 	if (notify_fd < 0)
 		return 0; /* still running: started */
@@ -916,9 +966,12 @@ static int topo_up(struct topo *tp)
 		if (nfd >= 0)
 			close(nfd);
 		if (rc < 0)
-			return topo_up_fail(tp, pr->words_line ? pr->words_line : pr->line, 0, NULL,
-					    "%s %s: %s", pr->tunnel ? "tunnel" : "exec", pr->name,
-					    why);
+			return topo_up_fail(tp,
+					    rc == -2         ? pr->ready_line
+					    : pr->words_line ? pr->words_line
+							     : pr->line,
+					    0, NULL, "%s %s: %s", pr->tunnel ? "tunnel" : "exec",
+					    pr->name, why);
 	}
 	printf("topology %s: up (%u made, state in %s)\n", t->name, made, tp->state);
 	return CTL_EXIT_OK;

@@ -15,7 +15,8 @@
 # the host that was not there before, no file under
 # $CULVERT_RUNDIR/topology, nothing new beside the file.  With router, a
 # broken copy too: up fails with exit 1 naming FILE:LINE, and down then
-# removes what it had made.
+# removes what it had made.  With nat, the same for an [exec] that never
+# listens where its ready = says.
 source "$(dirname "$0")/lib.sh"
 
 LAB=${1:-}
@@ -137,8 +138,8 @@ check_nat() {
 	n gateway nft list table inet culvert | grep 'masquerade' >/dev/null ||
 		die "no masquerade rule in the gateway's table inet culvert"
 	ping_ok container 198.18.2.2
-	# web (python3 http.server) may still be starting: up waits 300 ms.
-	wait_for 10 n container busybox wget -q -O /dev/null http://198.18.2.2:8000/ ||
+	# No retry: up returned once web listened (ready = tcp 8000).
+	n container busybox wget -q -O /dev/null http://198.18.2.2:8000/ ||
 		die "the container cannot fetch http://198.18.2.2:8000/"
 	from=$(awk '/"GET \/ / { a = $1 } END { print a }' "$STATE/web.log")
 	[ "$from" = 198.18.2.1 ] || die "web saw the request from '$from', not the gateway's 198.18.2.1"
@@ -270,6 +271,27 @@ if [ "$LAB" = router ]; then
 	sort -o "$WORK/dir.before" "$WORK/dir.before"
 	nothing_left "$procs" "$inodes"
 	log "nothing left after the failed up either"
+fi
+if [ "$LAB" = nat ]; then
+	# An [exec] that never listens where its ready = says: up fails
+	# after the wait, naming the ready = line, and down removes it all.
+	deaf=$DIR/deaf.ini
+	cp "$FILE" "$deaf"
+	printf '\n[exec deaf]\nnetns = outside\nready = tcp 9 1\ncommand = sleep 60\n' >>"$deaf"
+	line=$(grep -n '^ready = tcp 9 1$' "$deaf" | cut -d: -f1)
+	rc=0
+	topo up "$deaf" || rc=$?
+	[ "$rc" = 1 ] || die "up of deaf.ini exited $rc, not 1: $(cat "$WORK/up.out")"
+	grep -F "$deaf:$line: exec deaf: did not listen on tcp port 9 within 1 s" "$WORK/up.out" \
+		>/dev/null || die "up of deaf.ini does not name $deaf:$line: $(cat "$WORK/up.out")"
+	log "deaf.ini: $(grep -F "$deaf:$line:" "$WORK/up.out")"
+	procs=$(awk '$1 == "proc" { print $3, $4 }' "$STATE/made")
+	inodes=$(lab_ns_inodes)
+	topo down "$deaf" || die "down after the deaf up failed: $(cat "$WORK/down.out")"
+	basename "$deaf" >>"$WORK/dir.before"
+	sort -o "$WORK/dir.before" "$WORK/dir.before"
+	nothing_left "$procs" "$inodes"
+	log "nothing left after the deaf up either"
 fi
 if [ "$LAB" = veth-pair ]; then
 	# A journal someone else could have written is not believed: down
