@@ -243,34 +243,45 @@ log "$(cat "$WORK/down.out")"
 nothing_left "$procs" "$inodes"
 log "nothing left: no namespace, process, nft table or state file of the lab"
 
+# failed_up COPY WANT: up of COPY (a broken copy of the lab beside it)
+# exits 1 and prints WANT (FILE:LINE: ...).
+failed_up() {
+	local rc=0
+	topo up "$1" || rc=$?
+	[ "$rc" = 1 ] || die "up of $1 exited $rc, not 1: $(cat "$WORK/up.out")"
+	grep -F "$2" "$WORK/up.out" >/dev/null || die "up of $1 does not say '$2': $(cat "$WORK/up.out")"
+	log "$(basename "$1"): $(grep -F "$2" "$WORK/up.out")"
+}
+
+# down_after COPY: down of COPY after its failed up leaves nothing.
+down_after() {
+	local procs inodes
+	procs=$(awk '$1 == "proc" { print $3, $4 }' "$STATE/made")
+	inodes=$(lab_ns_inodes)
+	topo down "$1" || die "down after a failed up failed: $(cat "$WORK/down.out")"
+	log "after the failed up: $(cat "$WORK/down.out")"
+	basename "$1" >>"$WORK/dir.before"
+	sort -o "$WORK/dir.before" "$WORK/dir.before"
+	nothing_left "$procs" "$inodes"
+	log "nothing left after the failed up of $(basename "$1") either"
+}
+
 if [ "$LAB" = router ]; then
 	# A broken copy: an [exec] whose program does not exist, last.
 	broken=$DIR/broken.ini
 	cp "$FILE" "$broken"
 	printf '\n[exec missing]\nnetns = router\ncommand = ./no-such-program --version\n' >>"$broken"
 	line=$(grep -n '^command = ./no-such-program' "$broken" | cut -d: -f1)
-	rc=0
-	topo up "$broken" || rc=$?
-	[ "$rc" = 1 ] || die "up of a broken file exited $rc, not 1: $(cat "$WORK/up.out")"
-	grep -qF "$broken:$line: exec missing" "$WORK/up.out" ||
-		die "up of a broken file does not name $broken:$line: $(cat "$WORK/up.out")"
-	log "broken file: $(grep -F "$broken:$line:" "$WORK/up.out")"
+	failed_up "$broken" "$broken:$line: exec missing"
 	for ns in "${LAB_NS[@]}"; do
 		[ -e "/run/netns/$ns" ] || die "the failed up did not make $ns (nothing to remove?)"
 	done
-	procs=$(awk '$1 == "proc" { print $3, $4 }' "$STATE/made")
-	inodes=$(lab_ns_inodes)
 	rc=0
 	topo show "$broken" || rc=$?
 	if [ "$rc" != 1 ] || ! grep -q "exec missing in netns $PFX-router: NOT RUNNING" "$WORK/show.out"; then
 		die "show after a failed up exited $rc: $(cat "$WORK/show.out")"
 	fi
-	topo down "$broken" || die "down after a failed up failed: $(cat "$WORK/down.out")"
-	log "after the failed up: $(cat "$WORK/down.out")"
-	basename "$broken" >>"$WORK/dir.before"
-	sort -o "$WORK/dir.before" "$WORK/dir.before"
-	nothing_left "$procs" "$inodes"
-	log "nothing left after the failed up either"
+	down_after "$broken"
 fi
 if [ "$LAB" = nat ]; then
 	# An [exec] that never listens where its ready = says: up fails
@@ -279,19 +290,8 @@ if [ "$LAB" = nat ]; then
 	cp "$FILE" "$deaf"
 	printf '\n[exec deaf]\nnetns = outside\nready = tcp 9 1\ncommand = sleep 60\n' >>"$deaf"
 	line=$(grep -n '^ready = tcp 9 1$' "$deaf" | cut -d: -f1)
-	rc=0
-	topo up "$deaf" || rc=$?
-	[ "$rc" = 1 ] || die "up of deaf.ini exited $rc, not 1: $(cat "$WORK/up.out")"
-	grep -F "$deaf:$line: exec deaf: did not listen on tcp port 9 within 1 s" "$WORK/up.out" \
-		>/dev/null || die "up of deaf.ini does not name $deaf:$line: $(cat "$WORK/up.out")"
-	log "deaf.ini: $(grep -F "$deaf:$line:" "$WORK/up.out")"
-	procs=$(awk '$1 == "proc" { print $3, $4 }' "$STATE/made")
-	inodes=$(lab_ns_inodes)
-	topo down "$deaf" || die "down after the deaf up failed: $(cat "$WORK/down.out")"
-	basename "$deaf" >>"$WORK/dir.before"
-	sort -o "$WORK/dir.before" "$WORK/dir.before"
-	nothing_left "$procs" "$inodes"
-	log "nothing left after the deaf up either"
+	failed_up "$deaf" "$deaf:$line: exec deaf: did not listen on tcp port 9 within 1 s"
+	down_after "$deaf"
 fi
 if [ "$LAB" = veth-pair ]; then
 	# A journal someone else could have written is not believed: down
