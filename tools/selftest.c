@@ -493,6 +493,35 @@ static void st_run_init(struct st_run *run, const char *culvertd)
 }
 
 /*
+ * netns_list() callback: removes a namespace "culvert-selftest-PID-a|b" of
+ * a run whose PID no longer exists (one killed with SIGKILL, which had no
+ * chance to clean up; its daemons died with it, PR_SET_PDEATHSIG).  A PID
+ * that exists, whoever it is now, keeps its namespaces: never remove what
+ * a running selftest uses.  Counts what it removed in *@data.
+ */
+static int st_sweep_cb(const char *name, void *data)
+{
+	unsigned int *removed = data;
+	const char *p = name + strlen(ST_PREFIX);
+	char *end;
+	long pid;
+
+	if (strncmp(name, ST_PREFIX, strlen(ST_PREFIX)) || *p < '1' || *p > '9')
+		return 0;
+	errno = 0;
+	pid = strtol(p, &end, 10);
+	if (errno || pid <= 0 || pid > INT_MAX || (strcmp(end, "-a") && strcmp(end, "-b")))
+		return 0;
+	if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return 0;
+	if (netns_del(name) == 0) {
+		printf("removed namespace %s, left by a selftest that was killed\n", name);
+		(*removed)++;
+	}
+	return 0;
+}
+
+/*
  * Makes the temporary directory, the namespaces and the veth pair between
  * them, the keys and the notify sockets.  Prints what failed; returns a
  * CTL_EXIT_* code.  Whatever was made is recorded for st_cleanup().
@@ -1198,7 +1227,7 @@ int selftest_main(int argc, char **argv)
 	char culvertd[PATH_MAX];
 	struct st_result res;
 	struct st_run run;
-	unsigned int i, ok = 0, done = 0;
+	unsigned int i, ok = 0, done = 0, swept = 0;
 	int64_t start = st_now_us();
 	int ret, sig;
 
@@ -1214,6 +1243,7 @@ int selftest_main(int argc, char **argv)
 	printf("culvertd: %s\n", culvertd);
 	fflush(stdout);
 
+	netns_list(st_sweep_cb, &swept);
 	st_signals_catch();
 	st_run_init(&run, culvertd);
 	ret = st_setup(&run);

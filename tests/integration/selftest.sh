@@ -16,6 +16,8 @@
 # 2. CULVERTD=/bin/false: every row FAIL, exit 1.
 # 3. Without CULVERTD it finds the build tree's culvertd; SIGTERM while its
 #    daemons run stops it, and it dies of the signal.
+# 4. A run killed with SIGKILL leaves its namespaces; the next run removes
+#    them, and keeps those of a PID that still exists.
 # After each: no culvert-selftest-PID-* namespace, temporary directory or
 # process (its daemons carry NOTIFY_SOCKET=@culvert-selftest-PID-a|b).
 source "$(dirname "$0")/lib.sh"
@@ -114,4 +116,33 @@ if [ -x "$sibling" ]; then
 	grep -qx "culvertd: $(realpath "$sibling")" "$WORK/term.out" ||
 		die "it did not find the build tree's culvertd, $(realpath "$sibling")"
 fi
+log "killed with SIGKILL: the next run removes its namespaces, not a live run's"
+selftest killed CULVERTD="$CULVERTD"
+killed=$ST_PID
+deadline=$((SECONDS + 20))
+until [ -n "$(selftest_procs "$killed")" ]; do
+	[ "$SECONDS" -lt "$deadline" ] || die "no culvertd started within 20 s"
+	sleep 0.05
+done
+kill -KILL "$killed"
+wait "$killed" 2>/dev/null || true
+for side in a b; do
+	[ -e "/run/netns/culvert-selftest-$killed-$side" ] ||
+		die "the killed run left no culvert-selftest-$killed-$side to remove"
+done
+# The test's own PID stands for a selftest that still runs.
+live=culvert-selftest-$$-a
+NAMESPACES+=("$live")
+"$CULVERTCTL" netns add "$live"
+selftest sweep CULVERTD=/bin/false
+finished sweep
+for side in a b; do
+	grep -qx "removed namespace culvert-selftest-$killed-$side, left by a selftest that was killed" \
+		"$WORK/sweep.out" || die "it did not say it removed culvert-selftest-$killed-$side"
+	[ ! -e "/run/netns/culvert-selftest-$killed-$side" ] ||
+		die "culvert-selftest-$killed-$side is still there"
+done
+[ -e "/run/netns/$live" ] || die "it removed $live, whose PID still exists"
+! grep -q "$live" "$WORK/sweep.out" || die "it touched $live"
+"$CULVERTCTL" netns del "$live"
 echo "PASS: culvertctl selftest"
