@@ -6,6 +6,10 @@
 # TCP site, and a site that comes back over the other transport moves its
 # peer there (UDP -> TCP -> UDP) while the others go on, and a [Peer]
 # Transport, set by SIGHUP, pins a peer: the other transport is refused.
+# A sealed message copied off site-b's TCP stream and sent to the hub as a
+# datagram (an attacker on the path) is refused before decryption
+# (wrong_transport): it is neither decrypted nor moves the peer nor costs
+# site-b its connection.
 #
 #                 namespace h: the hub, hub.conf (Transports = udp, tcp)
 #                 tun0 198.19.0.1/24 2001:db8:19::1/64
@@ -52,6 +56,48 @@ want="udp,tcp site-a=udp site-b=tcp site-c=udp"
 [ "$(transports)" = "$want" ] || die "hub: '$(transports)', not '$want'"
 counters_zero hub spoofed no_route unknown_key bad_tag replayed bad_mac1 bad_frame \
 	out_of_order wrong_transport
+
+log "a message copied off site-b's TCP stream into a datagram is refused"
+# The first TCP segment from b to the hub whose payload begins with a frame
+# holding a transport message (type 4 after the 2-byte length).
+capture_start h vb "$WORK/stream.pcap" \
+	'tcp and src host 198.18.2.2 and dst port 55555 and tcp[((tcp[12] & 0xf0) >> 2) + 2] == 4'
+ping_ok b 198.19.0.1
+wait_for 5 capture_has "$WORK/stream.pcap" || true
+capture_stop
+msg=$(python3 - "$WORK/stream.pcap" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+end = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+off = 24
+while off + 16 <= len(data):
+	incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+	pkt = data[off + 16:off + 16 + incl]
+	off += 16 + incl
+	# Ethernet (14 bytes), IPv4 (IHL * 4), TCP (data offset * 4).
+	if len(pkt) < 14 + 20 or pkt[12:14] != b"\x08\x00" or pkt[14 + 9] != 6:
+		continue
+	tcp = 14 + (pkt[14] & 0x0F) * 4
+	payload = pkt[tcp + (pkt[tcp + 12] >> 4) * 4:]
+	flen = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else 0
+	if flen >= 32 and len(payload) >= 2 + flen and payload[2] == 4:
+		print(payload[2:2 + flen].hex())
+		break
+PY
+)
+[ "${msg:0:8}" = 04000000 ] || die "captured no transport message off b's stream ('$msg')"
+before=$(counter hub wrong_transport)
+udp_send b 198.18.2.1 55555 "$msg"
+# Refused before decryption: counted once, under this reason alone.
+wait_counter_above hub wrong_transport "$before"
+[ "$(counter_last hub wrong_transport)" = $((before + 1)) ] ||
+	die "wrong_transport went from $before to $(counter_last hub wrong_transport), not by 1"
+want="udp,tcp site-a=udp site-b=tcp site-c=udp"
+[ "$(transports)" = "$want" ] || die "hub: '$(transports)', not '$want'"
+counters_zero hub bad_tag replayed out_of_order
+counters_zero b reconnects out_of_order
+ping_ok b 198.19.0.1
+log "refused: wrong_transport $(counter_last hub wrong_transport); site-b keeps its tcp connection"
 
 log "site-a comes back over tcp: its peer moves; the others go on"
 culvertd_stop "$PID_a"
