@@ -169,7 +169,7 @@ int tunnel_tcp_flush(struct peer *p)
 	else
 		event_del(p->wr_ev);
 	if (t->routed)
-		return 0; /* a hub bounds each peer (tunnel_tcp_send_peer()) */
+		return 0; /* a hub bounds each peer (tunnel_tcp_congested()) */
 	if (left >= t->cfg.out_high)
 		tunnel_dev_pause(t);
 	else if (left <= t->cfg.out_high / 4)
