@@ -10,13 +10,20 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <nftables/libnftables.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "config.h"
 #include "ctl.h"
 
 /* Room for a word quoted in a message: 40 bytes, then "...". */
@@ -602,6 +609,39 @@ static int find_rule(struct nft_ctx *ctx, const struct nat_rule *r, struct find 
 }
 
 /*
+ * One look-then-change at a time among culvertctl processes: an exclusive
+ * flock(2) on $CULVERT_RUNDIR/nat.lock (default CULVERT_RUNSTATEDIR),
+ * held until the returned fd is closed (or the process ends).  nftables
+ * has no lock of its own to offer.  The file must be a regular file of
+ * ours that only we may write, or someone else could hold its lock
+ * forever; when it is not (or cannot be made), the change goes ahead
+ * unlocked, as it would have before: -1.
+ */
+static int nat_lock(void)
+{
+	const char *run = getenv("CULVERT_RUNDIR");
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (!run || !*run)
+		run = CULVERT_RUNSTATEDIR;
+	if ((size_t)snprintf(path, sizeof(path), "%s/nat.lock", run) >= sizeof(path))
+		return -1;
+	if (mkdir(run, 0755) < 0 && errno != EEXIST)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) || flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * Checks @r, opens a context into *@ctx and looks for @r in it (@f).
  * Returns what find_rule() does, or -errno; *@ctx (NULL until opened) is
  * the caller's to free either way.
@@ -624,7 +664,7 @@ int nat_rule_add(const struct nat_rule *r, char *err, size_t errlen)
 	char cmd[sizeof(NAT_TABLE_CMDS) + 512];
 	struct nft_ctx *ctx = NULL;
 	struct find f;
-	int ret;
+	int ret, lock = nat_lock();
 
 	ret = find_open(r, &ctx, &f, err, errlen);
 	if (ret >= 0 && f.found) {
@@ -641,6 +681,8 @@ int nat_rule_add(const struct nat_rule *r, char *err, size_t errlen)
 	}
 	if (ctx)
 		nft_ctx_free(ctx);
+	if (lock >= 0)
+		close(lock);
 	return ret < 0 ? ret : 0;
 }
 
@@ -649,7 +691,7 @@ int nat_rule_del(const struct nat_rule *r, char *err, size_t errlen)
 	char cmd[128];
 	struct nft_ctx *ctx = NULL;
 	struct find f;
-	int ret;
+	int ret, lock = nat_lock();
 
 	ret = find_open(r, &ctx, &f, err, errlen);
 	if (ret >= 0 && !f.found) {
@@ -666,6 +708,8 @@ int nat_rule_del(const struct nat_rule *r, char *err, size_t errlen)
 	}
 	if (ctx)
 		nft_ctx_free(ctx);
+	if (lock >= 0)
+		close(lock);
 	return ret < 0 ? ret : 0;
 }
 

@@ -109,14 +109,16 @@ void nat_rule_format(const struct nat_rule *r, char *buf, size_t len);
  * -EEXIST when the rule is already there (nothing done), -EINVAL for a
  * malformed @r, or -errno (-EPERM without CAP_NET_ADMIN; -EIO when
  * libnftables failed without a system error it names).  Looking and adding
- * are two steps: two callers adding the same rule at once may both add it.
+ * are two steps, made one by nat_lock(): of two culvertctl processes adding
+ * the same rule at once, one adds it and the other gets -EEXIST.
  */
 int nat_rule_add(const struct nat_rule *r, char *err, size_t errlen);
 
 /*
  * Deletes @r (by the handle of the rule carrying its words); deleting the
- * table's last rule deletes the table.  Returns 0, -ENOENT ("no such rule"
- * in @err), -EINVAL for a malformed @r, or -errno.
+ * table's last rule deletes the table (under nat_lock(), so a rule another
+ * culvertctl adds meanwhile never goes with it).  Returns 0, -ENOENT ("no
+ * such rule" in @err), -EINVAL for a malformed @r, or -errno.
  */
 int nat_rule_del(const struct nat_rule *r, char *err, size_t errlen);
 

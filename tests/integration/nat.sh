@@ -176,6 +176,21 @@ rnat del masquerade out vo from 2001:db8:1::/64
 [ -z "$(rnat show)" ] || die "nat show after the last del: $(rnat show)"
 refused 1 "no such rule" del masquerade out vo from 2001:db8:1::/64
 
+log "eight culvertctl adding one rule at once: it is there once"
+# Each looks, then adds (a rule already there is success); nat.lock makes
+# the two steps one.  No table yet: they race to make it too.
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+	rnat add dnat tcp 2222 to 198.18.1.2:22 in vo >"$WORK/race$i.out" 2>&1 &
+	pids+=("$!")
+done
+for i in 1 2 3 4 5 6 7 8; do
+	wait "${pids[$((i - 1))]}" || die "concurrent add $i failed: $(cat "$WORK/race$i.out")"
+done
+[ "$(culvert_rules)" = 1 ] || die "8 concurrent adds made $(culvert_rules) rules"
+rnat del dnat tcp 2222 to 198.18.1.2:22 in vo
+! has_table || die "the culvert table outlived its last rule: $(n r nft list tables)"
+
 log "flush"
 rnat add masquerade out vo
 rnat add dnat udp 5353 to 198.18.1.2 in vo
@@ -188,4 +203,4 @@ rnat flush
 rnat flush || die "flush without a table failed"
 [ -z "$(rnat show)" ] || die "nat show after flush: $(rnat show)"
 
-echo "PASS: culvertctl nat (masquerade, dnat, show, del, flush, misuse)"
+echo "PASS: culvertctl nat (masquerade, dnat, show, del, flush, misuse, concurrent adds)"
