@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "ctl.h"
 
+#include <cap-ng.h>
 #include <errno.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -176,4 +177,11 @@ int ctl_notify_ready(int fd)
 		}
 	}
 	return ready;
+}
+
+bool ctl_have_cap(unsigned int cap)
+{
+	if (capng_get_caps_process() < 0)
+		return false;
+	return capng_have_capability(CAPNG_EFFECTIVE, cap) != 0;
 }

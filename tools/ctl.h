@@ -7,6 +7,7 @@
  * that tools/culvertctl.c dispatches to.  Only tools/ print and exit.
  */
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "netlink.h"
@@ -66,6 +67,10 @@ int ctl_notify_open(const char *name);
 /* Reads every datagram waiting on notify socket @fd; returns 1 when one of
  * them holds the line "READY=1", else 0. */
 int ctl_notify_ready(int fd);
+
+/* Whether this process has capability @cap (CAP_*, linux/capability.h) in
+ * its effective set, asked through libcap-ng (capng_have_capability()). */
+bool ctl_have_cap(unsigned int cap);
 
 /* First line of `link show` for @l, also used by `addr show`. */
 void link_print_header(FILE *f, const struct nl_link *l);

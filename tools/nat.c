@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <linux/capability.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <nftables/libnftables.h>
@@ -402,8 +403,12 @@ static int rule_cmd(const struct nat_rule *r, char *buf, size_t len)
 /* A new libnftables context, its output and errors kept in buffers. */
 static int nft_open(struct nft_ctx **out, char *err, size_t errlen)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx;
 
+	/* libnftables would print its own "you must be root" to stderr. */
+	if (!ctl_have_cap(CAP_NET_ADMIN))
+		return fail(err, errlen, -EPERM, "nftables needs CAP_NET_ADMIN (run it as root)");
+	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
 		return fail(err, errlen, -ENOMEM, "nftables: cannot make a context");
 	if (nft_ctx_buffer_output(ctx) || nft_ctx_buffer_error(ctx)) {

@@ -38,7 +38,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -279,22 +278,6 @@ static void st_status_text(int status, char *out, size_t len)
 }
 
 /*
- * Whether the calling process has capability @cap in its effective set,
- * asked of the kernel directly (capget(2); libcap-ng is not linked into
- * culvertctl).  Returns 1, 0 or -errno.
- */
-static int st_have_cap(unsigned int cap)
-{
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capget, &hdr, data) < 0)
-		return -errno;
-	return !!(data[cap / 32].effective & (1u << (cap % 32)));
-}
-
-/*
  * Whether this host lets us make a network namespace: unshare(2) in a
  * child, which then exits with 0 or the errno.  Returns 0 or -errno.
  */
@@ -323,14 +306,13 @@ static int st_netns_usable(void)
  */
 static int st_prereqs(char *culvertd)
 {
-	int net_admin = st_have_cap(CAP_NET_ADMIN), sys_admin = st_have_cap(CAP_SYS_ADMIN);
+	bool net_admin = ctl_have_cap(CAP_NET_ADMIN), sys_admin = ctl_have_cap(CAP_SYS_ADMIN);
 	int missing = 0, fd, ret;
 
-	if (net_admin != 1 || sys_admin != 1) {
+	if (!net_admin || !sys_admin) {
 		fprintf(stderr, "%s: selftest: not privileged: %s%s%s missing (run it as root)\n",
-			CTL_PROG, net_admin != 1 ? "CAP_NET_ADMIN" : "",
-			net_admin != 1 && sys_admin != 1 ? " and " : "",
-			sys_admin != 1 ? "CAP_SYS_ADMIN" : "");
+			CTL_PROG, !net_admin ? "CAP_NET_ADMIN" : "",
+			!net_admin && !sys_admin ? " and " : "", !sys_admin ? "CAP_SYS_ADMIN" : "");
 		missing++;
 	}
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);

@@ -87,6 +87,14 @@ ctl nat help | grep 'masquerade out DEV' >/dev/null || die "nat help does not de
 ctl --help | grep 'dnat { tcp | udp } PORT to ADDR\[:PORT\] in DEV' >/dev/null ||
 	die "culvertctl --help does not describe nat"
 
+log "unprivileged: one line of ours, not libnftables' own"
+rc=0
+n r setpriv --reuid=nobody --regid=nogroup --clear-groups "$CULVERTCTL" nat show \
+	>"$WORK/nobody.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || die "nat show as nobody exited $rc, not 1: $(cat "$WORK/nobody.out")"
+[ "$(cat "$WORK/nobody.out")" = "culvertctl: nat show: nftables needs CAP_NET_ADMIN (run it as root)" ] ||
+	die "nat show as nobody said: $(cat "$WORK/nobody.out")"
+
 log "without NAT: r reaches both sides, c cannot reach o"
 ping_ok c 198.18.1.1
 ping_ok r 198.18.2.2

@@ -116,6 +116,13 @@ if [ -x "$sibling" ]; then
 	grep -qx "culvertd: $(realpath "$sibling")" "$WORK/term.out" ||
 		die "it did not find the build tree's culvertd, $(realpath "$sibling")"
 fi
+log "unprivileged: it names the missing capabilities"
+rc=0
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$CULVERTCTL" selftest >"$WORK/nobody.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || die "selftest as nobody exited $rc, not 1: $(cat "$WORK/nobody.out")"
+grep -Fx "culvertctl: selftest: not privileged: CAP_NET_ADMIN and CAP_SYS_ADMIN missing (run it as root)" \
+	"$WORK/nobody.out" >/dev/null || die "selftest as nobody said: $(cat "$WORK/nobody.out")"
+
 log "killed with SIGKILL: the next run removes its namespaces, not a live run's"
 selftest killed CULVERTD="$CULVERTD"
 killed=$ST_PID
