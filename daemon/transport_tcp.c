@@ -19,19 +19,6 @@
 #define TUNNEL_PENDING_TIMEOUT_MS 5000
 
 static void tunnel_tcp_read_cb(evutil_socket_t fd, short what, void *arg);
-bool tunnel_tcp_congested(struct peer *p)
-{
-	struct tunnel *t = p->t;
-
-	if (!t->routed || p->transport != TUNNEL_TCP || !p->out ||
-	    evbuffer_get_length(p->out) < t->cfg.out_high)
-		return false;
-	t->stats.drop_backpressure++;
-	p->drop_backpressure++;
-	log_trace("%s: a packet dropped: its output buffer is full", p->str);
-	return true;
-}
-
 static void tunnel_tcp_write_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Frees the socket's events (either may be NULL). */
@@ -199,6 +186,19 @@ void tunnel_tcp_send(struct peer *p, const uint8_t *buf, size_t len)
 		return;
 	}
 	tunnel_tcp_flush(p);
+}
+
+bool tunnel_tcp_congested(struct peer *p)
+{
+	struct tunnel *t = p->t;
+
+	if (!t->routed || p->transport != TUNNEL_TCP || !p->out ||
+	    evbuffer_get_length(p->out) < t->cfg.out_high)
+		return false;
+	t->stats.drop_backpressure++;
+	p->drop_backpressure++;
+	log_trace("%s: a packet dropped: its output buffer is full", p->str);
+	return true;
 }
 
 bool tunnel_tcp_send_peer(struct peer *p, const uint8_t *buf, size_t len, uint64_t packets,
