@@ -84,7 +84,8 @@ static const char *shown(const char *w, char buf[static SHOWN_LEN])
  * 1..15 bytes, not "." or "..", no '/', ':' or isspace(), whose kernel
  * table also has 0xa0) that nftables also reads literally between quotes:
  * no '"' (ends the string), '\\' (escapes), '*' (a wildcard) or control
- * characters.
+ * characters; and no '\'', which would open a quote in the canonical words
+ * when a topology file's nat = line is read back (topology_split()).
  */
 static bool dev_ok(const char *s)
 {
@@ -95,7 +96,8 @@ static bool dev_ok(const char *s)
 		return false;
 	for (c = (const unsigned char *)s; *c; c++) {
 		if (*c == '/' || *c == ':' || *c == ' ' || (*c >= '\t' && *c <= '\r') ||
-		    *c == 0xa0 || *c == '"' || *c == '\\' || *c == '*' || *c < 0x20 || *c == 0x7f)
+		    *c == 0xa0 || *c == '"' || *c == '\'' || *c == '\\' || *c == '*' || *c < 0x20 ||
+		    *c == 0x7f)
 			return false;
 	}
 	return true;
@@ -106,7 +108,7 @@ static int dev_fail(const char *dev, char *err, size_t errlen)
 	char sb[SHOWN_LEN];
 
 	return fail(err, errlen, -EINVAL,
-		    "'%s' is not an interface name (1 to 15 characters, none of / : \" \\ * "
+		    "'%s' is not an interface name (1 to 15 characters, none of / : \" ' \\ * "
 		    "or white space)",
 		    shown(dev, sb));
 }

@@ -161,6 +161,7 @@ refused 2 "'v/o' is not an interface name" add masquerade out v/o
 refused 2 "'eth0; flush ruleset' is not an interface name" add masquerade out 'eth0; flush ruleset'
 refused 2 "is not an interface name" add masquerade out 'vo";flush;"'
 refused 2 "'vo*' is not an interface name" add masquerade out 'vo*'
+refused 2 "is not an interface name" add masquerade out "v'o"
 refused 2 "is not an address" add dnat tcp 8080 to '198.18.1.2"; flush ruleset; "' in vo
 refused 2 "'80 comment \"x\"; flush ruleset' is not a port" \
 	add dnat tcp 8080 to '198.18.1.2:80 comment "x"; flush ruleset' in vo
