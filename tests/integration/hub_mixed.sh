@@ -65,26 +65,14 @@ capture_start h vb "$WORK/stream.pcap" \
 ping_ok b 198.19.0.1
 wait_for 5 capture_has "$WORK/stream.pcap" || true
 capture_stop
-msg=$(python3 - "$WORK/stream.pcap" <<'PY'
-import struct, sys
-data = open(sys.argv[1], "rb").read()
-end = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-off = 24
-while off + 16 <= len(data):
-	incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
-	pkt = data[off + 16:off + 16 + incl]
-	off += 16 + incl
-	# Ethernet (14 bytes), IPv4 (IHL * 4), TCP (data offset * 4).
-	if len(pkt) < 14 + 20 or pkt[12:14] != b"\x08\x00" or pkt[14 + 9] != 6:
-		continue
-	tcp = 14 + (pkt[14] & 0x0F) * 4
-	payload = pkt[tcp + (pkt[tcp + 12] >> 4) * 4:]
-	flen = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else 0
-	if flen >= 32 and len(payload) >= 2 + flen and payload[2] == 4:
-		print(payload[2:2 + flen].hex())
-		break
-PY
-)
+# The segment's payload begins with the frame: its 2-byte length, then
+# the message (sed, not head: no SIGPIPE for the writer under pipefail).
+seg=$(pcap_payloads tcp "$WORK/stream.pcap" | sed -n 1p)
+[ "${#seg}" -ge 4 ] || die "captured no segment off b's stream ('$seg')"
+flen=$((16#${seg:0:4}))
+msg=${seg:4:$((flen * 2))}
+[ "$flen" -ge 32 ] && [ "${#msg}" = $((flen * 2)) ] ||
+	die "captured no whole frame off b's stream ('$seg')"
 [ "${msg:0:8}" = 04000000 ] || die "captured no transport message off b's stream ('$msg')"
 before=$(counter hub wrong_transport)
 udp_send b 198.18.2.1 55555 "$msg"

@@ -387,12 +387,13 @@ capture_stop() {
 	wait "$CAPTURE_PID" 2>/dev/null || true
 }
 
-# pcap_udp_payloads FILE: the payload of every UDP datagram over IPv4 in
-# the Ethernet pcap FILE, in hex, one per line.
-pcap_udp_payloads() {
-	python3 - "$1" <<'PY'
+# pcap_payloads udp|tcp FILE: the payload of every UDP datagram (or TCP
+# segment) over IPv4 in the Ethernet pcap FILE, in hex, one per line.
+pcap_payloads() {
+	python3 - "$1" "$2" <<'PY'
 import struct, sys
-data = open(sys.argv[1], "rb").read()
+proto = {"udp": 17, "tcp": 6}[sys.argv[1]]
+data = open(sys.argv[2], "rb").read()
 # Global header: 24 bytes; the magic number tells the byte order.
 end = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
 if struct.unpack(end + "I", data[20:24])[0] != 1:
@@ -402,14 +403,21 @@ while off + 16 <= len(data):
 	incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
 	pkt = data[off + 16:off + 16 + incl]
 	off += 16 + incl
-	# Ethernet (14 bytes), IPv4 (IHL * 4), protocol 17, UDP (8 bytes).
-	if len(pkt) < 14 + 20 or pkt[12:14] != b"\x08\x00" or pkt[14 + 9] != 17:
+	# Ethernet (14 bytes), IPv4 (IHL * 4), then UDP (8 bytes) or TCP
+	# (its data offset * 4).
+	if len(pkt) < 14 + 20 or pkt[12:14] != b"\x08\x00" or pkt[14 + 9] != proto:
 		continue
-	udp = 14 + (pkt[14] & 0x0F) * 4
-	ulen = struct.unpack(">H", pkt[udp + 4:udp + 6])[0]
-	print(pkt[udp + 8:udp + ulen].hex())
+	l4 = 14 + (pkt[14] & 0x0F) * 4
+	if proto == 17:
+		ulen = struct.unpack(">H", pkt[l4 + 4:l4 + 6])[0]
+		print(pkt[l4 + 8:l4 + ulen].hex())
+	else:
+		print(pkt[l4 + (pkt[l4 + 12] >> 4) * 4:].hex())
 PY
 }
+
+# pcap_udp_payloads FILE: pcap_payloads udp FILE.
+pcap_udp_payloads() { pcap_payloads udp "$1"; }
 
 # udp_send ROLE HOST PORT HEX...: from ROLE's namespace, one datagram to
 # HOST:PORT per HEX argument, all from one socket.
